@@ -1,0 +1,130 @@
+"""What the client sub-commands share: connection flags, filter flags, errors as one line."""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import sys
+from typing import Any, Awaitable, Callable
+
+from ..client import ChoriaClient, ClientConfig, ClientConfigError, ClientError
+from ..protocol import FactFilter, Filter, ProtocolError
+
+
+class CLIError(Exception):
+    def __init__(self, message: str, exit_code: int = 1):
+        super().__init__(message)
+        self.exit_code = exit_code
+
+
+def run_command(args: argparse.Namespace) -> int:
+    try:
+        return int(args.func(args) or 0)
+    except (ClientError, ClientConfigError, ProtocolError, ValueError, OSError) as exc:
+        raise CLIError(str(exc)) from None
+
+
+def add_client_options(parser: argparse.ArgumentParser) -> None:
+    group = parser.add_argument_group("connection")
+    group.add_argument("--server", "-s", action="append", metavar="HOST:PORT", help="NATS server (repeatable, or a comma list); default: the config file, else nats://127.0.0.1:4222")
+    group.add_argument("--config", metavar="FILE", help="Choria client config (default ~/.choriarc, then /etc/choria/client.conf)")
+    group.add_argument("--collective", "-T", metavar="NAME", help="sub-collective to address (default: the main collective)")
+    group.add_argument("--identity", metavar="NAME", help="client identity (senderid)")
+    group.add_argument("--certname", metavar="NAME", help="certname used in the callerid choria=<certname>")
+    group.add_argument("--tls", action="store_true", default=None, help="connect to NATS with TLS")
+    group.add_argument("--no-verify", dest="tls_verify", action="store_false", default=None, help="do not verify the broker's TLS certificate")
+    group.add_argument("--tls-ca", metavar="FILE")
+    group.add_argument("--tls-cert", metavar="FILE")
+    group.add_argument("--tls-key", metavar="FILE")
+    group.add_argument("--secure", action="store_true", default=None, help="sign requests with --tls-cert/--tls-key")
+    group.add_argument("--credentials", metavar="FILE", help="NATS credentials (.creds) file")
+    group.add_argument("--federation", metavar="NETWORK", help="send through the Federation Broker of NETWORK")
+
+
+def add_filter_options(parser: argparse.ArgumentParser) -> None:
+    group = parser.add_argument_group("filters (as mco/choria)")
+    group.add_argument("-I", "--identity-filter", "--wi", dest="identity_filter", action="append", default=[], metavar="ID", help="identity, exact or /regex/ (OR)")
+    group.add_argument("-A", "--agent-filter", "--wa", dest="agent_filter", action="append", default=[], metavar="AGENT", help="agent the node must have (AND)")
+    group.add_argument("-C", "--class-filter", "--wc", dest="class_filter", action="append", default=[], metavar="CLASS", help="class, exact or /regex/ (AND)")
+    group.add_argument("-F", "--fact-filter", "--wf", dest="fact_filter", action="append", default=[], metavar="FACT", help="fact: key=value, key=/re/, key>=1 ... (AND)")
+    group.add_argument("-S", "--select", dest="compound_filter", action="append", default=[], metavar="EXPR", help="compound expression, e.g. 'with(\"apache\") and facts.country == \"mt\"'")
+
+
+def filter_from_args(args: argparse.Namespace) -> Filter:
+    return Filter(
+        fact=[FactFilter.parse(f) for f in args.fact_filter],
+        cf_class=list(args.class_filter),
+        agent=list(args.agent_filter),
+        identity=list(args.identity_filter),
+        compound=[[{"expr": e}] for e in args.compound_filter],
+    )
+
+
+def client_config(args: argparse.Namespace) -> ClientConfig:
+    return ClientConfig.load(
+        servers=args.server,
+        config_file=args.config,
+        identity=args.identity,
+        certname=args.certname,
+        tls=args.tls,
+        tls_verify=args.tls_verify,
+        tls_ca=args.tls_ca,
+        tls_cert=args.tls_cert,
+        tls_key=args.tls_key,
+        secure=args.secure,
+        credentials=args.credentials,
+    )
+
+
+def with_client(args: argparse.Namespace, call: Callable[[ChoriaClient], Awaitable[Any]]) -> Any:
+    config = client_config(args)
+
+    async def main() -> Any:
+        async with ChoriaClient(config) as client:
+            return await call(client)
+
+    return asyncio.run(main())
+
+
+def progress(total: int | None, label: str) -> Any:
+    """A rich progress bar on stderr when it is a terminal, else a no-op."""
+    if not sys.stderr.isatty():
+        return _NoProgress()
+    from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
+
+    bar = Progress(TextColumn(label), BarColumn(), MofNCompleteColumn(), TimeElapsedColumn(), transient=True, console=_console())
+    return _RichProgress(bar, total)
+
+
+def _console() -> Any:
+    from rich.console import Console
+
+    return Console(stderr=True)
+
+
+class _NoProgress:
+    def __enter__(self) -> _NoProgress:
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        return None
+
+    def advance(self, n: int = 1) -> None:
+        return None
+
+
+class _RichProgress:
+    def __init__(self, bar: Any, total: int | None):
+        self.bar = bar
+        self.total = total
+
+    def __enter__(self) -> _RichProgress:
+        self.bar.__enter__()
+        self.task = self.bar.add_task("", total=self.total)
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self.bar.__exit__(*exc)
+
+    def advance(self, n: int = 1) -> None:
+        self.bar.advance(self.task, n)

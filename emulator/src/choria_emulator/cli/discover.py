@@ -1,0 +1,40 @@
+"""``choria-emulator discover``: the identities matching a filter, one per line."""
+
+from __future__ import annotations
+
+import argparse
+import json
+
+from ..client import ChoriaClient, discover
+from .common import add_client_options, add_filter_options, filter_from_args, with_client
+
+
+def register(sub: argparse._SubParsersAction) -> None:
+    p = sub.add_parser("discover", help="broadcast discovery with filters", description=__doc__)
+    add_client_options(p)
+    add_filter_options(p)
+    p.add_argument("--timeout", "-t", type=float, default=None, help="discovery timeout in seconds (default 2)")
+    p.add_argument("--sliding-window", action="store_true", help="stop 300 ms after the last reply (go-choria's dynamic timeout)")
+    p.add_argument("--expect", type=int, help="stop as soon as this many nodes answered")
+    p.add_argument("--json", action="store_true")
+    p.set_defaults(func=run)
+
+
+def run(args: argparse.Namespace) -> int:
+    async def call(client: ChoriaClient) -> list[str]:
+        return await discover(
+            client,
+            filter_from_args(args),
+            collective=args.collective,
+            timeout=args.timeout,
+            sliding_window=args.sliding_window,
+            expect=args.expect,
+        )
+
+    nodes = with_client(args, call)
+    if args.json:
+        print(json.dumps(sorted(nodes)))
+    else:
+        for node in sorted(nodes):
+            print(node)
+    return 0 if nodes else 1

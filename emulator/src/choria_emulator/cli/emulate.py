@@ -1,0 +1,111 @@
+"""``choria-emulator emulate``: start N emulated Choria daemons (flags as the original, protocol.md §4.1)."""
+
+from __future__ import annotations
+
+import argparse
+import os
+import socket
+
+from ..daemon.config import NAME_FORMATS, EmulatorConfig, TLSFiles
+from ..daemon.facts import FactsError, FactsTemplate
+from ..natsproto import parse_server
+from .common import CLIError
+
+FD_HEADROOM = 200
+
+
+def register(sub: argparse._SubParsersAction) -> None:
+    p = sub.add_parser("emulate", help="start emulated Choria daemons", description=__doc__)
+    p.add_argument("-i", "--instances", type=int, required=True, help="number of emulated daemons")
+    p.add_argument("-a", "--agents", type=int, default=1, help="number of emulatedN agents (default 1)")
+    p.add_argument("--collectives", type=int, default=1, help="number of collectives: mcollective, collective1, ... (default 1)")
+    p.add_argument("--name", default=socket.gethostname().split(".")[0], help="instance name prefix (default: short hostname)")
+    p.add_argument("--name-format", choices=NAME_FORMATS, default="blog", help="blog: NAME-0..NAME-(N-1); e3: i-NAME-xxxxx.choria.local")
+    p.add_argument("--start-index", type=int, default=0, help="first instance number (to split one name across hosts)")
+    p.add_argument("--server", action="append", metavar="HOST:PORT", help="NATS server, repeatable or comma list; instances are spread across them")
+    p.add_argument("-p", "--http-port", type=int, default=8080, help="port for /debug/vars and /metrics (0: any free port, -1: off)")
+    p.add_argument("--http-bind", default="127.0.0.1", help="address for the HTTP endpoint (default 127.0.0.1)")
+    p.add_argument("--port-file", help="write the HTTP port to this file once listening")
+    p.add_argument("--pid-file", help="write the emulator's PID here while it runs")
+    p.add_argument("-c", "--config", help="accepted for compatibility with the original (ignored)")
+    p.add_argument("--workers", type=int, default=os.cpu_count() or 1, help="worker processes (default: CPU count)")
+    p.add_argument("--tls", action="store_true", help="connect to NATS with TLS")
+    p.add_argument("--verify", action="store_true", help="verify the broker's TLS certificate")
+    p.add_argument("--tls-ca", help="CA bundle for --verify")
+    p.add_argument("--tls-cert", help="client certificate for TLS")
+    p.add_argument("--tls-key", help="client key for TLS")
+    p.add_argument("--secure", action="store_true", help="require signed requests (x509, verified against --ca)")
+    p.add_argument("--ca", help="CA that signs client certificates, for --secure")
+    p.add_argument("--allowed-callers", action="append", metavar="REGEX", help=r"certname pattern allowed with --secure (default \.mcollective$)")
+    p.add_argument("--credentials", help="NATS credentials (.creds) file")
+    p.add_argument("--facts", help="YAML/JSON facts template with per-instance variation (see docs/emulator.md)")
+    p.add_argument("--audit", metavar="PATTERN", help="JSON audit log per RPC request; %%s = instance identity")
+    p.add_argument("--registration-interval", type=float, default=0.0, metavar="S", help="publish registration messages every S seconds (0: off)")
+    p.add_argument("--registration-size", type=int, default=1024, metavar="BYTES", help="registration payload size")
+    p.add_argument("--stats-file", help="write aggregated counters as JSON to this file every --stats-interval seconds")
+    p.add_argument("--stats-interval", type=float, default=5.0)
+    p.add_argument("--connect-concurrency", type=int, default=256, help="connections each worker opens at once")
+    p.add_argument("--loop", choices=("auto", "uvloop", "asyncio"), default="auto", help="event loop for the workers")
+    p.set_defaults(func=run)
+
+
+def config_from_args(args: argparse.Namespace) -> EmulatorConfig:
+    servers = []
+    for entry in args.server or ["127.0.0.1:4222"]:
+        for item in entry.split(","):
+            if item.strip():
+                try:
+                    servers.append(parse_server(item))
+                except ValueError as exc:
+                    raise CLIError(f"bad --server: {exc}") from None
+    tls = TLSFiles(args.tls_ca, args.tls_cert, args.tls_key, args.verify) if (args.tls or args.verify) else None
+    try:
+        config = EmulatorConfig(
+            instances=args.instances,
+            name=args.name,
+            servers=servers,
+            agents=args.agents,
+            collectives=args.collectives,
+            http_port=args.http_port,
+            http_bind=args.http_bind,
+            workers=args.workers,
+            tls=tls,
+            secure=args.secure,
+            ca=args.ca,
+            allowed_callers=tuple(args.allowed_callers or (r"\.mcollective$",)),
+            credentials=args.credentials,
+            facts=args.facts,
+            audit=args.audit,
+            registration_interval=args.registration_interval,
+            registration_size=args.registration_size,
+            stats_file=args.stats_file,
+            stats_interval=args.stats_interval,
+            name_format=args.name_format,
+            connect_concurrency=args.connect_concurrency,
+            start_index=args.start_index,
+            loop=args.loop,
+            port_file=args.port_file,
+        )
+        FactsTemplate.load(config.facts)  # fail now, not in every worker
+        if tls is not None:
+            tls.context()
+    except (ValueError, FactsError, OSError) as exc:
+        raise CLIError(str(exc), exit_code=2) from None
+    per_worker = -(-config.instances // config.workers)
+    import resource
+
+    limit = resource.getrlimit(resource.RLIMIT_NOFILE)[0]
+    if per_worker + FD_HEADROOM > limit:
+        raise CLIError(
+            f"{per_worker} instances per worker need more than the {limit} open files a process may have; "
+            f"use --workers {-(-config.instances // (limit - FD_HEADROOM))} or more",
+            exit_code=2,
+        )
+    return config
+
+
+def run(args: argparse.Namespace) -> int:
+    from ..daemon.supervisor import run as run_supervisor
+
+    config = config_from_args(args)
+    return run_supervisor(config, pid_file=args.pid_file)

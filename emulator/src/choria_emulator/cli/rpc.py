@@ -1,0 +1,87 @@
+"""``choria-emulator rpc AGENT ACTION key=value ...``: an MCollective RPC request, like ``choria req``."""
+
+from __future__ import annotations
+
+import argparse
+import json
+from typing import Any
+
+from ..client import ChoriaClient, rpc
+from .common import CLIError, add_client_options, add_filter_options, filter_from_args, progress, with_client
+
+
+def register(sub: argparse._SubParsersAction) -> None:
+    p = sub.add_parser("rpc", help="call an agent action on many nodes", description=__doc__)
+    p.add_argument("agent")
+    p.add_argument("action")
+    p.add_argument("arguments", nargs="*", metavar="KEY=VALUE", help="action inputs; values are parsed as JSON when they can be (size=10 is a number)")
+    add_client_options(p)
+    add_filter_options(p)
+    mode = p.add_mutually_exclusive_group()
+    mode.add_argument("--directed", dest="directed", action="store_true", default=True, help="one request per node (default, like the Go client)")
+    mode.add_argument("--broadcast", dest="directed", action="store_false", help="one broadcast request; discovered nodes are expected")
+    p.add_argument("--nodes", action="append", metavar="ID", help="act on these nodes instead of discovering (repeatable, comma list)")
+    p.add_argument("--batch", type=int, metavar="N", help="send to N nodes at a time")
+    p.add_argument("--batch-sleep", type=float, default=0.0, metavar="S", help="seconds between batches")
+    p.add_argument("--timeout", "-t", type=float, default=10.0, help="seconds to wait for replies (default 10)")
+    p.add_argument("--discovery-timeout", "--dt", type=float, default=None)
+    p.add_argument("--json", action="store_true", help="print every reply and the stats as JSON")
+    p.set_defaults(func=run)
+
+
+def parse_arguments(items: list[str]) -> dict[str, Any]:
+    data: dict[str, Any] = {}
+    for item in items:
+        if "=" not in item:
+            raise CLIError(f"action input {item!r} is not KEY=VALUE")
+        key, value = item.split("=", 1)
+        try:
+            data[key] = json.loads(value)
+        except ValueError:
+            data[key] = value
+    return data
+
+
+def run(args: argparse.Namespace) -> int:
+    data = parse_arguments(args.arguments)
+    targets = [n.strip() for entry in args.nodes or [] for n in entry.split(",") if n.strip()] or None
+
+    async def call(client: ChoriaClient):  # type: ignore[no-untyped-def]
+        with progress(len(targets) if targets else None, f"{args.agent}#{args.action}") as bar:
+            return await rpc(
+                client,
+                args.agent,
+                args.action,
+                data,
+                targets=targets,
+                filter=filter_from_args(args),
+                collective=args.collective,
+                directed=args.directed,
+                batch_size=args.batch,
+                batch_sleep=args.batch_sleep,
+                timeout=args.timeout,
+                discovery_timeout=args.discovery_timeout,
+                on_reply=lambda record: bar.advance(),
+            )
+
+    result = with_client(args, call)
+    stats = result.stats
+    if args.json:
+        print(json.dumps(result.to_dict(), indent=2))
+    else:
+        for reply in sorted(result.replies, key=lambda r: r["sender"]):
+            status = "OK" if reply["statuscode"] == 0 else f"{reply['statusmsg']} (code {reply['statuscode']})"
+            print(f"{reply['sender']:<40} {status}")
+            if reply["data"]:
+                print(f"    {json.dumps(reply['data'])}")
+        for node in result.missing:
+            print(f"{node:<40} no response")
+        print()
+        print(
+            f"Finished processing {stats.responded} / {stats.discovered} hosts in {stats.request_duration * 1000:.2f} ms: "
+            f"{stats.ok} OK, {stats.failed} failed, {stats.noresponses} no response, {stats.unexpected} unexpected"
+        )
+    if stats.discovered == 0:
+        print("No request sent, no nodes discovered")
+        return 1
+    return 0 if stats.success else 1

@@ -1,0 +1,25 @@
+"""The Choria client: discovery, ping and RPC over nats-py, usable from the CLI and from Ansible.
+
+Async API: :class:`ChoriaClient`. Small sync wrappers for plugins: :mod:`.sync`.
+"""
+
+from .config import ClientConfig, ClientConfigError
+from .core import ChoriaClient, ClientError, ReplyRecord, RequestOutcome
+from .discovery import discover
+from .ping import PingResult, ping
+from .rpc import RPCResult, RPCStats, rpc
+
+__all__ = [
+    "ChoriaClient",
+    "ClientConfig",
+    "ClientConfigError",
+    "ClientError",
+    "PingResult",
+    "RPCResult",
+    "RPCStats",
+    "ReplyRecord",
+    "RequestOutcome",
+    "discover",
+    "ping",
+    "rpc",
+]

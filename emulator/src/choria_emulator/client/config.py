@@ -1,0 +1,166 @@
+"""Where the broker is and who we are: ``--server`` flags, else a Choria client config, else localhost.
+
+Choria client config files are ``key = value`` lines (go-choria ``config``). The keys read:
+``plugin.choria.middleware_hosts``, ``collectives``, ``main_collective``, ``identity``,
+``discovery_timeout``, ``plugin.security.provider``, ``plugin.security.file.{certificate,key,ca}``,
+``plugin.security.certname``, ``plugin.nats.{credentials,user,pass}``,
+``plugin.choria.puppetdb_host``/``_port`` and ``plugin.choria.use_srv`` (ignored).
+"""
+
+from __future__ import annotations
+
+import getpass
+import os
+import socket
+import ssl
+from dataclasses import dataclass, field
+from pathlib import Path
+
+from ..natsproto.connection import parse_server
+from ..protocol.security import InsecureSigner, Signer, X509Signer
+
+DEFAULT_SERVER = "nats://127.0.0.1:4222"
+DEFAULT_CONFIG_FILES = ("~/.choriarc", "/etc/choria/client.conf")
+
+
+class ClientConfigError(ValueError):
+    """A connection setting is wrong; the message names the setting."""
+
+
+def read_config_file(path: str | Path) -> dict[str, str]:
+    data: dict[str, str] = {}
+    try:
+        lines = Path(path).expanduser().read_text().splitlines()
+    except OSError as exc:
+        raise ClientConfigError(f"cannot read Choria config {path}: {exc.strerror}") from None
+    for number, line in enumerate(lines, 1):
+        line = line.strip()
+        if not line or line.startswith("#"):
+            continue
+        if "=" not in line:
+            raise ClientConfigError(f"{path}:{number}: expected 'key = value', got {line!r}")
+        key, value = line.split("=", 1)
+        data[key.strip()] = value.strip()
+    return data
+
+
+def _split(value: str) -> list[str]:
+    return [v.strip() for v in value.split(",") if v.strip()]
+
+
+def normalise_servers(servers: list[str]) -> list[str]:
+    """Accept ``host:port``, ``nats://host:port`` and comma lists; return ``nats://`` URLs."""
+    urls = []
+    for entry in servers:
+        for item in _split(entry):
+            try:
+                address = parse_server(item)
+            except ValueError as exc:
+                raise ClientConfigError(f"bad --server {item!r}: {exc}") from None
+            auth = f"{address.user}:{address.password or ''}@" if address.user else ""
+            urls.append(f"{'tls' if address.tls else 'nats'}://{auth}{address.host}:{address.port}")
+    return urls
+
+
+@dataclass
+class ClientConfig:
+    servers: list[str] = field(default_factory=lambda: [DEFAULT_SERVER])
+    collectives: list[str] = field(default_factory=lambda: ["mcollective"])
+    main_collective: str = "mcollective"
+    identity: str = field(default_factory=socket.gethostname)
+    certname: str = field(default_factory=lambda: f"{getpass.getuser()}.mcollective")
+    discovery_timeout: float = 2.0
+    ttl: int = 60
+    tls: bool = False
+    tls_verify: bool = True
+    tls_ca: str | None = None
+    tls_cert: str | None = None
+    tls_key: str | None = None
+    secure: bool = False
+    credentials: str | None = None
+    user: str | None = None
+    password: str | None = None
+    puppetdb_host: str | None = None
+    puppetdb_port: int = 8081
+    source: str = "defaults"
+
+    @property
+    def callerid(self) -> str:
+        return f"choria={self.certname}"
+
+    def collective(self, name: str | None = None) -> str:
+        collective = name or self.main_collective
+        return collective
+
+    def signer(self) -> Signer:
+        if not self.secure:
+            return InsecureSigner()
+        if not (self.tls_cert and self.tls_key):
+            raise ClientConfigError("signed requests need a certificate and key (--tls-cert/--tls-key or plugin.security.file.*)")
+        return X509Signer(self.tls_cert, self.tls_key)
+
+    def ssl_context(self) -> ssl.SSLContext | None:
+        if not self.tls:
+            return None
+        context = ssl.create_default_context(cafile=self.tls_ca) if self.tls_ca else ssl.create_default_context()
+        if not self.tls_verify:
+            context.check_hostname = False
+            context.verify_mode = ssl.CERT_NONE
+        if self.tls_cert:
+            context.load_cert_chain(self.tls_cert, self.tls_key)
+        return context
+
+    @classmethod
+    def load(
+        cls,
+        servers: list[str] | None = None,
+        config_file: str | None = None,
+        search_default_files: bool = True,
+        **overrides: object,
+    ) -> ClientConfig:
+        """Build the settings: explicit ``servers`` win, then the config file, then defaults."""
+        config = cls()
+        path = config_file
+        if path is None and search_default_files:
+            path = os.environ.get("CHORIA_CONFIG") or next(
+                (p for p in DEFAULT_CONFIG_FILES if Path(p).expanduser().is_file()), None
+            )
+        if path:
+            config.apply_file(read_config_file(path), str(path))
+        if servers:
+            config.servers = normalise_servers(servers)
+            config.source = "--server" if not path else f"--server and {path}"
+        for key, value in overrides.items():
+            if value is not None:
+                if not hasattr(config, key):
+                    raise ClientConfigError(f"unknown client setting {key}")
+                setattr(config, key, value)
+        return config
+
+    def apply_file(self, data: dict[str, str], path: str) -> None:
+        self.source = path
+        if "plugin.choria.middleware_hosts" in data:
+            self.servers = normalise_servers([data["plugin.choria.middleware_hosts"]])
+        if "collectives" in data:
+            self.collectives = _split(data["collectives"]) or self.collectives
+        self.main_collective = data.get("main_collective", self.collectives[0])
+        self.identity = data.get("identity", self.identity)
+        self.certname = data.get("plugin.security.certname", self.certname)
+        if "discovery_timeout" in data:
+            try:
+                self.discovery_timeout = float(data["discovery_timeout"])
+            except ValueError:
+                raise ClientConfigError(f"{path}: discovery_timeout must be a number") from None
+        provider = data.get("plugin.security.provider", "")
+        self.tls_ca = data.get("plugin.security.file.ca", self.tls_ca)
+        self.tls_cert = data.get("plugin.security.file.certificate", self.tls_cert)
+        self.tls_key = data.get("plugin.security.file.key", self.tls_key)
+        if provider == "file" and self.tls_cert:
+            self.tls = True
+            self.secure = True
+        self.credentials = data.get("plugin.nats.credentials", self.credentials)
+        self.user = data.get("plugin.nats.user", self.user)
+        self.password = data.get("plugin.nats.pass", self.password)
+        self.puppetdb_host = data.get("plugin.choria.puppetdb_host", self.puppetdb_host)
+        if "plugin.choria.puppetdb_port" in data:
+            self.puppetdb_port = int(data["plugin.choria.puppetdb_port"])

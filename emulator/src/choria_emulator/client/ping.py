@@ -1,0 +1,61 @@
+"""``choria ping``: every node that answers discovery, with its round-trip time."""
+
+from __future__ import annotations
+
+import statistics
+from dataclasses import dataclass, field
+from typing import Callable
+
+from ..protocol import Filter
+from .core import ChoriaClient, ReplyRecord
+from .discovery import PING_MESSAGE
+
+
+@dataclass
+class PingResult:
+    times: dict[str, float] = field(default_factory=dict)  # identity -> milliseconds
+    duration: float = 0.0
+    publish_duration: float = 0.0
+    invalid: int = 0
+
+    @property
+    def count(self) -> int:
+        return len(self.times)
+
+    def summary(self) -> dict[str, float]:
+        values = list(self.times.values())
+        if not values:
+            return {"replies": 0, "min": 0.0, "max": 0.0, "avg": 0.0, "median": 0.0}
+        return {
+            "replies": len(values),
+            "min": min(values),
+            "max": max(values),
+            "avg": statistics.fmean(values),
+            "median": statistics.median(values),
+        }
+
+
+async def ping(
+    client: ChoriaClient,
+    filter: Filter | None = None,
+    *,
+    collective: str | None = None,
+    timeout: float | None = None,
+    expect: int | None = None,
+    on_reply: Callable[[ReplyRecord], None] | None = None,
+    federation: str | None = None,
+) -> PingResult:
+    outcome = await client.request(
+        "discovery",
+        PING_MESSAGE,
+        collective=collective,
+        filter=filter,
+        timeout=client.config.discovery_timeout if timeout is None else timeout,
+        expect=expect,
+        on_reply=on_reply,
+        federation=federation,
+    )
+    result = PingResult(duration=outcome.request_duration, publish_duration=outcome.publish_duration, invalid=outcome.invalid)
+    for record in outcome.replies:
+        result.times.setdefault(record.sender, record.elapsed * 1000)
+    return result

@@ -1,0 +1,119 @@
+"""Everything ``choria-emulator emulate`` was asked to build, named after the original flags."""
+
+from __future__ import annotations
+
+import os
+import ssl
+from dataclasses import dataclass, field
+from pathlib import Path
+
+from ..natsproto import ConnectOptions, ServerAddress
+from ..natsproto.auth import Credentials
+
+BUILTIN_AGENTS = ("discovery", "rpcutil", "choria_util")
+NAME_FORMATS = ("blog", "e3")
+
+
+def collective_names(count: int) -> list[str]:
+    """``mcollective``, ``collective1``, …, ``collective{count-1}`` (protocol.md §1)."""
+    return ["mcollective"] + [f"collective{i}" for i in range(1, count)]
+
+
+def emulated_agent_names(count: int) -> list[str]:
+    return [f"emulated{i}" for i in range(count)]
+
+
+@dataclass
+class TLSFiles:
+    ca: str | None = None
+    cert: str | None = None
+    key: str | None = None
+    verify: bool = False
+
+    def context(self) -> ssl.SSLContext:
+        """A client context; without ``verify`` the server certificate is not checked (like ``--tls`` alone)."""
+        context = ssl.create_default_context(cafile=self.ca) if self.ca else ssl.create_default_context()
+        if not self.verify:
+            context.check_hostname = False
+            context.verify_mode = ssl.CERT_NONE
+        if self.cert:
+            context.load_cert_chain(self.cert, self.key)
+        return context
+
+
+@dataclass
+class EmulatorConfig:
+    instances: int
+    name: str
+    servers: list[ServerAddress]
+    agents: int = 1
+    collectives: int = 1
+    http_port: int = 8080
+    http_bind: str = "127.0.0.1"
+    workers: int = field(default_factory=lambda: os.cpu_count() or 1)
+    tls: TLSFiles | None = None
+    secure: bool = False
+    ca: str | None = None
+    allowed_callers: tuple[str, ...] = (r"\.mcollective$",)
+    credentials: str | None = None
+    facts: str | None = None
+    audit: str | None = None
+    registration_interval: float = 0.0
+    registration_size: int = 1024
+    stats_file: str | None = None
+    stats_interval: float = 5.0
+    name_format: str = "blog"
+    connect_concurrency: int = 256
+    start_index: int = 0
+    loop: str = "auto"
+    port_file: str | None = None
+
+    def __post_init__(self) -> None:
+        if self.instances < 1:
+            raise ValueError("--instances must be at least 1")
+        if self.agents < 0 or self.collectives < 1:
+            raise ValueError("--agents must be >= 0 and --collectives >= 1")
+        if not self.servers:
+            raise ValueError("at least one --server is needed")
+        if self.name_format not in NAME_FORMATS:
+            raise ValueError(f"--name-format must be one of {', '.join(NAME_FORMATS)}")
+        if self.secure and not self.ca:
+            raise ValueError("--secure needs --ca, the CA that signs client certificates")
+        for path in (self.facts, self.credentials, self.ca):
+            if path and not Path(path).is_file():
+                raise ValueError(f"file not found: {path}")
+        self.workers = max(1, min(self.workers, self.instances))
+
+    @property
+    def collective_list(self) -> list[str]:
+        return collective_names(self.collectives)
+
+    @property
+    def agent_list(self) -> list[str]:
+        return list(BUILTIN_AGENTS) + emulated_agent_names(self.agents)
+
+    @property
+    def subscriptions_per_instance(self) -> int:
+        return self.collectives * (1 + len(self.agent_list))
+
+    def identity(self, index: int, suffix: str = "") -> str:
+        """``NAME-i`` (i from 0, the blog's form) or E3's ``i-NAME-suffix.choria.local`` (i from 1)."""
+        if self.name_format == "e3":
+            return f"{index + 1}-{self.name}-{suffix}.choria.local"
+        return f"{self.name}-{index}"
+
+    def connect_options(self) -> ConnectOptions:
+        return ConnectOptions(
+            tls=self.tls.context() if self.tls else None,
+            credentials=Credentials.load(self.credentials) if self.credentials else None,
+        )
+
+    def worker_slices(self) -> list[range]:
+        """Split instance indexes into contiguous, near-equal ranges, one per worker."""
+        base, extra = divmod(self.instances, self.workers)
+        slices, start = [], self.start_index
+        for w in range(self.workers):
+            size = base + (1 if w < extra else 0)
+            slices.append(range(start, start + size))
+            start += size
+        return slices

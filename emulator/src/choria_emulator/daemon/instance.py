@@ -1,0 +1,96 @@
+"""One emulated Choria server: an identity, its facts, and its own NATS connection.
+
+Instances of a worker share one :class:`Layout`: the subscription ids are the same for all of
+them (sid → collective/agent), so an instance stores no per-subscription state at all.
+"""
+
+from __future__ import annotations
+
+from typing import TYPE_CHECKING, Any
+
+from .agents import Handler, handler_for
+from .replies import go_string, sender_headers
+
+if TYPE_CHECKING:
+    from ..natsproto import NatsConnection
+    from .worker import Worker
+
+
+class Layout:
+    """The subscriptions a real daemon makes (protocol.md §1), shared by a worker's instances.
+
+    Per collective: ``C.node.<identity>`` then ``C.broadcast.agent.<agent>`` for every agent,
+    so each instance has ``collectives × (1 + agents)`` subscriptions.
+    """
+
+    def __init__(self, collectives: list[str], agents: list[str]):
+        self.collectives = tuple(collectives)
+        self.agents = tuple(agents)
+        self.handlers: dict[str, Handler] = {a: h for a in agents if (h := handler_for(a)) is not None}
+        self.routes: list[tuple[str, str | None]] = [("", None)]  # sid 0 unused
+        broadcast: list[bytes] = []
+        self._node_sids: list[tuple[str, int]] = []
+        for collective in self.collectives:
+            self._node_sids.append((collective, len(self.routes)))
+            self.routes.append((collective, None))
+            for agent in self.agents:
+                broadcast.append(b"SUB %s.broadcast.agent.%s %d\r\n" % (collective.encode(), agent.encode(), len(self.routes)))
+                self.routes.append((collective, agent))
+        self._broadcast_lines = b"".join(broadcast)
+
+    @property
+    def subscription_count(self) -> int:
+        return len(self.routes) - 1
+
+    def subscription_lines(self, identity: str) -> bytes:
+        nodes = b"".join(b"SUB %s.node.%s %d\r\n" % (c.encode(), identity.encode(), sid) for c, sid in self._node_sids)
+        return nodes + self._broadcast_lines
+
+    def subjects(self, identity: str) -> list[str]:
+        """Every subject an instance subscribes to, in subscription order (for tests and docs)."""
+        return [f"{c}.node.{identity}" if a is None else f"{c}.broadcast.agent.{a}" for c, a in self.routes[1:]]
+
+
+class Instance:
+    __slots__ = ("worker", "layout", "slot", "index", "identity", "facts", "classes", "connection", "server_index", "attempts", "identity_json", "headers_json")
+
+    def __init__(self, worker: Worker, slot: int, index: int, identity: str, facts: dict[str, Any], classes: tuple[str, ...]):
+        self.worker = worker
+        self.layout = worker.layout
+        self.slot = slot
+        self.index = index
+        self.identity = identity
+        self.facts = facts
+        self.classes = classes
+        self.connection: NatsConnection | None = None
+        self.server_index = index
+        self.attempts = 0
+        self.identity_json = go_string(identity)
+        self.headers_json = ""
+
+    # NodeView for filters
+    @property
+    def agents(self) -> tuple[str, ...]:
+        return self.layout.agents
+
+    # natsproto Owner
+    @property
+    def name(self) -> str:
+        return self.identity
+
+    def subscription_lines(self) -> bytes:
+        return self.layout.subscription_lines(self.identity)
+
+    def on_message(self, sid: int, reply: bytes | None, payload: bytes) -> None:
+        self.worker.dispatch(self, sid, payload)
+
+    def on_disconnect(self, conn: NatsConnection, exc: Exception | None) -> None:
+        self.worker.instance_lost(self, exc)
+
+    def on_server_error(self, message: str) -> None:
+        self.worker.server_error(self, message)
+
+    def connected_to(self, conn: NatsConnection) -> None:
+        self.connection = conn
+        self.attempts = 0
+        self.headers_json = sender_headers(self.identity, conn.server.url)

@@ -1,0 +1,278 @@
+"""A worker process: a slice of the instances on one event loop.
+
+The worker connects its instances through a bounded pool of connector tasks, reconnects them
+with backoff and jitter when the broker goes away, dispatches every message (decode once,
+filter, TTL, agent, reply) and reports its counters to the supervisor.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import json
+import logging
+import os
+import random
+import signal
+import time
+from typing import Any
+
+from ..natsproto import NatsConnection
+from ..protocol.security import RequestVerifier
+from . import audit as audit_log
+from .config import EmulatorConfig
+from .facts import FactsTemplate
+from .instance import Instance, Layout
+from .registration import Registrar
+from .replies import ReplyTemplate
+from .requests import MALFORMED, RequestCache
+from .stats import Counters
+
+log = logging.getLogger("choria_emulator.worker")
+
+FILTER_UNKNOWN, FILTER_ALL, FILTER_NONE, FILTER_EACH = 0, 1, 2, 3
+RECONNECT_MIN, RECONNECT_MAX = 0.25, 5.0
+STATS_EVERY = 1.0
+
+
+def rss_bytes() -> int:
+    try:
+        with open("/proc/self/statm") as fh:
+            return int(fh.read().split()[1]) * os.sysconf("SC_PAGE_SIZE")
+    except (OSError, ValueError, IndexError):
+        return 0
+
+
+class Worker:
+    def __init__(self, config: EmulatorConfig, indexes: range, suffix: str = "", worker_id: int = 0):
+        self.config = config
+        self.worker_id = worker_id
+        self.layout = Layout(config.collective_list, config.agent_list)
+        self.counters = Counters(len(indexes))
+        verifier = RequestVerifier(config.ca, allowed=config.allowed_callers) if config.secure and config.ca else None
+        self.cache = RequestCache(verifier)
+        self.options = config.connect_options()
+        self.started = time.time()
+        self.connected = 0
+        self.server_errors = 0
+        self.reconnects = 0
+        self.stopping = False
+        self.audit = audit_log.AuditLog(config.audit) if config.audit else None
+        template = FactsTemplate.load(config.facts)
+        self.instances = [
+            Instance(self, slot, index, ident, template.facts_for(index, ident, config.name), template.classes_for(index))
+            for slot, index in enumerate(indexes)
+            for ident in (config.identity(index, suffix),)
+        ]
+        self._queue: asyncio.Queue[Instance] | None = None
+        self._filter_mode: dict[int, int] = {}
+        self._registrar: Registrar | None = None
+        self._report_now: Any = None
+
+    # ---- connecting ------------------------------------------------------------------------
+    async def run(self, stop: asyncio.Event, report: Any = None) -> None:
+        loop = asyncio.get_running_loop()
+        self._queue = asyncio.Queue()
+        for instance in self.instances:
+            self._queue.put_nowait(instance)
+        workers = [loop.create_task(self._connector()) for _ in range(max(1, self.config.connect_concurrency))]
+        self._report_now = report
+        reporter = loop.create_task(self._report(report)) if report is not None else None
+        if self.config.registration_interval > 0:
+            self._registrar = Registrar(self)
+            self._registrar.start()
+        try:
+            await stop.wait()
+        finally:
+            self.stopping = True
+            for task in workers + ([reporter] if reporter else []):
+                task.cancel()
+            if self._registrar:
+                self._registrar.stop()
+            self.close()
+            if report is not None:
+                report(self.snapshot())
+
+    async def _connector(self) -> None:
+        assert self._queue is not None
+        servers = self.config.servers
+        while True:
+            instance = await self._queue.get()
+            if self.stopping:
+                continue
+            server = servers[instance.server_index % len(servers)]
+            try:
+                conn = await NatsConnection.connect(instance, server, self.options)
+            except (OSError, asyncio.TimeoutError, ConnectionError) as exc:
+                instance.server_index += 1
+                instance.attempts += 1
+                if instance.attempts in (1, 10) or instance.attempts % 100 == 0:
+                    log.warning("%s: cannot connect to %s (attempt %d): %s", instance.identity, server, instance.attempts, exc)
+                self._retry_later(instance)
+                continue
+            if self.stopping:
+                conn.close()
+                continue
+            instance.connected_to(conn)
+            self.connected += 1
+            if self.connected == len(self.instances) and self._report_now is not None:
+                self._report_now(self.snapshot())  # tell the supervisor at once, not at the next tick
+
+    def _retry_later(self, instance: Instance) -> None:
+        delay = min(RECONNECT_MAX, RECONNECT_MIN * 2 ** min(instance.attempts, 5)) * random.uniform(0.5, 1.5)
+        asyncio.get_running_loop().call_later(delay, self._requeue, instance)
+
+    def _requeue(self, instance: Instance) -> None:
+        if not self.stopping and self._queue is not None:
+            self._queue.put_nowait(instance)
+
+    def instance_lost(self, instance: Instance, exc: Exception | None) -> None:
+        if instance.connection is not None:
+            instance.connection = None
+            self.connected -= 1
+        if self.stopping:
+            return
+        self.reconnects += 1
+        instance.server_index += 1 if len(self.config.servers) > 1 else 0
+        self._retry_later(instance)
+
+    def server_error(self, instance: Instance, message: str) -> None:
+        self.server_errors += 1
+        if self.server_errors in (1, 10) or self.server_errors % 1000 == 0:
+            log.warning("%s: server error: %s (%d so far)", instance.identity, message, self.server_errors)
+
+    def close(self) -> None:
+        for instance in self.instances:
+            if instance.connection is not None:
+                instance.connection.close()
+                instance.connection = None
+        self.connected = 0
+
+    # ---- the hot path ------------------------------------------------------------------------
+    def dispatch(self, instance: Instance, sid: int, payload: bytes) -> None:
+        slot = instance.slot
+        counters = self.counters
+        counters.total[slot] += 1
+        decoded = self.cache.get(payload)
+        if decoded.status:
+            if decoded.status == MALFORMED:
+                counters.malformed[slot] += 1
+            else:
+                counters.unvalidated[slot] += 1
+            return
+        counters.validated[slot] += 1
+        request = decoded.request
+        assert request is not None
+        mode = decoded.filter_all
+        if mode is None:
+            filt = request.filter
+            if filt.empty():
+                mode = decoded.filter_all = True
+            elif filt.node_independent():
+                mode = decoded.filter_all = filt.matches(instance)
+        if mode is None:
+            matched = request.filter.matches(instance)
+        else:
+            matched = mode
+        if not matched:
+            counters.filtered[slot] += 1
+            return
+        counters.passed[slot] += 1
+        now = time.time()
+        if not (now - request.ttl < request.time < now + request.ttl):
+            counters.ttlexpired[slot] += 1
+            return
+        handler = self.layout.handlers.get(request.agent)
+        if handler is None:
+            return
+        if self.audit is not None and request.agent != "discovery":
+            self.audit.record(instance, decoded)
+        reply_to = decoded.reply_to
+        if reply_to is None:
+            return
+        body = handler(instance, decoded)
+        conn = instance.connection
+        if body is None or conn is None:
+            return
+        shared = decoded.shared.get(request.agent) is body
+        template = decoded.templates.get(body) if shared else None
+        if template is None:
+            template = ReplyTemplate(body, request.requestid, request.agent)
+            if shared:
+                decoded.templates[body] = template
+        if conn.publish(reply_to, template.encode(instance.identity_json, instance.headers_json, int(now))):
+            counters.replies[slot] += 1
+
+    # ---- reporting ---------------------------------------------------------------------------
+    def snapshot(self) -> dict[str, Any]:
+        return {
+            "worker": self.worker_id,
+            "pid": os.getpid(),
+            "instances": len(self.instances),
+            "connected": self.connected,
+            "reconnects": self.reconnects,
+            "server_errors": self.server_errors,
+            "rss": rss_bytes(),
+            "counters": self.counters.totals(),
+        }
+
+    async def _report(self, report: Any) -> None:
+        while True:
+            report(self.snapshot())
+            await asyncio.sleep(STATS_EVERY)
+
+    def config_items(self, instance: Instance) -> dict[str, Any]:
+        """Values ``rpcutil#get_config_item`` can return, with Choria's key names."""
+        config = self.config
+        return {
+            "identity": instance.identity,
+            "collectives": ",".join(self.layout.collectives),
+            "main_collective": self.layout.collectives[0],
+            "plugin.choria.middleware_hosts": ",".join(str(s) for s in config.servers),
+            "plugin.security.provider": "file" if config.secure else "insecure",
+            "classesfile": "",
+            "registerinterval": str(int(config.registration_interval)),
+        }
+
+
+def worker_main(config: EmulatorConfig, indexes: range, suffix: str, worker_id: int, channel: Any) -> None:
+    """Entry point of a forked worker process; ``channel`` is its pipe to the supervisor."""
+    signal.signal(signal.SIGINT, signal.SIG_IGN)
+    signal.signal(signal.SIGHUP, signal.SIG_IGN)
+    loop = _new_loop(config.loop)
+    asyncio.set_event_loop(loop)
+    worker = Worker(config, indexes, suffix, worker_id)
+    stop = asyncio.Event()
+
+    def on_command() -> None:
+        try:
+            command = channel.recv()
+        except (EOFError, OSError):
+            command = "stop"  # the supervisor is gone: never linger as an orphan
+        if command == "stop":
+            loop.remove_reader(channel.fileno())
+            stop.set()
+
+    def report(snapshot: dict[str, Any]) -> None:
+        try:
+            channel.send(json.dumps(snapshot))
+        except (OSError, ValueError):
+            stop.set()
+
+    loop.add_reader(channel.fileno(), on_command)
+    loop.add_signal_handler(signal.SIGTERM, stop.set)
+    try:
+        loop.run_until_complete(worker.run(stop, report))
+    finally:
+        loop.close()
+
+
+def _new_loop(kind: str) -> asyncio.AbstractEventLoop:
+    if kind in ("auto", "uvloop"):
+        try:
+            import uvloop
+
+            return uvloop.new_event_loop()
+        except ImportError:
+            if kind == "uvloop":
+                raise
+    return asyncio.new_event_loop()

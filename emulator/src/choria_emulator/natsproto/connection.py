@@ -1,0 +1,235 @@
+"""One NATS client connection as an ``asyncio.Protocol``: handshake, I/O, nothing else.
+
+The owner (an emulated instance) supplies its ``SUB`` lines and receives messages through
+:class:`Owner`; reconnecting is the owner's job, so an idle connection costs no task, no
+queue and no timer. Handshake: INFO → optional TLS upgrade → ``CONNECT`` + ``SUB``s + ``PING``
+in one write → ``PONG`` means every subscription is registered on the server.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import json
+import ssl
+from dataclasses import dataclass
+from typing import Protocol
+from urllib.parse import urlsplit
+
+from .. import __version__
+from .auth import Credentials
+from .parser import NatsProtocolError, parse
+
+DEFAULT_PORT = 4222
+
+
+class Owner(Protocol):
+    name: str
+
+    def subscription_lines(self) -> bytes: ...
+    def on_message(self, sid: int, reply: bytes | None, payload: bytes) -> None: ...
+    def on_disconnect(self, conn: NatsConnection, exc: Exception | None) -> None: ...
+    def on_server_error(self, message: str) -> None: ...
+
+
+@dataclass(frozen=True, slots=True)
+class ServerAddress:
+    host: str
+    port: int
+    tls: bool = False
+    user: str | None = None
+    password: str | None = None
+
+    @property
+    def url(self) -> str:
+        return f"{'tls' if self.tls else 'nats'}://{self.host}:{self.port}"
+
+    def __str__(self) -> str:
+        return f"{self.host}:{self.port}"
+
+
+def parse_server(text: str) -> ServerAddress:
+    """``host:port``, ``host``, ``nats://[user:pass@]host:port`` or ``tls://host:port``."""
+    text = text.strip()
+    if not text:
+        raise ValueError("empty NATS server address")
+    parts = urlsplit(text if "://" in text else f"nats://{text}")
+    if parts.scheme not in ("nats", "tls"):
+        raise ValueError(f"unsupported NATS server scheme in {text!r} (use nats:// or tls://)")
+    try:
+        port = parts.port or DEFAULT_PORT
+    except ValueError:
+        raise ValueError(f"invalid port in NATS server address {text!r}") from None
+    if not parts.hostname:
+        raise ValueError(f"no host in NATS server address {text!r}")
+    return ServerAddress(parts.hostname, port, parts.scheme == "tls", parts.username, parts.password)
+
+
+@dataclass(slots=True)
+class ConnectOptions:
+    """What every connection of a process shares."""
+
+    tls: ssl.SSLContext | None = None
+    credentials: Credentials | None = None
+    user: str | None = None
+    password: str | None = None
+    token: str | None = None
+    connect_timeout: float = 10.0
+    headers: bool = True
+
+    def connect_line(self, name: str, server: ServerAddress, info: dict) -> bytes:
+        options: dict = {
+            "verbose": False,
+            "pedantic": False,
+            "tls_required": self.tls is not None,
+            "name": name,
+            "lang": "python-choria-emulator",
+            "version": __version__,
+            "protocol": 1,
+            "headers": self.headers,
+            "no_responders": False,
+        }
+        user = server.user or self.user
+        if user:
+            options["user"] = user
+            options["pass"] = server.password or self.password or ""
+        elif self.token:
+            options["auth_token"] = self.token
+        if self.credentials is not None:
+            options["jwt"] = self.credentials.jwt
+            if info.get("nonce"):
+                options["sig"] = self.credentials.sign(info["nonce"])
+        return b"CONNECT " + json.dumps(options, separators=(",", ":")).encode() + b"\r\n"
+
+
+class NatsConnection(asyncio.Protocol):
+    __slots__ = ("owner", "server", "transport", "_pending", "_info", "_pong", "_closing", "max_payload")
+
+    def __init__(self, owner: Owner, server: ServerAddress):
+        self.owner = owner
+        self.server = server
+        self.transport: asyncio.Transport | None = None
+        self._pending: bytearray | None = None
+        self._info: asyncio.Future[dict] | None = None
+        self._pong: asyncio.Future[None] | None = None
+        self._closing = False
+        self.max_payload = 1024 * 1024
+
+    # ---- handshake -------------------------------------------------------------------------
+    @classmethod
+    async def connect(cls, owner: Owner, server: ServerAddress, options: ConnectOptions) -> NatsConnection:
+        loop = asyncio.get_running_loop()
+        conn = cls(owner, server)
+        conn._info = loop.create_future()
+        conn._pong = loop.create_future()
+        try:
+            async with asyncio.timeout(options.connect_timeout):
+                transport, _ = await loop.create_connection(lambda: conn, server.host, server.port)
+                info = await conn._info
+                conn.max_payload = int(info.get("max_payload", conn.max_payload))
+                context = options.tls
+                if context is None and (server.tls or info.get("tls_required")):
+                    raise ConnectionError(f"{server} requires TLS; start with --tls")
+                if context is not None:
+                    transport = await loop.start_tls(transport, conn, context, server_hostname=server.host)  # type: ignore[assignment]
+                    conn.transport = transport  # type: ignore[assignment]
+                transport.write(options.connect_line(owner.name, server, info) + owner.subscription_lines() + b"PING\r\n")
+                await conn._pong
+        except BaseException:
+            conn.close()
+            raise
+        finally:
+            for future in (conn._info, conn._pong):
+                if future is not None and future.done() and not future.cancelled():
+                    future.exception()  # mark retrieved: a failed handshake is reported once
+            conn._info = conn._pong = None
+        return conn
+
+    # ---- asyncio.Protocol --------------------------------------------------------------------
+    def connection_made(self, transport: asyncio.BaseTransport) -> None:
+        self.transport = transport  # type: ignore[assignment]
+
+    def data_received(self, data: bytes) -> None:
+        pending = self._pending
+        try:
+            if pending is None:
+                used = parse(data, self)
+                if used < len(data):
+                    self._pending = bytearray(data[used:])
+            else:
+                pending += data
+                used = parse(pending, self)
+                if used == len(pending):
+                    self._pending = None
+                elif used:
+                    del pending[:used]
+        except NatsProtocolError as exc:
+            self._fail(exc)
+
+    def connection_lost(self, exc: Exception | None) -> None:
+        self.transport = None
+        self._pending = None
+        if self._fail_handshake(exc or ConnectionError("connection closed by server")):
+            return
+        if not self._closing:
+            self.owner.on_disconnect(self, exc)
+
+    # ---- parser.Handler --------------------------------------------------------------------
+    def nats_info(self, info: dict) -> None:
+        if self._info is not None and not self._info.done():
+            self._info.set_result(info)
+
+    def nats_msg(self, subject: bytes, sid: int, reply: bytes | None, headers: bytes | None, payload: bytes) -> None:
+        self.owner.on_message(sid, reply, payload)
+
+    def nats_ping(self) -> None:
+        if self.transport is not None:
+            self.transport.write(b"PONG\r\n")
+
+    def nats_pong(self) -> None:
+        if self._pong is not None and not self._pong.done():
+            self._pong.set_result(None)
+
+    def nats_err(self, message: str) -> None:
+        if not self._fail_handshake(ConnectionError(f"{self.server}: {message}")):
+            self.owner.on_server_error(message)
+
+    # ---- I/O -------------------------------------------------------------------------------
+    @property
+    def connected(self) -> bool:
+        return self.transport is not None and not self._closing
+
+    def publish(self, subject: str | bytes, payload: bytes) -> bool:
+        """Queue a PUB; False when the connection is down or the payload is over max_payload."""
+        transport = self.transport
+        if transport is None or len(payload) > self.max_payload:
+            return False
+        if isinstance(subject, str):
+            subject = subject.encode()
+        transport.write(b"PUB %s %d\r\n%s\r\n" % (subject, len(payload), payload))
+        return True
+
+    def write(self, data: bytes) -> None:
+        if self.transport is not None:
+            self.transport.write(data)
+
+    def close(self) -> None:
+        self._closing = True
+        if self.transport is not None:
+            self.transport.close()
+
+    def abort(self) -> None:
+        self._closing = True
+        if self.transport is not None:
+            self.transport.abort()
+
+    def _fail(self, exc: Exception) -> None:
+        if self.transport is not None:
+            self.transport.abort()
+
+    def _fail_handshake(self, exc: BaseException) -> bool:
+        failed = False
+        for future in (self._info, self._pong):
+            if future is not None and not future.done():
+                future.set_exception(exc)
+                failed = True
+        return failed

@@ -1,0 +1,120 @@
+"""``choria:request:1``: the envelope that says who asks whom for what (protocol.md §2.4)."""
+
+from __future__ import annotations
+
+import base64
+import binascii
+import re
+import time as _time
+import uuid
+from dataclasses import dataclass, field
+from typing import Any
+
+from . import gojson
+from .errors import ProtocolError
+from .filter import Filter
+
+PROTOCOL = "choria:request:1"
+DEFAULT_TTL = 60
+MIN_TTL = 30  # the schema minimum go-choria daemons enforce
+REQUIRED_FILTER_KEYS = {"fact", "cf_class", "identity", "compound"}
+_CALLERID_CERTNAME = re.compile(r"^[a-z]+=([\w\.\-]+)")
+
+
+def new_request_id() -> str:
+    """32 lowercase hex characters, as go-choria makes them (uuid4 without dashes)."""
+    return uuid.uuid4().hex
+
+
+def decode_payload(message: str) -> bytes:
+    """The agent payload as a Go daemon reads it: base64 if it decodes, else the raw text.
+
+    Go discovery sends ``cGluZw==`` (base64 of ``ping``); JSON bodies never decode and pass through.
+    """
+    try:
+        return base64.b64decode(message, validate=True)
+    except (binascii.Error, ValueError):
+        return message.encode()
+
+
+@dataclass(slots=True)
+class Request:
+    message: str
+    senderid: str
+    callerid: str
+    collective: str
+    agent: str
+    requestid: str = field(default_factory=new_request_id)
+    ttl: int = DEFAULT_TTL
+    time: int = field(default_factory=lambda: int(_time.time()))
+    filter: Filter = field(default_factory=Filter)
+
+    def to_dict(self) -> dict[str, Any]:
+        return {
+            "protocol": PROTOCOL,
+            "message": self.message,
+            "envelope": {
+                "requestid": self.requestid,
+                "senderid": self.senderid,
+                "callerid": self.callerid,
+                "collective": self.collective,
+                "agent": self.agent,
+                "ttl": self.ttl,
+                "time": self.time,
+                "filter": self.filter.to_dict(),
+            },
+        }
+
+    def encode(self) -> str:
+        """The JSON text that a secure request embeds as its ``message``."""
+        return gojson.dumps(self.to_dict())
+
+    @property
+    def payload(self) -> bytes:
+        return decode_payload(self.message)
+
+    @property
+    def certname(self) -> str | None:
+        """The certname in ``callerid`` (``choria=rip.mcollective`` → ``rip.mcollective``)."""
+        match = _CALLERID_CERTNAME.match(self.callerid)
+        return match.group(1) if match else None
+
+    def ttl_valid(self, now: float | None = None) -> bool:
+        """go-choria's window: keep only if ``now - ttl < time < now + ttl``."""
+        now = _time.time() if now is None else now
+        return now - self.ttl < self.time < now + self.ttl
+
+    @classmethod
+    def decode(cls, raw: bytes | str) -> Request:
+        obj = gojson.loads_object(raw, "request")
+        if obj.get("protocol") != PROTOCOL:
+            raise ProtocolError(f"unsupported request protocol {obj.get('protocol')!r}")
+        message = obj.get("message")
+        if not isinstance(message, str) or not message:
+            raise ProtocolError("request message is missing")
+        env = obj.get("envelope")
+        if not isinstance(env, dict):
+            raise ProtocolError("request envelope is missing")
+        strings = {}
+        for key in ("requestid", "senderid", "callerid", "collective", "agent"):
+            value = env.get(key)
+            if not isinstance(value, str) or not value:
+                raise ProtocolError(f"request envelope {key} is missing")
+            strings[key] = value
+        if len(strings["requestid"]) != 32:
+            raise ProtocolError("request envelope requestid must be 32 characters")
+        ttl, sent = env.get("ttl"), env.get("time")
+        if not isinstance(ttl, int) or isinstance(ttl, bool) or ttl < MIN_TTL:
+            raise ProtocolError(f"request envelope ttl must be an integer >= {MIN_TTL}")
+        if not isinstance(sent, int) or isinstance(sent, bool):
+            raise ProtocolError("request envelope time must be an integer")
+        raw_filter = env.get("filter")
+        if not isinstance(raw_filter, dict) or not REQUIRED_FILTER_KEYS <= raw_filter.keys():
+            raise ProtocolError("request envelope filter needs fact, cf_class, identity and compound")
+        return cls(
+            message=message,
+            ttl=ttl,
+            time=sent,
+            filter=Filter.from_dict(raw_filter),
+            **strings,
+        )

@@ -26,11 +26,11 @@ help:
 
 venv: $(STAMP)
 
+# flock: several make runs (parallel tiers, several shells) may share one venv.
 $(STAMP): requirements-dev.txt emulator/pyproject.toml
-	@test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
-	$(BIN)/python -m pip install -q --disable-pip-version-check -r requirements-dev.txt -e emulator
-	@rm -f $(VENV)/.stamp-*
-	@touch $@
+	@flock $(VENV).lock bash -c 'test -x $(BIN)/python || $(PYTHON) -m venv $(VENV); \
+	  test -e $@ || { $(BIN)/python -m pip install -q --disable-pip-version-check -r requirements-dev.txt -e emulator \
+	  && rm -f $(VENV)/.stamp-* && touch $@; }' 
 
 demo: venv
 	$(BIN)/python scripts/demo.py

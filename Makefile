@@ -55,6 +55,7 @@ bench: venv
 # One size at a time: make bench SIZES=10000
 SIZES ?= 1000 2000 5000 10000 20000
 bench-emulator: venv
+	$(BIN)/python bench/natspy_baseline.py --out docs/benchmarks
 	$(BIN)/python bench/emulator_bench.py --sizes $(SIZES) --out docs/benchmarks
 
 clean:

@@ -8,12 +8,14 @@ or ``None`` for no reply. Bodies that are the same for every instance (``pong``,
 from __future__ import annotations
 
 import os
+import platform
 import time
 from typing import TYPE_CHECKING, Any, Callable
 
 from .. import __version__, ddl
 from ..protocol import RPCReply, StatusCode
 from ..protocol.filter import lookup_fact
+from .config import RECONNECT_MAX
 from .requests import DecodedRequest
 
 if TYPE_CHECKING:
@@ -23,6 +25,7 @@ Handler = Callable[["Instance", DecodedRequest], "str | None"]
 GENERATE_DEFAULT_SIZE = 20
 GENERATE_MAX_SIZE = 10 * 1024 * 1024
 _DIGITS = "0123456789"
+METADATA_KEYS = ("license", "author", "timeout", "name", "version", "url", "description")  # go-choria agents.Metadata
 
 
 def generate(size: int) -> str:
@@ -79,76 +82,97 @@ def emulated(instance: Instance, decoded: DecodedRequest) -> str | None:
 
 
 def _agent_inventory(instance: Instance) -> list[dict[str, Any]]:
+    """go-choria ``AgentInventoryInfoReply``: ``agent`` then the metadata in Go's field order."""
     inventory = []
-    for name in instance.layout.agents:
+    for name in instance.layout.known_agents:
         meta = ddl.metadata(name)
-        inventory.append({"agent": name, **meta})
+        inventory.append({"agent": name, **{key: meta.get(key, "") for key in METADATA_KEYS}})
     return inventory
 
 
+def _daemon_stats(instance: Instance) -> dict[str, Any]:
+    """go-choria ``DaemonStatsReply`` key order, plus ``events`` from the newer DDL."""
+    layout, worker = instance.layout, instance.worker
+    counters = worker.counters
+    slot = instance.slot
+    return {
+        "agents": list(layout.known_agents),
+        "configfile": "",
+        "filtered": counters.filtered[slot],
+        "pid": os.getpid(),
+        "passed": counters.passed[slot],
+        "threads": [f"Python {platform.python_version()} emulating {len(worker.instances)} instances"],
+        "replies": counters.replies[slot],
+        "starttime": int(worker.started),
+        "ttlexpired": counters.ttlexpired[slot],
+        "times": {"cstime": 0, "cutime": 0, "stime": 0, "utime": 0},
+        "total": counters.total[slot],
+        "unvalidated": counters.unvalidated[slot],
+        "validated": counters.validated[slot],
+        "version": __version__,
+        "events": counters.events[slot],
+    }
+
+
+def _inventory(instance: Instance) -> dict[str, Any]:
+    """go-choria ``InventoryReply`` key order, plus ``upgradable`` from the newer DDL."""
+    layout = instance.layout
+    return {
+        "agents": list(layout.known_agents),
+        "classes": list(instance.classes),
+        "collectives": list(layout.collectives),
+        "data_plugins": [],
+        "facts": instance.facts,
+        "machines": [],
+        "main_collective": layout.collectives[0],
+        "version": __version__,
+        "upgradable": False,
+    }
+
+
+def _string_input(data: dict[str, Any], name: str) -> str | None:
+    value = data.get(name)
+    return value if isinstance(value, str) and value else None
+
+
 def _rpcutil_action(instance: Instance, action: str, data: dict[str, Any]) -> str:
+    """The rpcutil actions with go-choria's reply shapes and status messages."""
     layout = instance.layout
     if action == "ping":
         return ok({"pong": int(time.time())})
     if action == "inventory":
-        return ok(
-            {
-                "agents": list(layout.agents),
-                "facts": instance.facts,
-                "classes": list(instance.classes),
-                "version": __version__,
-                "main_collective": layout.collectives[0],
-                "collectives": list(layout.collectives),
-                "data_plugins": [],
-                "machines": {},
-                "upgradable": False,
-            }
-        )
+        return ok(_inventory(instance))
     if action == "agent_inventory":
         return ok({"agents": _agent_inventory(instance)})
     if action == "collective_info":
         return ok({"main_collective": layout.collectives[0], "collectives": list(layout.collectives)})
     if action == "daemon_stats":
-        counters = instance.worker.counters.instance(instance.slot)
-        for ours in ("malformed", "registrations"):
-            counters.pop(ours, None)
-        return ok(
-            {
-                "threads": [],
-                "agents": list(layout.agents),
-                "pid": os.getpid(),
-                "times": {},
-                "starttime": int(instance.worker.started),
-                "configfile": "",
-                "version": __version__,
-                **counters,
-            }
-        )
+        return ok(_daemon_stats(instance))
     if action == "get_fact":
-        fact = data.get("fact")
-        if not isinstance(fact, str) or not fact:
-            return fail(StatusCode.MISSING_DATA, "Missing data for fact")
+        fact = _string_input(data, "fact")
+        if fact is None:
+            return fail(StatusCode.MISSING_DATA, "Missing data for fact: a non-empty string is required")
         found, value = lookup_fact(instance.facts, fact)
         return ok({"fact": fact, "value": value if found else None})
     if action == "get_facts":
-        names = data.get("facts")
-        if not isinstance(names, str) or not names.strip():
-            return fail(StatusCode.MISSING_DATA, "Missing data for facts")
+        names = _string_input(data, "facts")
+        if names is None:
+            return fail(StatusCode.MISSING_DATA, "Missing data for facts: a comma separated list of facts is required")
         values = {}
         for name in (n.strip() for n in names.split(",")):
             found, value = lookup_fact(instance.facts, name)
             values[name] = value if found else None
         return ok({"values": values})
     if action == "get_config_item":
-        item = data.get("item")
-        if not isinstance(item, str) or not item:
-            return fail(StatusCode.MISSING_DATA, "Missing data for item")
+        item = _string_input(data, "item")
+        if item is None:
+            return fail(StatusCode.MISSING_DATA, "Missing data for item: a non-empty string is required")
         config = instance.worker.config_items(instance)
         if item not in config:
-            return fail(StatusCode.ABORTED, f"Unknown config property {item}")
+            return fail(StatusCode.ABORTED, "Unknown key")
         return ok({"item": item, "value": config[item]})
     if action == "get_data":
-        return fail(StatusCode.ABORTED, f"Data plugin {data.get('source')} is not available on emulated nodes")
+        return fail(StatusCode.ABORTED, "Unknown data plugin")  # emulated nodes have no data plugins
     return fail(StatusCode.UNKNOWN_ACTION, f"Unknown action {action} for agent rpcutil")
 
 
@@ -166,25 +190,46 @@ def choria_util(instance: Instance, decoded: DecodedRequest) -> str | None:
     if body.action != "info":
         return fail(StatusCode.UNKNOWN_ACTION, f"Unknown action {body.action} for agent choria_util")
     worker = instance.worker
+    config = worker.config
     connected = instance.connection.server.url if instance.connection is not None else ""
+    slot = instance.slot
+    servers = [str(s) for s in config.servers]
     return ok(
         {
-            "security": "file" if worker.config.secure else "insecure",
-            "secure_protocol": worker.config.secure,
+            "security": "file" if config.secure else "insecure",
             "connector": "nats",
-            "connector_tls": worker.config.tls is not None,
-            "path": os.environ.get("PATH", ""),
-            "choria_version": __version__,
             "client_version": __version__,
-            "client_flavour": "choria-emulator",
-            "client_options": {},
+            "client_flavour": f"choria-emulator natsproto python {platform.python_version()}",
+            "client_options": {
+                "servers": [s.url for s in config.servers],
+                "dont_randomize_servers": True,
+                "name": instance.identity,
+                "pedantic": False,
+                "secure": config.tls is not None,
+                "allow_reconnect": True,
+                "max_reconnect_attempts": -1,
+                "reconnect_time_wait": RECONNECT_MAX,
+                "connect_timeout": 10.0,
+                "ping_interval": 0.0,
+                "max_outstanding_pings": 0,
+            },
+            "client_stats": {
+                "in_msgs": worker.counters.total[slot],
+                "out_msgs": worker.counters.replies[slot] + worker.counters.registrations[slot],
+                "in_bytes": 0,
+                "out_bytes": 0,
+                "reconnects": instance.reconnects,
+            },
             "connected_server": connected,
-            "client_stats": {},
             "facter_domain": "",
             "facter_command": "",
             "srv_domain": "",
             "using_srv": False,
-            "middleware_servers": [str(s) for s in worker.config.servers],
+            "middleware_servers": servers,
+            "path": os.environ.get("PATH", ""),
+            "choria_version": f"choria-emulator {__version__}",
+            "secure_protocol": config.secure,
+            "connector_tls": config.tls is not None,
         }
     )
 

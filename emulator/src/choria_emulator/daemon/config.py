@@ -12,6 +12,7 @@ from ..natsproto.auth import Credentials
 
 BUILTIN_AGENTS = ("discovery", "rpcutil", "choria_util")
 NAME_FORMATS = ("blog", "e3")
+RECONNECT_MIN, RECONNECT_MAX = 0.25, 5.0  # seconds; backoff doubles from MIN up to MAX, with jitter
 
 
 def collective_names(count: int) -> list[str]:

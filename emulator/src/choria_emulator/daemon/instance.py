@@ -26,6 +26,7 @@ class Layout:
     def __init__(self, collectives: list[str], agents: list[str]):
         self.collectives = tuple(collectives)
         self.agents = tuple(agents)
+        self.known_agents = tuple(sorted(agents))  # go-choria KnownAgents() is sorted
         self.handlers: dict[str, Handler] = {a: h for a in agents if (h := handler_for(a)) is not None}
         self.routes: list[tuple[str, str | None]] = [("", None)]  # sid 0 unused
         broadcast: list[bytes] = []
@@ -52,7 +53,7 @@ class Layout:
 
 
 class Instance:
-    __slots__ = ("worker", "layout", "slot", "index", "identity", "facts", "classes", "connection", "server_index", "attempts", "identity_json", "headers_json")
+    __slots__ = ("worker", "layout", "slot", "index", "identity", "facts", "classes", "connection", "server_index", "attempts", "reconnects", "identity_json", "headers_json")
 
     def __init__(self, worker: Worker, slot: int, index: int, identity: str, facts: dict[str, Any], classes: tuple[str, ...]):
         self.worker = worker
@@ -65,6 +66,7 @@ class Instance:
         self.connection: NatsConnection | None = None
         self.server_index = index
         self.attempts = 0
+        self.reconnects = 0
         self.identity_json = go_string(identity)
         self.headers_json = ""
 

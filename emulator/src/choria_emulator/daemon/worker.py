@@ -19,7 +19,7 @@ from typing import Any
 from ..natsproto import NatsConnection
 from ..protocol.security import RequestVerifier
 from . import audit as audit_log
-from .config import EmulatorConfig
+from .config import RECONNECT_MAX, RECONNECT_MIN, EmulatorConfig
 from .facts import FactsTemplate
 from .instance import Instance, Layout
 from .registration import Registrar
@@ -30,7 +30,6 @@ from .stats import Counters
 log = logging.getLogger("choria_emulator.worker")
 
 FILTER_UNKNOWN, FILTER_ALL, FILTER_NONE, FILTER_EACH = 0, 1, 2, 3
-RECONNECT_MIN, RECONNECT_MAX = 0.25, 5.0
 STATS_EVERY = 1.0
 
 
@@ -221,16 +220,17 @@ class Worker:
             await asyncio.sleep(STATS_EVERY)
 
     def config_items(self, instance: Instance) -> dict[str, Any]:
-        """Values ``rpcutil#get_config_item`` can return, with Choria's key names."""
+        """Values ``rpcutil#get_config_item`` can return: Choria's key names and Go's value types."""
         config = self.config
         return {
             "identity": instance.identity,
-            "collectives": ",".join(self.layout.collectives),
+            "collectives": list(self.layout.collectives),
             "main_collective": self.layout.collectives[0],
-            "plugin.choria.middleware_hosts": ",".join(str(s) for s in config.servers),
+            "plugin.choria.middleware_hosts": [str(s) for s in config.servers],
             "plugin.security.provider": "file" if config.secure else "insecure",
             "classesfile": "",
-            "registerinterval": str(int(config.registration_interval)),
+            "registerinterval": int(config.registration_interval),
+            "registration_collective": self.layout.collectives[0],
         }
 
 

@@ -38,7 +38,7 @@ def add_client_options(parser: argparse.ArgumentParser) -> None:
     group.add_argument("--tls-key", metavar="FILE")
     group.add_argument("--secure", action="store_true", default=None, help="sign requests with --tls-cert/--tls-key")
     group.add_argument("--credentials", metavar="FILE", help="NATS credentials (.creds) file")
-    group.add_argument("--federation", metavar="NETWORK", help="send through the Federation Broker of NETWORK")
+    group.add_argument("--federation", metavar="NETWORK", help="send through the Federation Broker(s) of NETWORK (comma list for several)")
 
 
 def add_filter_options(parser: argparse.ArgumentParser) -> None:

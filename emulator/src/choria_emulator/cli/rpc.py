@@ -62,6 +62,7 @@ def run(args: argparse.Namespace) -> int:
                 timeout=args.timeout,
                 discovery_timeout=args.discovery_timeout,
                 on_reply=lambda record: bar.advance(),
+                federation=args.federation,
             )
 
     result = with_client(args, call)

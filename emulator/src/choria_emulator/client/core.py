@@ -23,6 +23,7 @@ from .config import ClientConfig
 
 log = logging.getLogger(__name__)
 SLIDING_WINDOW = 0.3  # go-choria: finish 300 ms after the last reply
+FEDERATION_BATCH = 200  # go-choria: node subjects per federated directed request
 
 
 class ClientError(Exception):
@@ -226,11 +227,23 @@ class ChoriaClient:
         return outcome
 
     async def _publish_federated(self, request: Request, reply_to: str, network: str, targets: list[str] | None) -> None:
-        """Publish through a Federation Broker: the targets travel in the transport's federation header."""
-        subjects = [node_subject(request.collective, t) for t in targets] if targets else [broadcast_subject(request.collective, request.agent)]
-        federation = Federation(request.requestid, reply_to, subjects)
-        data = encode_request(request, None, self.config.identity, self.signer, self.connected_url, federation=federation)
-        await self.nc.publish(f"choria.federation.{network}.federation", data)
+        """Publish through the Federation Broker(s) of ``network`` (a comma list), like go-choria.
+
+        The transport keeps our ``reply-to``; the ``federation`` header carries the request id
+        and the subjects the broker publishes to on the collective side: the broadcast subject,
+        or the node subjects of a directed request in groups of 200.
+        """
+        if targets:
+            subjects = [node_subject(request.collective, t) for t in targets]
+            groups = [subjects[i : i + FEDERATION_BATCH] for i in range(0, len(subjects), FEDERATION_BATCH)]
+        else:
+            groups = [[broadcast_subject(request.collective, request.agent)]]
+        networks = [n.strip() for n in network.split(",") if n.strip()]  # go-choria: every federation in the list
+        for group in groups:
+            federation = Federation(request.requestid, "", group)
+            data = encode_request(request, reply_to, self.config.identity, self.signer, self.connected_url, federation=federation)
+            for name in networks:
+                await self.nc.publish(f"choria.federation.{name}.federation", data)
         await self.nc.flush()
 
     @staticmethod

@@ -18,6 +18,7 @@ async def discover(
     timeout: float | None = None,
     sliding_window: bool = False,
     expect: int | None = None,
+    federation: str | None = None,
 ) -> list[str]:
     """Identities of the nodes matching ``filter``, in the order they answered, without duplicates.
 
@@ -37,6 +38,7 @@ async def discover(
         timeout=client.config.discovery_timeout if timeout is None else timeout,
         sliding_window=sliding_window,
         expect=expect,
+        federation=federation,
     )
     return list(dict.fromkeys(outcome.senders))
 

@@ -83,6 +83,7 @@ async def rpc(
     timeout: float = 10.0,
     discovery_timeout: float | None = None,
     on_reply: Callable[[ReplyRecord], None] | None = None,
+    federation: str | None = None,
 ) -> RPCResult:
     """Call ``agent#action`` on ``targets`` (or on what ``filter`` discovers).
 
@@ -93,7 +94,7 @@ async def rpc(
     stats = RPCStats()
     if targets is None:
         loop_start = _now()
-        targets = await discover(client, _copy(filter), agent=agent, collective=collective, timeout=discovery_timeout)
+        targets = await discover(client, _copy(filter), agent=agent, collective=collective, timeout=discovery_timeout, federation=federation)
         stats.discovery_duration = _now() - loop_start
     targets = list(dict.fromkeys(targets))
     stats.discovered = len(targets)
@@ -112,6 +113,7 @@ async def rpc(
         batch_size=batch_size,
         batch_sleep=batch_sleep,
         on_reply=on_reply,
+        federation=federation,
     )
     result.requestid = outcome.requestid
     seen: set[str] = set()

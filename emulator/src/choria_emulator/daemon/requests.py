@@ -10,7 +10,7 @@ from __future__ import annotations
 import logging
 from typing import Any
 
-from ..protocol import ProtocolError, Request, RPCRequest, SecureRequest, Transport
+from ..protocol import ProtocolError, Request, RPCRequest, SecureRequest, Transport, gojson
 from ..protocol.security import RequestVerifier, SecurityError
 
 log = logging.getLogger(__name__)
@@ -19,7 +19,7 @@ OK, MALFORMED, UNVALIDATED = 0, 1, 2
 
 
 class DecodedRequest:
-    __slots__ = ("status", "error", "transport", "request", "payload", "reply_to", "filter_all", "rpc", "rpc_error", "shared", "templates")
+    __slots__ = ("status", "error", "transport", "request", "payload", "reply_to", "federation_json", "filter_all", "rpc", "rpc_error", "shared", "templates")
 
     def __init__(self) -> None:
         self.status = OK
@@ -28,6 +28,7 @@ class DecodedRequest:
         self.request: Request | None = None
         self.payload = b""
         self.reply_to: bytes | None = None
+        self.federation_json = ""  # ',"federation":{...}}' to close the reply headers of a federated request
         self.filter_all: bool | None = None  # filter verdict when it is the same for every instance
         self.rpc: RPCRequest | None = None
         self.rpc_error = ""
@@ -55,6 +56,10 @@ def decode(raw: bytes, verifier: RequestVerifier | None) -> DecodedRequest:
         return decoded
     decoded.transport, decoded.request = transport, request
     decoded.reply_to = transport.reply_to.encode() if transport.reply_to else None
+    if transport.federation is not None:
+        # go-choria copies the federation header into every reply (protocol.CopyFederationData):
+        # the Federation Broker relays a reply by its req and reply-to.
+        decoded.federation_json = ',"federation":%s}' % gojson.dumps(transport.federation.to_dict())
     decoded.payload = request.payload
     if verifier is not None:
         try:

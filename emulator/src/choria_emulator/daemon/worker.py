@@ -198,7 +198,10 @@ class Worker:
             template = ReplyTemplate(body, request.requestid, request.agent)
             if shared:
                 decoded.templates[body] = template
-        if conn.publish(reply_to, template.encode(instance.identity_json, instance.headers_json, int(now))):
+        headers = instance.headers_json
+        if decoded.federation_json:
+            headers = headers[:-1] + decoded.federation_json
+        if conn.publish(reply_to, template.encode(instance.identity_json, headers, int(now))):
             counters.replies[slot] += 1
 
     # ---- reporting ---------------------------------------------------------------------------

@@ -26,7 +26,11 @@ class Federation:
     targets: list[str] = field(default_factory=list)
 
     def to_dict(self) -> dict[str, Any]:
-        data: dict[str, Any] = {"req": self.request_id, "reply-to": self.reply_to}
+        data: dict[str, Any] = {}  # Go: every field omitempty, in this order
+        if self.request_id:
+            data["req"] = self.request_id
+        if self.reply_to:
+            data["reply-to"] = self.reply_to
         if self.targets:
             data["target"] = list(self.targets)
         return data

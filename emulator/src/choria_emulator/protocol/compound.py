@@ -1,12 +1,166 @@
-"""Compound filters: go-choria's expr-lang expressions over ``classes``, ``agents``, ``facts``.
+"""Compound filters: go-choria's expr-lang expressions over ``classes``, ``agents`` and ``facts``.
 
-Placeholder evaluation until the expression language lands; see docs/filters.md.
+Environment (go-choria ``filter/compound``): ``agents`` and ``classes`` (lists of strings),
+``facts`` (the fact tree; member access ``facts.os.family`` / ``facts["os"]`` is our addition,
+see docs/protocol.md), and the functions ``with("<fact filter|class|agent>")``, ``fact("path")``,
+``include(list, x)`` and ``semver(version, constraint)``.
+
+A request's ``compound`` list holds queries shaped ``[{"expr": "..."}]``. As go-choria's
+``MatchExprString``: a malformed query fails the whole filter; a query that does not compile,
+errors while running or returns a non-bool counts as failed; a true result counts +1, a false
+one -1; the filter matches when nothing failed and the count is above zero. Each expression is
+compiled once per process and cached; failures are counted per program and logged once.
 """
 
 from __future__ import annotations
 
+import logging
 from typing import Any
+
+from .errors import ProtocolError
+from .expr import ExprError, Function, Node, compile_expression, equal
+from .filter import FactFilter, lookup_fact, match_agents, match_classes, match_facts
+from .semver import SemverError, satisfies
+
+log = logging.getLogger("choria_emulator.compound")
+CACHE_LIMIT = 1024
+
+
+def _string(value: Any, function: str) -> str:
+    if not isinstance(value, str):
+        raise ExprError(f"{function}() needs a string argument, got {type(value).__name__}")
+    return value
+
+
+def with_matcher(query: str) -> Any:
+    """What ``with(query)`` tests, decided once per query: a fact filter, else a class or agent."""
+    try:
+        fact_filter = FactFilter.parse(query)
+    except ProtocolError:
+        entries = [query]
+        return lambda node: match_classes(entries, node.classes) or match_agents(entries, node.agents)
+    filters = [fact_filter]
+    return lambda node: match_facts(filters, node.facts)
+
+
+def _with_call(node: Any, query: Any) -> bool:
+    return bool(with_matcher(_string(query, "with"))(node))
+
+
+def _with_compile(args: list[Node]) -> Node | None:
+    if not args[0].is_const:
+        return None
+    matcher = with_matcher(_string(args[0].const, "with"))
+    return Node(lambda node: bool(matcher(node)), "bool")
+
+
+def _fact_call(node: Any, path: Any) -> Any:
+    found, value = lookup_fact(node.facts, _string(path, "fact"))
+    return value if found else None
+
+
+def _fact_compile(args: list[Node]) -> Node | None:
+    if not args[0].is_const:
+        return None
+    path = _string(args[0].const, "fact")
+    return Node(lambda node: _fact_call(node, path))
+
+
+def _include_call(node: Any, haystack: Any, needle: Any) -> bool:
+    if not isinstance(haystack, (list, tuple)):
+        raise ExprError(f"include() needs a list, got {type(haystack).__name__}")
+    return any(equal(item, needle) for item in haystack)
+
+
+def _semver_call(node: Any, version: Any, constraint: Any) -> bool:
+    try:
+        return satisfies(_string(version, "semver"), _string(constraint, "semver"))
+    except SemverError as exc:
+        raise ExprError(str(exc)) from None
+
+
+FUNCTIONS = {
+    "with": Function(1, _with_call, "bool", _with_compile),
+    "fact": Function(1, _fact_call, "any", _fact_compile),
+    "include": Function(2, _include_call, "bool"),
+    "semver": Function(2, _semver_call, "bool"),
+}
+NAMES = {
+    "agents": lambda node: node.agents,
+    "classes": lambda node: node.classes,
+    "facts": lambda node: node.facts,
+}
+_RUNTIME_ERRORS = (ExprError, TypeError, ValueError, IndexError, KeyError, OverflowError, RecursionError)
+
+
+class Program:
+    """One compiled compound expression, or the reason it does not compile."""
+
+    __slots__ = ("source", "node", "error", "failures")
+
+    def __init__(self, source: str):
+        self.source = source
+        self.failures = 0
+        self.node: Node | None = None
+        self.error = ""
+        try:
+            self.node = compile_expression(source, NAMES, FUNCTIONS)
+        except ExprError as exc:
+            self.error = str(exc)
+            log.warning("compound filter %r does not compile: %s", source, exc)
+
+    def evaluate(self, node: Any) -> bool | None:
+        """True or False for this node, None when the expression failed (counted, logged once)."""
+        if self.node is None:
+            self.failures += 1
+            return None
+        try:
+            result = self.node.run(node)
+        except _RUNTIME_ERRORS as exc:
+            return self._failed(node, f"could not execute compound query: {exc}")
+        if result is True or result is False:
+            return result
+        return self._failed(node, f"compound query returned non boolean {type(result).__name__}")
+
+    def _failed(self, node: Any, message: str) -> None:
+        self.failures += 1
+        if self.failures == 1:
+            log.warning("%s: compound filter %r: %s (further failures of it are only counted)", getattr(node, "identity", "?"), self.source, message)
+        return None
+
+
+_programs: dict[str, Program] = {}
+
+
+def compile_program(source: str) -> Program:
+    """The cached program for ``source`` (compiled on first use, at most once per process)."""
+    program = _programs.get(source)
+    if program is None:
+        if len(_programs) >= CACHE_LIMIT:
+            del _programs[next(iter(_programs))]
+        program = _programs[source] = Program(source)
+    return program
+
+
+def failure_count() -> int:
+    """Compound evaluations that failed in this process since it started (for diagnostics)."""
+    return sum(program.failures for program in _programs.values())
 
 
 def match_compound(queries: list[list[dict[str, str]]], node: Any) -> bool:
-    return False
+    """go-choria ``MatchExprString`` over one node."""
+    matched = failed = 0
+    for query in queries:
+        if not isinstance(query, list) or len(query) != 1 or not isinstance(query[0], dict):
+            return False
+        source = query[0].get("expr")
+        if not isinstance(source, str):
+            return False
+        result = compile_program(source).evaluate(node)
+        if result is None:
+            failed += 1
+        elif result:
+            matched += 1
+        else:
+            matched -= 1
+    return failed == 0 and matched > 0

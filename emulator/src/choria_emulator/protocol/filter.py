@@ -2,7 +2,10 @@
 
 Every non-empty category must pass (AND across categories); an empty filter matches all.
 ``identity`` entries are OR'd, ``agent``/``cf_class``/``fact`` entries AND'd, ``compound``
-expressions are handed to :mod:`choria_emulator.protocol.compound`.
+expressions are handed to :mod:`choria_emulator.protocol.compound`. The rules follow
+go-choria ``filter/{identity,agents,classes,facts}`` and ``protocol/filter.go``; every place we
+differ is listed in docs/protocol.md. ``Filter.matches`` runs once per instance per request, so
+regexes, fact comparisons and compound programs are prepared once and reused.
 """
 
 from __future__ import annotations
@@ -10,11 +13,20 @@ from __future__ import annotations
 import re
 from dataclasses import dataclass, field
 from functools import lru_cache
-from typing import Any, Protocol
+from typing import Any, Callable, Protocol
 
 from .errors import ProtocolError
+from .goregex import search as go_search
 
 FACT_OPERATORS = ("==", "=~", "!=", "<=", ">=", "<", ">")
+PARSE_ERROR = "could not parse fact {} it does not appear to be in a valid format"
+# go-choria filter/facts: the operators ParseFactFilterString recognises, in its match order
+_VALID_OPERATORS = re.compile(r"<=|>=|=>|=<|<|>|!=|=~|={1,2}")
+_TRUTHY = frozenset(("1", "t", "T", "TRUE", "true", "True"))  # strconv.ParseBool true values
+_GO_INT = re.compile(r"[+-]?[0-9]+\Z")
+_GO_FLOAT = re.compile(r"[+-]?(?:[0-9]+\.?[0-9]*(?:[eE][+-]?[0-9]+)?|\.[0-9]+(?:[eE][+-]?[0-9]+)?|inf|infinity|nan)\Z", re.I)
+_GO_HEX_FLOAT = re.compile(r"[+-]?0[xX][0-9a-fA-F]*\.?[0-9a-fA-F]*[pP][+-]?[0-9]+\Z")
+_INT64 = (-(2**63), 2**63 - 1)
 
 
 class NodeView(Protocol):
@@ -26,14 +38,228 @@ class NodeView(Protocol):
     facts: dict[str, Any]
 
 
-@lru_cache(maxsize=4096)
-def compile_regex(pattern: str, ignore_case: bool = False) -> re.Pattern[str]:
-    """Compile ``/re/`` (slashes stripped) once; filters repeat across thousands of instances."""
-    return re.compile(pattern.strip("/"), re.IGNORECASE if ignore_case else 0)
-
-
 def is_regex(entry: str) -> bool:
-    return len(entry) >= 2 and entry.startswith("/") and entry.endswith("/")
+    """``/re/`` entries of identity, agent and class filters (go-choria: prefix and suffix ``/``)."""
+    return entry.startswith("/") and entry.endswith("/")
+
+
+def unwrap_regex(entry: str) -> str:
+    """Go's ``TrimPrefix(needle, "/")`` then ``TrimSuffix``: one slash off each end."""
+    return entry[1:][:-1] if len(entry) > 1 else ""
+
+
+# ---- fact lookup (gjson paths) -------------------------------------------------------------------
+
+_MISSING = object()
+_GJSON_SPECIAL = re.compile(r"[\\*?#|@]")
+
+
+@lru_cache(maxsize=4096)
+def _path_parts(path: str) -> tuple[str, ...] | None:
+    """Split a gjson path on unescaped dots; None when it uses syntax we do not support."""
+    if not _GJSON_SPECIAL.search(path):
+        return tuple(path.split("."))
+    parts: list[str] = []
+    current: list[str] = []
+    i = 0
+    while i < len(path):
+        ch = path[i]
+        if ch == "\\" and i + 1 < len(path):
+            current.append("\\" + path[i + 1] if path[i + 1] in "*?" else path[i + 1])
+            i += 2
+            continue
+        if ch in "|@" or (ch == "#" and path[i + 1 : i + 2] == "("):
+            return None  # pipes, modifiers and #(...) queries
+        if ch == ".":
+            parts.append("".join(current))
+            current = []
+        else:
+            current.append(ch)
+        i += 1
+    parts.append("".join(current))
+    return tuple(parts)
+
+
+@lru_cache(maxsize=1024)
+def _wildcard(part: str) -> re.Pattern[str] | None:
+    """gjson ``*``/``?`` key patterns (``\\*`` is a literal star)."""
+    if "*" not in part.replace("\\*", "") and "?" not in part.replace("\\?", ""):
+        return None
+    out = []
+    i = 0
+    while i < len(part):
+        if part[i] == "\\" and i + 1 < len(part):
+            out.append(re.escape(part[i + 1]))
+            i += 2
+            continue
+        out.append(".*" if part[i] == "*" else "." if part[i] == "?" else re.escape(part[i]))
+        i += 1
+    return re.compile("".join(out) + r"\Z", re.S)
+
+
+def _literal(part: str) -> str:
+    return part.replace("\\*", "*").replace("\\?", "?")
+
+
+def lookup_fact(facts: dict[str, Any], path: str) -> tuple[bool, Any]:
+    """A gjson-style path lookup (``os.family``, ``disks.0.size``, ``disks.#``, ``a\\.b``, ``os.fam*``)."""
+    parts = _path_parts(path)
+    if parts is None:
+        return False, None
+    value = _walk(facts, parts)
+    return (False, None) if value is _MISSING else (True, value)
+
+
+def _walk(value: Any, parts: tuple[str, ...]) -> Any:
+    for index, part in enumerate(parts):
+        if isinstance(value, dict):
+            pattern = _wildcard(part)
+            if pattern is None:
+                value = value.get(_literal(part), _MISSING)
+            else:
+                value = next((v for k, v in value.items() if pattern.match(k)), _MISSING)
+        elif isinstance(value, list):
+            if part == "#":
+                rest = parts[index + 1 :]
+                if not rest:
+                    return len(value)
+                found = (_walk(item, rest) for item in value)
+                return [item for item in found if item is not _MISSING]
+            if not part.isdigit() or not part.isascii() or int(part) >= len(value):
+                return _MISSING
+            value = value[int(part)]
+        else:
+            return _MISSING
+        if value is _MISSING:
+            return _MISSING
+    return value
+
+
+# ---- fact comparisons (go-choria filter/facts/matchers.go) ----------------------------------------
+
+
+def go_truthy(text: str) -> bool:
+    """``strconv.ParseBool(text)`` returned true without error."""
+    return text in _TRUTHY
+
+
+def go_atoi(text: str) -> int | None:
+    """``strconv.Atoi``: optional sign and ASCII digits only, 64-bit range."""
+    if not _GO_INT.match(text):
+        return None
+    number = int(text)
+    return number if _INT64[0] <= number <= _INT64[1] else None
+
+
+def go_parse_float(text: str) -> float | None:
+    """``strconv.ParseFloat(text, 64)`` for the forms it accepts (no spaces, no underscores)."""
+    if _GO_FLOAT.match(text):
+        return float(text)
+    if _GO_HEX_FLOAT.match(text):
+        sign = -1.0 if text.startswith("-") else 1.0
+        return sign * float.fromhex(text.lstrip("+-"))
+    return None
+
+
+def gjson_int(number: int | float) -> int:
+    """gjson ``Result.Int()`` of a number: integers as they are, floats truncated toward zero."""
+    return number if isinstance(number, int) else int(number)
+
+
+Comparison = Callable[[Any], bool]
+
+
+def _never(_: Any) -> bool:
+    return False
+
+
+def _compile_fact_comparison(op: str, value: str) -> Comparison:
+    """One function that answers ``fact <op> value`` for any fact value, built once per filter.
+
+    Strings compare case-insensitively (go-choria 58e80ba); numbers as int, or float when the
+    value has a ``.`` (and Go's ``>`` with a float value is ``>=``); booleans through
+    ``strconv.ParseBool``; null, objects and arrays never match.
+    """
+    lowered = value.lower()
+    has_dot = "." in value
+    as_float = go_parse_float(value) if has_dot else None
+    as_int = None if has_dot else go_atoi(value)
+    truthy_raw, truthy_lower = go_truthy(value), go_truthy(lowered)
+
+    def string_compare(fact: str) -> bool:
+        if op == "=~":
+            return go_search(value.strip("/"), fact, ignore_case=True)
+        left = fact.lower()
+        if op == "==":
+            return left == lowered
+        if op == "!=":
+            return left != lowered
+        if op == "<":
+            return left < lowered
+        if op == ">":
+            return left > lowered
+        if op == "<=":
+            return left <= lowered
+        return left >= lowered
+
+    def number_compare(fact: int | float) -> bool:
+        if op == "=~":
+            text = f"{float(fact):.4f}" if has_dot else str(gjson_int(fact))
+            return go_search(value.strip("/"), text, ignore_case=True)
+        if has_dot:
+            if as_float is None:
+                return False
+            number = float(fact)
+            if op == "==":
+                return number == as_float
+            if op == "!=":
+                return number != as_float
+            if op == "<":
+                return number < as_float
+            if op == "<=":
+                return number <= as_float
+            return number >= as_float  # ">=" and Go's ">" with a float value
+        whole = gjson_int(fact)
+        if op == "==":
+            return str(whole) == value
+        if op == "!=":
+            return str(whole) != value
+        if as_int is None:
+            return False
+        if op == "<":
+            return whole < as_int
+        if op == ">":
+            return whole > as_int
+        if op == "<=":
+            return whole <= as_int
+        return whole >= as_int
+
+    if op == "==":
+        true_result, false_result = truthy_raw, not truthy_raw
+    elif op == "=~":
+        true_result, false_result = truthy_lower, not truthy_lower
+    elif op == "!=":
+        true_result, false_result = not truthy_lower, not truthy_lower  # Go: false != "false" is true
+    else:
+        true_result = false_result = False
+
+    def compare(fact: Any) -> bool:
+        if fact is True:
+            return true_result
+        if fact is False:
+            return false_result
+        if isinstance(fact, str):
+            return string_compare(fact)
+        if isinstance(fact, (int, float)):
+            try:
+                return number_compare(fact)
+            except (OverflowError, ValueError):  # inf/nan facts from YAML
+                return False
+        if fact is None or isinstance(fact, (dict, list, tuple)):
+            return False
+        return string_compare(str(fact))  # dates and other YAML scalars are strings in JSON
+
+    return compare if op in FACT_OPERATORS else _never
 
 
 @dataclass(slots=True, frozen=True)
@@ -41,116 +267,58 @@ class FactFilter:
     fact: str
     operator: str
     value: str
+    _compare: Comparison = field(init=False, repr=False, compare=False, hash=False)
+
+    def __post_init__(self) -> None:
+        object.__setattr__(self, "_compare", _compile_fact_comparison(self.operator, self.value))
 
     def to_dict(self) -> dict[str, str]:
         return {"fact": self.fact, "operator": self.operator, "value": self.value}
 
     @classmethod
     def from_dict(cls, data: Any) -> FactFilter:
+        """A fact filter from a request, checked like the schema go-choria validates against."""
         if not isinstance(data, dict):
             raise ProtocolError("fact filter entries must be objects")
         fact, op, value = data.get("fact"), data.get("operator"), data.get("value")
-        if not isinstance(fact, str) or op not in FACT_OPERATORS or not isinstance(value, str):
+        if not isinstance(fact, str) or not fact or op not in FACT_OPERATORS or not isinstance(value, str) or not value:
             raise ProtocolError(f"invalid fact filter {data!r}")
         return cls(fact, op, value)
 
     @classmethod
     def parse(cls, text: str) -> FactFilter:
-        """Parse the CLI form: ``key=value``, ``key=/re/``, ``key>=1``, ``key=<1`` ... (like ``-F``)."""
-        match = re.match(r"^([^=<>!~\s]+)\s*(==|=~|!=|<=|>=|=<|=>|<|>|=)\s*(.+)$", text.strip())
-        if not match:
-            raise ProtocolError(f"could not parse fact {text} it does not appear to be in a valid format")
-        fact, op, value = match.groups()
-        op = {"=<": "<=", "=>": ">="}.get(op, op)
-        if op == "=":
-            op = "=~" if is_regex(value) else "=="
-        return cls(fact, op, value)
+        """Parse the CLI form like go-choria ``ParseFactFilterString``.
+
+        ``key=value``/``key==value`` → ``==``, ``key=/re/`` (any operator with a ``/re/`` value)
+        → ``=~``, ``=<``/``=>`` → ``<=``/``>=``, and ``<= >= < > != =~``. When the text holds
+        several operators the right-most one is used.
+        """
+        found = list(_VALID_OPERATORS.finditer(text))
+        if not found:
+            raise ProtocolError(PARSE_ERROR.format(text))
+        last = found[-1]
+        op = last.group()
+        left, right = text[: last.start()].strip(), text[last.end() :].strip()
+        if not left or not right or _VALID_OPERATORS.match(left[0]) or _VALID_OPERATORS.match(right[-1]):
+            raise ProtocolError(PARSE_ERROR.format(text))
+        op = {"=": "==", "=<": "<=", "=>": ">="}.get(op, op)
+        if right[0] == "/" and right[-1] == "/":
+            op = "=~"
+        return cls(left, op, right)
 
     def matches(self, facts: dict[str, Any]) -> bool:
         found, value = lookup_fact(facts, self.fact)
-        if not found:
-            return False
-        return _compare_fact(value, self.operator, self.value)
+        return found and self._compare(value)
 
 
-_MISSING = object()
-
-
-def lookup_fact(facts: dict[str, Any], path: str) -> tuple[bool, Any]:
-    """A gjson-style dot path lookup (``os.family``, ``disks.0.size``)."""
-    value: Any = facts
-    for part in path.split("."):
-        if isinstance(value, dict):
-            value = value.get(part, _MISSING)
-        elif isinstance(value, list) and part.isdigit() and int(part) < len(value):
-            value = value[int(part)]
-        else:
-            return False, None
-        if value is _MISSING:
-            return False, None
-    return True, value
-
-
-def _parse_bool(text: str) -> bool | None:
-    """Go's ``strconv.ParseBool``."""
-    if text in ("1", "t", "T", "TRUE", "true", "True"):
-        return True
-    if text in ("0", "f", "F", "FALSE", "false", "False"):
-        return False
-    return None
-
-
-def _number(text: str) -> float | int | None:
-    try:
-        return float(text) if "." in text else int(text)
-    except ValueError:
-        return None
-
-
-def _compare_fact(fact: Any, op: str, value: str) -> bool:
-    if isinstance(fact, bool):
-        wanted = _parse_bool(value.lower() if op != "==" else value)
-        if op in ("==", "=~"):
-            return wanted is fact
-        if op == "!=":
-            return wanted is not fact
-        return False
-    if isinstance(fact, (int, float)):
-        if op == "=~":
-            text = f"{float(fact):.4f}" if "." in value else str(int(fact))
-            return bool(compile_regex(value, True).search(text))
-        number = _number(value)
-        if number is None:
-            return False
-        if isinstance(number, int):
-            fact = int(fact)
-        return {
-            "==": fact == number,
-            "!=": fact != number,
-            "<": fact < number,
-            ">": fact >= number if isinstance(number, float) else fact > number,  # Go quirk, §3
-            "<=": fact <= number,
-            ">=": fact >= number,
-        }.get(op, False)
-    if isinstance(fact, str):
-        if op == "=~":
-            return bool(compile_regex(value, True).search(fact))
-        left, right = fact.lower(), value.lower()
-        return {
-            "==": left == right,
-            "!=": left != right,
-            "<": left < right,
-            ">": left > right,
-            "<=": left <= right,
-            ">=": left >= right,
-        }.get(op, False)
-    return False  # null, objects and arrays never match
+# ---- identity, agents, classes ---------------------------------------------------------------------
 
 
 def match_identity(entries: list[str], identity: str) -> bool:
+    """OR: exact name, or ``/re/`` searched (unanchored) in the identity."""
     for entry in entries:
         if is_regex(entry):
-            if compile_regex(entry).search(identity):
+            if go_search(unwrap_regex(entry), identity):
                 return True
         elif entry == identity:
             return True
@@ -158,25 +326,58 @@ def match_identity(entries: list[str], identity: str) -> bool:
 
 
 def match_agents(entries: list[str], agents: tuple[str, ...]) -> bool:
+    """AND: every entry names a known agent or ``/re/`` matches one."""
     for entry in entries:
         if is_regex(entry):
-            rx = compile_regex(entry)
-            if not any(rx.search(agent) for agent in agents):
+            pattern = unwrap_regex(entry)
+            if not any(go_search(pattern, agent) for agent in agents):
                 return False
         elif entry not in agents:
             return False
-    return True
+    return bool(entries)
 
 
 def match_classes(entries: list[str], classes: tuple[str, ...]) -> bool:
+    """AND: the lower-cased entry is a class, or the case-insensitive ``/re/`` matches one."""
     for entry in entries:
         if is_regex(entry):
-            rx = compile_regex(entry, True)
-            if not any(rx.search(cls) for cls in classes):
+            pattern = unwrap_regex(entry)
+            if not any(go_search(pattern, cls, ignore_case=True) for cls in classes):
                 return False
         elif entry.lower() not in classes:
             return False
-    return True
+    return bool(entries)
+
+
+def match_facts(filters: list[FactFilter], facts: dict[str, Any]) -> bool:
+    """AND over fact filters (go-choria ``MatchFacts``)."""
+    for fact_filter in filters:
+        if not fact_filter.matches(facts):
+            return False
+    return bool(filters)
+
+
+# ---- the filter --------------------------------------------------------------------------------
+
+
+def _string_list(data: dict[str, Any], key: str, required: bool) -> list[str]:
+    if key not in data and not required:
+        return []
+    value = data.get(key)
+    if not isinstance(value, list) or not all(isinstance(v, str) for v in value):
+        raise ProtocolError(f"request filter {key} must be a list of strings")
+    return list(value)
+
+
+def _compound_list(value: Any) -> list[list[dict[str, str]]]:
+    if not isinstance(value, list):
+        raise ProtocolError("request filter compound must be a list")
+    for item in value:
+        if not isinstance(item, list) or not all(
+            isinstance(query, dict) and all(isinstance(v, str) for v in query.values()) for query in item
+        ):
+            raise ProtocolError('request filter compound items must be lists of {"expr": "..."} objects')
+    return value
 
 
 @dataclass(slots=True)
@@ -200,39 +401,41 @@ class Filter:
         }
 
     def add_agent(self, agent: str) -> None:
-        if agent not in self.agent:
+        if agent and agent not in self.agent:
             self.agent.append(agent)
 
     def add_compound(self, expression: str) -> None:
-        self.compound.append([{"expr": expression}])
+        if expression:
+            self.compound.append([{"expr": expression}])
 
     @classmethod
-    def from_dict(cls, data: Any) -> Filter:
-        if data is None:
+    def from_dict(cls, data: Any, strict: bool = False) -> Filter:
+        """A filter from a request envelope.
+
+        ``strict`` mirrors the request schema go-choria daemons validate with: ``fact``,
+        ``cf_class``, ``identity`` and ``compound`` must be present, every list must hold the
+        right types, compound items must be lists of objects with string values.
+        """
+        if data is None and not strict:
             return cls()
         if not isinstance(data, dict):
             raise ProtocolError("request filter is not an object")
-
-        def strings(key: str) -> list[str]:
-            value = data.get(key) or []
-            if not isinstance(value, list) or not all(isinstance(v, str) for v in value):
-                raise ProtocolError(f"filter {key} must be a list of strings")
-            return value
-
-        facts = data.get("fact") or []
-        compound = data.get("compound") or []
-        if not isinstance(facts, list) or not isinstance(compound, list):
-            raise ProtocolError("filter fact and compound must be lists")
+        if not strict:
+            data = {k: v for k, v in data.items() if v is not None}
+            data = {"fact": [], "cf_class": [], "identity": [], "compound": [], **data}
+        facts = data.get("fact")
+        if not isinstance(facts, list):
+            raise ProtocolError("request filter fact must be a list")
         return cls(
             fact=[FactFilter.from_dict(f) for f in facts],
-            cf_class=strings("cf_class"),
-            agent=strings("agent"),
-            identity=strings("identity"),
-            compound=[c if isinstance(c, list) else [{"expr": str(c)}] for c in compound],
+            cf_class=_string_list(data, "cf_class", True),
+            agent=_string_list(data, "agent", False),
+            identity=_string_list(data, "identity", True),
+            compound=_compound_list(data.get("compound")),
         )
 
     def matches(self, node: NodeView) -> bool:
-        """Evaluate the filter against one node (go-choria ``server`` semantics)."""
+        """Evaluate the filter against one node (go-choria ``MatchServerRequest``)."""
         if self.empty():
             return True
         if self.identity and not match_identity(self.identity, node.identity):
@@ -241,7 +444,7 @@ class Filter:
             return False
         if self.cf_class and not match_classes(self.cf_class, node.classes):
             return False
-        if self.fact and not all(f.matches(node.facts) for f in self.fact):
+        if self.fact and not match_facts(self.fact, node.facts):
             return False
         if self.compound:
             from .compound import match_compound

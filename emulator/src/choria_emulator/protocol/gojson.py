@@ -8,6 +8,7 @@ replacement after :func:`json.dumps` is exact.
 from __future__ import annotations
 
 import json
+import re
 from typing import Any
 
 _GO_ESCAPES = str.maketrans(
@@ -25,13 +26,38 @@ def dumps(value: Any) -> str:
 
 
 def loads_object(raw: str | bytes, what: str) -> dict[str, Any]:
-    """Parse JSON that must be an object; raise :class:`ProtocolError` naming ``what`` otherwise."""
+    """Parse JSON that must be an object; raise :class:`ProtocolError` naming ``what`` otherwise.
+
+    Whatever arrives from the wire ends here as a ProtocolError, never another exception:
+    nesting too deep for the decoder is refused, and lone UTF-16 surrogates written as
+    ``\\ud800`` escapes become U+FFFD as Go's decoder makes them (so the text can be
+    echoed back in replies and encoded as UTF-8).
+    """
     from .errors import ProtocolError
 
     try:
         value = json.loads(raw)
     except (ValueError, UnicodeDecodeError) as exc:
         raise ProtocolError(f"{what} is not valid JSON: {exc}") from None
+    except RecursionError:
+        raise ProtocolError(f"{what} is nested too deeply") from None
     if not isinstance(value, dict):
         raise ProtocolError(f"{what} is not a JSON object")
+    if (_SURROGATE_TEXT if isinstance(raw, str) else _SURROGATE_BYTES).search(raw):
+        value = _replace_surrogates(value)
+    return value
+
+
+_SURROGATE_TEXT = re.compile(r"\\u[dD][89a-fA-F]")
+_SURROGATE_BYTES = re.compile(rb"\\u[dD][89a-fA-F]")
+_LONE_SURROGATE = re.compile("[\ud800-\udfff]")
+
+
+def _replace_surrogates(value: Any) -> Any:
+    if isinstance(value, str):
+        return _LONE_SURROGATE.sub("\ufffd", value)
+    if isinstance(value, list):
+        return [_replace_surrogates(v) for v in value]
+    if isinstance(value, dict):
+        return {_replace_surrogates(k): _replace_surrogates(v) for k, v in value.items()}
     return value

@@ -18,7 +18,8 @@ PROTOCOL = "choria:request:1"
 DEFAULT_TTL = 60
 MIN_TTL = 30  # the schema minimum go-choria daemons enforce
 REQUIRED_FILTER_KEYS = {"fact", "cf_class", "identity", "compound"}
-_CALLERID_CERTNAME = re.compile(r"^[a-z]+=([\w\.\-]+)")
+# go-choria CallerIdentity: Go's \w is ASCII, so the certname is too
+_CALLERID_CERTNAME = re.compile(r"^[a-z]+=([\w\.\-]+)", re.ASCII)
 
 
 def new_request_id() -> str:
@@ -86,6 +87,9 @@ class Request:
 
     @classmethod
     def decode(cls, raw: bytes | str) -> Request:
+        """Decode and validate like a go-choria daemon: the checks of ``request.json`` (the copy
+        go-choria embeds), then the types its Go structs need, so every request Go would drop is
+        refused here with a :class:`ProtocolError` naming the field."""
         obj = gojson.loads_object(raw, "request")
         if obj.get("protocol") != PROTOCOL:
             raise ProtocolError(f"unsupported request protocol {obj.get('protocol')!r}")
@@ -98,15 +102,15 @@ class Request:
         strings = {}
         for key in ("requestid", "senderid", "callerid", "collective", "agent"):
             value = env.get(key)
-            if not isinstance(value, str) or not value:
+            if not isinstance(value, str) or (not value and key != "senderid"):
                 raise ProtocolError(f"request envelope {key} is missing")
             strings[key] = value
         if len(strings["requestid"]) != 32:
             raise ProtocolError("request envelope requestid must be 32 characters")
         ttl, sent = env.get("ttl"), env.get("time")
-        if not isinstance(ttl, int) or isinstance(ttl, bool) or ttl < MIN_TTL:
+        if not _is_int64(ttl) or ttl < MIN_TTL:
             raise ProtocolError(f"request envelope ttl must be an integer >= {MIN_TTL}")
-        if not isinstance(sent, int) or isinstance(sent, bool):
+        if not _is_int64(sent):
             raise ProtocolError("request envelope time must be an integer")
         raw_filter = env.get("filter")
         if not isinstance(raw_filter, dict) or not REQUIRED_FILTER_KEYS <= raw_filter.keys():
@@ -115,6 +119,11 @@ class Request:
             message=message,
             ttl=ttl,
             time=sent,
-            filter=Filter.from_dict(raw_filter),
+            filter=Filter.from_dict(raw_filter, strict=True),
             **strings,
         )
+
+
+def _is_int64(value: object) -> bool:
+    """A JSON integer a Go ``int``/``int64`` field accepts (no bools, no floats, in range)."""
+    return isinstance(value, int) and not isinstance(value, bool) and -(2**63) <= value < 2**63

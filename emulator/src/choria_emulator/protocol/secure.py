@@ -54,8 +54,8 @@ class SecureRequest:
         message, signature, pubcert = obj.get("message"), obj.get("signature"), obj.get("pubcert")
         if not isinstance(message, str) or not message:
             raise ProtocolError("secure request message is missing")
-        if not isinstance(signature, str) or not isinstance(pubcert, str):
-            raise ProtocolError("secure request signature and pubcert must be strings")
+        if not isinstance(signature, str) or not signature or not isinstance(pubcert, str) or not pubcert:
+            raise ProtocolError("secure request signature and pubcert must be non-empty strings")
         return cls(message, signature, pubcert)
 
 

@@ -1,29 +1,49 @@
-"""Request signing and verification (protocol.md §2.2).
+"""Request signing and verification (protocol.md §2.2), as go-choria's ``file`` security provider.
 
-Insecure mode writes ``insecure`` as signature and pubcert. Signed mode puts the caller's
-PEM certificate in ``pubcert`` and an RSA PKCS#1 v1.5 SHA-256 signature over the exact
-``message`` text in ``signature``. A verifier checks the certificate against a CA, the
-certname in ``callerid`` against the certificate name (or the privileged pattern), the
-allowed-name pattern, and finally the signature.
+Insecure mode writes ``insecure`` as signature and pubcert. Signed mode puts the caller's PEM
+certificate in ``pubcert`` and an RSA PKCS#1 v1.5 SHA-256 signature over the exact ``message``
+text in ``signature``; requests to ``aaa_signer`` are never signed.
+
+:class:`RequestVerifier` does what go-choria's ``SecureRequest.Valid`` does with
+``ShouldAllowCaller`` (2022+ code): take the certname from ``callerid`` (``^[a-z]+=([\\w.\\-]+)``),
+check the certificate chains to the CA (validity times, client-auth key usage), then either
+the certificate carries a privileged name (default ``\\.privileged.mcollective$`` or
+``\\.privileged.choria$``: it may act for any caller) or the certname is its common name or a
+DNS name and matches the allowed list (default ``\\.mcollective$``, ``\\.choria$``); finally the
+signature must verify with the certificate's key. Any failure raises :class:`SecurityError`
+and the daemon counts the request ``unvalidated``.
 """
 
 from __future__ import annotations
 
 import base64
 import binascii
-import re
 from dataclasses import dataclass, field
 from datetime import datetime, timezone
 from functools import lru_cache
 from pathlib import Path
+from typing import Any
+
+from cryptography import x509
+from cryptography.exceptions import InvalidSignature, UnsupportedAlgorithm
+from cryptography.hazmat.primitives import hashes, serialization
+from cryptography.hazmat.primitives.asymmetric import padding, rsa
+from cryptography.x509.oid import ExtendedKeyUsageOID, NameOID
 
 from .errors import ProtocolError
+from .goregex import search as go_search
 from .request import Request
 from .secure import INSECURE, SecureRequest
 
-DEFAULT_ALLOWED = (r"\.mcollective$",)
-DEFAULT_PRIVILEGED = (r"\.privileged\.mcollective$",)
-UNSIGNED_AGENTS = ("aaa_signer",)
+# go-choria config defaults: plugin.choria.security.certname_whitelist / privileged_users
+DEFAULT_ALLOWED = (r"\.mcollective$", r"\.choria$")
+DEFAULT_PRIVILEGED = (r"\.privileged.mcollective$", r"\.privileged.choria$")
+REMOTE_SIGNER_AGENT = "aaa_signer"
+REGISTRATION_AGENT = "registration"
+INSECURE_REGISTRATION = "insecure registration"
+UNSIGNED_AGENTS = (REMOTE_SIGNER_AGENT,)
+MAX_CHAIN = 8
+_CLIENT_USAGES = {ExtendedKeyUsageOID.CLIENT_AUTH, ExtendedKeyUsageOID.ANY_EXTENDED_KEY_USAGE}
 
 
 class SecurityError(ProtocolError):
@@ -42,19 +62,22 @@ class InsecureSigner(Signer):
 
 
 class X509Signer(Signer):
-    """Signs with the caller's private key and ships the caller's certificate."""
+    """Signs with the caller's private key and ships the caller's certificate (PKCS#1 or PKCS#8 RSA)."""
 
     def __init__(self, certificate: str | Path, key: str | Path, password: bytes | None = None):
-        from cryptography.hazmat.primitives import serialization
-
         self.pubcert = Path(certificate).read_text()
-        self._key = serialization.load_pem_private_key(Path(key).read_bytes(), password)
+        loaded = serialization.load_pem_private_key(Path(key).read_bytes(), password)
+        if not isinstance(loaded, rsa.RSAPrivateKey):
+            raise ValueError(f"{key}: Choria protocol v1 signs with RSA keys, not {type(loaded).__name__}")
+        self._key = loaded
+
+    @property
+    def certname(self) -> str:
+        """The certificate's common name: what ``callerid`` should carry (``choria=<certname>``)."""
+        return common_name(x509.load_pem_x509_certificate(self.pubcert.encode()))
 
     def sign(self, message: str) -> str:
-        from cryptography.hazmat.primitives import hashes
-        from cryptography.hazmat.primitives.asymmetric import padding
-
-        signature = self._key.sign(message.encode(), padding.PKCS1v15(), hashes.SHA256())  # type: ignore[union-attr,call-arg]
+        signature = self._key.sign(message.encode(), padding.PKCS1v15(), hashes.SHA256())
         return base64.b64encode(signature).decode("ascii")
 
     def secure(self, message: str, agent: str) -> SecureRequest:
@@ -63,92 +86,165 @@ class X509Signer(Signer):
         return SecureRequest(message, self.sign(message), self.pubcert)
 
 
-@lru_cache(maxsize=1024)
-def _load_cert(pem: str):  # type: ignore[no-untyped-def]
-    from cryptography import x509
-
-    return x509.load_pem_x509_certificate(pem.encode())
+def insecure_registration(message: str) -> SecureRequest:
+    """What go-choria sends to ``registration`` when it has no certificate to sign with."""
+    return SecureRequest(message, base64.b64encode(INSECURE_REGISTRATION.encode()).decode(), INSECURE_REGISTRATION)
 
 
-def certificate_names(cert) -> list[str]:  # type: ignore[no-untyped-def]
-    """Common name first, then DNS subject alternative names."""
-    from cryptography import x509
-    from cryptography.x509.oid import NameOID
+def common_name(cert: x509.Certificate) -> str:
+    """Go's ``Subject.CommonName``: the last CN attribute, or empty."""
+    values = cert.subject.get_attributes_for_oid(NameOID.COMMON_NAME)
+    return str(values[-1].value) if values else ""
 
-    names = [a.value for a in cert.subject.get_attributes_for_oid(NameOID.COMMON_NAME)]
+
+def dns_names(cert: x509.Certificate) -> list[str]:
     try:
         san = cert.extensions.get_extension_for_class(x509.SubjectAlternativeName)
-        names += [n for n in san.value.get_values_for_type(x509.DNSName) if n not in names]
     except x509.ExtensionNotFound:
-        pass
-    return [str(n) for n in names]
+        return []
+    return [str(name) for name in san.value.get_values_for_type(x509.DNSName)]
+
+
+def certificate_names(cert: x509.Certificate) -> list[str]:
+    """Common name first, then DNS subject alternative names (go-choria ``certDNSNames``)."""
+    return [common_name(cert), *dns_names(cert)]
+
+
+def match_any(name: str, patterns: tuple[str, ...]) -> bool:
+    """go-choria ``MatchAnyRegex``: Go regexps, optionally written as ``/re/``."""
+    for pattern in patterns:
+        if len(pattern) > 2 and pattern.startswith("/") and pattern.endswith("/"):
+            pattern = pattern.strip("/")
+        if go_search(pattern, name):
+            return True
+    return False
+
+
+@lru_cache(maxsize=256)
+def _load_chain(pem: str) -> tuple[x509.Certificate, ...]:
+    """The leaf and any intermediates in a ``pubcert`` (PEM blocks in order)."""
+    try:
+        certs = x509.load_pem_x509_certificates(pem.encode())
+    except ValueError:
+        raise SecurityError("pubcert is not a PEM certificate") from None
+    if not certs:
+        raise SecurityError("pubcert is not a PEM certificate")
+    return tuple(certs)
+
+
+def _valid_at(cert: x509.Certificate, now: datetime) -> bool:
+    return cert.not_valid_before_utc <= now <= cert.not_valid_after_utc
+
+
+def _allows_client_auth(cert: x509.Certificate) -> bool:
+    """Go's ``ExtKeyUsageClientAuth`` check: certificates without the extension allow any usage."""
+    try:
+        usage = cert.extensions.get_extension_for_class(x509.ExtendedKeyUsage)
+    except x509.ExtensionNotFound:
+        return True
+    except ValueError:  # malformed extensions
+        return False
+    return bool(_CLIENT_USAGES.intersection(usage.value))
+
+
+def _is_ca(cert: x509.Certificate) -> bool:
+    try:
+        return bool(cert.extensions.get_extension_for_class(x509.BasicConstraints).value.ca)
+    except (x509.ExtensionNotFound, ValueError):
+        return False
+
+
+def _issued_by(cert: x509.Certificate, issuer: x509.Certificate) -> bool:
+    try:
+        cert.verify_directly_issued_by(issuer)
+    except (ValueError, TypeError, InvalidSignature, UnsupportedAlgorithm):
+        return False
+    return True
 
 
 @dataclass
 class RequestVerifier:
-    """Checks signed requests like go-choria's ``SecureRequest.Valid``."""
+    """Checks signed requests like go-choria's ``SecureRequest.Valid`` + ``ShouldAllowCaller``."""
 
     ca_file: str | Path
     allowed: tuple[str, ...] = DEFAULT_ALLOWED
     privileged: tuple[str, ...] = DEFAULT_PRIVILEGED
     require_signature: bool = True
-    _cas: list = field(default_factory=list, init=False, repr=False)
+    _roots: list[x509.Certificate] = field(default_factory=list, init=False, repr=False)
+    _chains: dict[str, tuple[datetime, datetime] | None] = field(default_factory=dict, init=False, repr=False)
 
     def __post_init__(self) -> None:
-        from cryptography import x509
+        self._roots = x509.load_pem_x509_certificates(Path(self.ca_file).read_bytes())
+        self._root_fingerprints = {root.fingerprint(hashes.SHA256()) for root in self._roots}
+        self.allowed = tuple(self.allowed)
+        self.privileged = tuple(self.privileged)
 
-        self._cas = x509.load_pem_x509_certificates(Path(self.ca_file).read_bytes())
-        self._allowed = [re.compile(p) for p in self.allowed]
-        self._privileged = [re.compile(p) for p in self.privileged]
-        self._verified: dict[tuple[str, str], None] = {}
+    # ---- certificate chain ---------------------------------------------------------------
+    def _chain_window(self, cert: x509.Certificate, pool: tuple[x509.Certificate, ...], depth: int = 0) -> tuple[datetime, datetime] | None:
+        """The time window in which ``cert`` chains to a root (every link valid, client auth allowed)."""
+        if not _allows_client_auth(cert):
+            return None
+        window = (cert.not_valid_before_utc, cert.not_valid_after_utc)
+        if cert.fingerprint(hashes.SHA256()) in self._root_fingerprints:
+            return window
+        for root in self._roots:
+            if _allows_client_auth(root) and _issued_by(cert, root):
+                return max(window[0], root.not_valid_before_utc), min(window[1], root.not_valid_after_utc)
+        if depth >= MAX_CHAIN:
+            return None
+        for intermediate in pool:
+            if intermediate is not cert and _is_ca(intermediate) and _issued_by(cert, intermediate):
+                upper = self._chain_window(intermediate, pool, depth + 1)
+                if upper is not None:
+                    return max(window[0], upper[0]), min(window[1], upper[1])
+        return None
 
-    def _issued_by_ca(self, cert) -> bool:  # type: ignore[no-untyped-def]
-        now = datetime.now(timezone.utc)
-        if not (cert.not_valid_before_utc <= now <= cert.not_valid_after_utc):
-            return False
-        for ca in self._cas:
-            try:
-                cert.verify_directly_issued_by(ca)
-                return True
-            except Exception:  # noqa: BLE001 - any verification failure means "not this CA"
-                continue
-        return False
+    def verify_certificate(self, pubcert: str, now: datetime | None = None) -> x509.Certificate:
+        """The leaf certificate of ``pubcert`` if it chains to the CA and is valid now."""
+        chain = _load_chain(pubcert)
+        if pubcert not in self._chains:
+            if len(self._chains) >= 1024:
+                self._chains.clear()
+            self._chains[pubcert] = self._chain_window(chain[0], chain[1:])
+        window = self._chains[pubcert]
+        now = now or datetime.now(timezone.utc)
+        if window is None:
+            raise SecurityError("certificate is not signed by the CA (or may not be used for client auth)")
+        if not window[0] <= now <= window[1]:
+            raise SecurityError("certificate is expired or not yet valid")
+        return chain[0]
 
-    def verify(self, secure: SecureRequest, request: Request) -> None:
+    # ---- the request -----------------------------------------------------------------------
+    def should_allow_caller(self, pubcert: str, certname: str, now: datetime | None = None) -> tuple[x509.Certificate, bool]:
+        """go-choria ``ShouldAllowCaller``: the verified certificate and whether it is privileged."""
+        leaf = self.verify_certificate(pubcert, now)
+        names = certificate_names(leaf)
+        if any(match_any(name, self.privileged) for name in names):
+            return leaf, True
+        if certname not in dns_names(leaf) and certname != names[0]:
+            raise SecurityError(f"certificate is valid for {names[0]}, not {certname}")
+        if not match_any(certname, self.allowed):
+            raise SecurityError(f"certname {certname} is not on the allowed list {list(self.allowed)}")
+        return leaf, False
+
+    def verify(self, secure: SecureRequest, request: Request, now: datetime | None = None) -> None:
         """Raise :class:`SecurityError` unless the request may be processed."""
-        if secure.insecure:
-            if self.require_signature and request.agent not in UNSIGNED_AGENTS:
-                raise SecurityError(f"unsigned request from {request.callerid}")
+        if secure.signature == INSECURE and secure.pubcert == INSECURE and not self.require_signature:
             return
         certname = request.certname
         if not certname:
-            raise SecurityError(f"invalid callerid {request.callerid}")
-        try:
-            cert = _load_cert(secure.pubcert)
-        except ValueError:
-            raise SecurityError("pubcert is not a PEM certificate") from None
-        if not self._issued_by_ca(cert):
-            raise SecurityError(f"certificate of {certname} is not signed by the CA or has expired")
-        names = certificate_names(cert)
-        privileged = any(p.search(n) for p in self._privileged for n in names)
-        if certname not in names and not privileged:
-            raise SecurityError(f"callerid {request.callerid} does not match certificate names {names}")
-        if not privileged and not any(p.search(certname) for p in self._allowed):
-            raise SecurityError(f"certname {certname} is not allowed by {list(self.allowed)}")
-        self._check_signature(cert, secure)
-
-    @staticmethod
-    def _check_signature(cert, secure: SecureRequest) -> None:  # type: ignore[no-untyped-def]
-        from cryptography.exceptions import InvalidSignature
-        from cryptography.hazmat.primitives import hashes
-        from cryptography.hazmat.primitives.asymmetric import padding
-
+            raise SecurityError(f"could not find a valid caller identity name in {request.callerid}")
+        if INSECURE in (secure.signature, secure.pubcert) or INSECURE_REGISTRATION == secure.pubcert:
+            raise SecurityError(f"unsigned request to {request.agent} from {request.callerid}")
+        leaf, _ = self.should_allow_caller(secure.pubcert, certname, now)
         try:
             signature = base64.b64decode(secure.signature, validate=True)
-            cert.public_key().verify(signature, secure.message.encode(), padding.PKCS1v15(), hashes.SHA256())
-        except (binascii.Error, ValueError, InvalidSignature, TypeError):
-            raise SecurityError("signature verification failed") from None
-
-
-def is_insecure(value: str) -> bool:
-    return value == INSECURE
+        except (binascii.Error, ValueError):
+            raise SecurityError("could not base64 decode signature") from None
+        public_key: Any = leaf.public_key()
+        if not isinstance(public_key, rsa.RSAPublicKey):
+            raise SecurityError("signer certificate does not hold an RSA key")
+        try:
+            public_key.verify(signature, secure.message.encode(), padding.PKCS1v15(), hashes.SHA256())
+        except InvalidSignature:
+            raise SecurityError("signature in request did not pass validation with embedded public certificate") from None

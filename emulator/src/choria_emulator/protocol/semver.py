@@ -1,0 +1,208 @@
+"""``semver(version, constraint)`` of compound filters: Masterminds/semver v1 as go-choria uses it.
+
+Versions are loose (``v1``, ``1.2``, ``1.2.3-rc.1+build``). Constraints are ``||``-separated
+groups of ``,``-separated comparisons with the operators ``= != > < >= => <= =< ~ ~> ^``, ``x``/``*``
+wildcards and ``1.2 - 1.4`` ranges; a pre-release version only satisfies comparisons whose own
+version has a pre-release (Masterminds issue 21). Parsed constraints are cached.
+"""
+
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass
+from functools import lru_cache
+from typing import Callable
+
+_CV = r"v?([0-9|x|X|\*]+)(\.[0-9|x|X|\*]+)?(\.[0-9|x|X|\*]+)?(-([0-9A-Za-z\-]+(\.[0-9A-Za-z\-]+)*))?(\+([0-9A-Za-z\-]+(\.[0-9A-Za-z\-]+)*))?"
+_VERSION = re.compile(r"v?([0-9]+)(\.[0-9]+)?(\.[0-9]+)?(-([0-9A-Za-z\-]+(\.[0-9A-Za-z\-]+)*))?(\+([0-9A-Za-z\-]+(\.[0-9A-Za-z\-]+)*))?\Z")
+_CONSTRAINT = re.compile(r"\s*(~>|=>|=<|>=|<=|!=|=|>|<|~|\^|)\s*(" + _CV + r")\s*\Z")
+_RANGE = re.compile(r"\s*(" + _CV + r")\s+-\s+(" + _CV + r")\s*")
+_UINT64 = 2**64 - 1
+
+
+class SemverError(ValueError):
+    """An invalid version or constraint (a compound filter evaluating it fails)."""
+
+
+@dataclass(frozen=True, slots=True)
+class Version:
+    major: int
+    minor: int
+    patch: int
+    pre: str = ""
+
+    @classmethod
+    def parse(cls, text: str) -> Version:
+        match = _VERSION.match(text)
+        if match is None:
+            raise SemverError(f"invalid semantic version {text!r}")
+        numbers = [int(g.lstrip(".")) if g else 0 for g in match.group(1, 2, 3)]
+        if any(n > _UINT64 for n in numbers):
+            raise SemverError(f"version segment out of range in {text!r}")
+        return cls(*numbers, match.group(5) or "")
+
+    def compare(self, other: Version) -> int:
+        for mine, theirs in ((self.major, other.major), (self.minor, other.minor), (self.patch, other.patch)):
+            if mine != theirs:
+                return 1 if mine > theirs else -1
+        if self.pre == other.pre == "":
+            return 0
+        if not self.pre:
+            return 1
+        if not other.pre:
+            return -1
+        return _compare_prerelease(self.pre, other.pre)
+
+
+def _compare_pre_part(mine: str, theirs: str) -> int:
+    if mine == theirs:
+        return 0
+    if not mine:
+        return -1
+    if not theirs:
+        return 1
+    mine_num, theirs_num = mine.isdigit() and mine.isascii(), theirs.isdigit() and theirs.isascii()
+    if not mine_num and not theirs_num:
+        return 1 if mine > theirs else -1
+    if not theirs_num:
+        return -1  # numbers sort before alphanumerics
+    if not mine_num:
+        return 1
+    return 1 if int(mine) > int(theirs) else -1
+
+
+def _compare_prerelease(mine: str, theirs: str) -> int:
+    a, b = mine.split("."), theirs.split(".")
+    for i in range(max(len(a), len(b))):
+        d = _compare_pre_part(a[i] if i < len(a) else "", b[i] if i < len(b) else "")
+        if d:
+            return d
+    return 0
+
+
+@dataclass(frozen=True, slots=True)
+class _Constraint:
+    check: Callable[[Version, _Constraint], bool]
+    con: Version
+    dirty: bool
+    minor_dirty: bool
+
+    def __call__(self, version: Version) -> bool:
+        return self.check(version, self)
+
+
+def _excluded_pre(v: Version, c: _Constraint) -> bool:
+    return bool(v.pre) and not c.con.pre
+
+
+def _non_zero(v: Version) -> bool:
+    return bool(v.major or v.minor or v.patch or v.pre)
+
+
+def _not_equal(v: Version, c: _Constraint) -> bool:
+    if c.dirty:
+        if _excluded_pre(v, c):
+            return False
+        if c.con.major != v.major:
+            return True
+        return c.con.minor != v.minor and not c.minor_dirty
+    return v.compare(c.con) != 0
+
+
+def _greater(v: Version, c: _Constraint) -> bool:
+    if not _non_zero(c.con) and _non_zero(v):
+        return True
+    return not _excluded_pre(v, c) and v.compare(c.con) == 1
+
+
+def _less(v: Version, c: _Constraint) -> bool:
+    if _excluded_pre(v, c):
+        return False
+    if not c.dirty:
+        return v.compare(c.con) < 0
+    return not (v.major > c.con.major or (v.minor > c.con.minor and not c.minor_dirty))
+
+
+def _greater_equal(v: Version, c: _Constraint) -> bool:
+    if not _non_zero(c.con) and _non_zero(v):
+        return True
+    return not _excluded_pre(v, c) and v.compare(c.con) >= 0
+
+
+def _less_equal(v: Version, c: _Constraint) -> bool:
+    if _excluded_pre(v, c):
+        return False
+    if not c.dirty:
+        return v.compare(c.con) <= 0
+    return not (v.major > c.con.major or (v.minor > c.con.minor and not c.minor_dirty))
+
+
+def _tilde(v: Version, c: _Constraint) -> bool:
+    if _excluded_pre(v, c) or v.compare(c.con) < 0:
+        return False
+    if c.con.major == c.con.minor == c.con.patch == 0:
+        return True
+    return v.major == c.con.major and (v.minor == c.con.minor or c.minor_dirty)
+
+
+def _tilde_or_equal(v: Version, c: _Constraint) -> bool:
+    if _excluded_pre(v, c):
+        return False
+    return _tilde(v, c) if c.dirty else v.compare(c.con) == 0
+
+
+def _caret(v: Version, c: _Constraint) -> bool:
+    return not _excluded_pre(v, c) and v.compare(c.con) >= 0 and v.major == c.con.major
+
+
+_OPERATORS: dict[str, Callable[[Version, _Constraint], bool]] = {
+    "": _tilde_or_equal,
+    "=": _tilde_or_equal,
+    "!=": _not_equal,
+    ">": _greater,
+    "<": _less,
+    ">=": _greater_equal,
+    "=>": _greater_equal,
+    "<=": _less_equal,
+    "=<": _less_equal,
+    "~": _tilde,
+    "~>": _tilde,
+    "^": _caret,
+}
+
+
+def _is_x(part: str) -> bool:
+    return part in ("x", "X", "*")
+
+
+def _parse_one(text: str) -> _Constraint:
+    match = _CONSTRAINT.match(text)
+    if match is None:
+        raise SemverError(f"improper constraint: {text}")
+    op, major, minor, patch, pre = match.group(1), match.group(3), match.group(4) or "", match.group(5) or "", match.group(6) or ""
+    version, dirty, minor_dirty = match.group(2), False, False
+    if _is_x(major):
+        version, dirty = "0.0.0", True
+    elif _is_x(minor.lstrip(".")):
+        version, dirty, minor_dirty = f"{major}.0.0{pre}", True, True
+    elif _is_x(patch.lstrip(".")):
+        version, dirty = f"{major}{minor}.0{pre}", True
+    try:
+        con = Version.parse(version)
+    except SemverError:
+        raise SemverError(f"improper constraint: {text}") from None
+    return _Constraint(_OPERATORS[op], con, dirty, minor_dirty)
+
+
+@lru_cache(maxsize=256)
+def parse_constraint(text: str) -> tuple[tuple[_Constraint, ...], ...]:
+    """``||`` groups of ``,`` comparisons, ``a - b`` rewritten to ``>= a, <= b`` first."""
+    text = _RANGE.sub(lambda m: f">= {m.group(1)}, <= {m.group(11)}", text)
+    return tuple(tuple(_parse_one(part) for part in group.split(",")) for group in text.split("||"))
+
+
+def satisfies(version: str, constraint: str) -> bool:
+    """go-choria's ``semver(value, cmp)``: parse the constraint, then the version, then check."""
+    groups = parse_constraint(constraint)
+    parsed = Version.parse(version)
+    return any(all(c(parsed) for c in group) for group in groups)

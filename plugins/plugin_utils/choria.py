@@ -12,6 +12,7 @@ from __future__ import absolute_import, division, print_function
 
 __metaclass__ = type
 
+import importlib
 import traceback
 
 from ansible.errors import AnsibleError
@@ -36,3 +37,9 @@ def require_choria_emulator():
     """Raise a clear AnsibleError when the library is missing."""
     if not HAS_CHORIA_EMULATOR:
         raise AnsibleError("%s\n%s" % (INSTALL_HINT, CHORIA_EMULATOR_IMPORT_ERROR or ""))
+
+
+def import_choria_module(name):
+    """``choria_emulator.<name>`` (e.g. ``nodesets``), after the clear missing-package check."""
+    require_choria_emulator()
+    return importlib.import_module("choria_emulator." + name)

@@ -11,7 +11,7 @@ A node set is a named list of nodes from a source (``mcollective`` discovery, ``
 
 from .context import Discovered, NodeSetContext, ResolvedNodeSet
 from .errors import HOSTNAME_RE, NodeSetError
-from .file import NodeSetFile, load_node_set_file
+from .file import NodeSetFile, context_from_options, load_node_set_file
 from .puppetdb import PuppetDB, PuppetDBConfig, PuppetDBError
 from .resolve import check_connectivity, check_uses, resolve_node_set, resolve_node_sets
 from .sources import build_source, source_types
@@ -29,6 +29,7 @@ __all__ = [
     "build_source",
     "check_connectivity",
     "check_uses",
+    "context_from_options",
     "load_node_set_file",
     "resolve_node_set",
     "resolve_node_sets",

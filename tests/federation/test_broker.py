@@ -119,3 +119,16 @@ def test_broker_stops_on_signal(fed_net, broker_factory, signal_name):
     broker = broker_factory("NET", [fed_net.federation.url], [fed_net.a.url])
     broker.process.send_signal(getattr(signal, signal_name))
     assert broker.process.wait(10) == 0
+
+
+def test_measure_through_the_federation_reaches_both_collectives(fed_net, broker_factory, tmp_path):
+    from choria_emulator.measure import read_requests
+
+    broker = broker_factory("NET", [fed_net.federation.url], [fed_net.a.url, fed_net.b.url])
+    for extra in ([], ["--force-direct"]):
+        outdir = tmp_path / ("direct" if extra else "broadcast")
+        result = cli("measure", "2", "50", "federated", str(outdir), "--server", fed_net.federation.url, "--federation", "NET", "--dt", "1", "--no-events", *extra)
+        assert result.returncode == 0, result.stdout + result.stderr
+        assert [(r["ok"], r["noresponses"]) for r in read_requests(outdir)] == [(50, 0), (50, 0)]
+        assert json.loads((outdir / "report.json").read_text())["federation"] == "NET"
+    assert broker.debug_vars()["replies"]["published"] == 2 * (50 + 2 * 50)

@@ -14,7 +14,7 @@ import sys
 from .. import __version__
 from .common import CLIError, run_command
 
-COMMANDS = ("emulate", "ping", "discover", "rpc", "federation", "measure", "nodes")
+COMMANDS = ("emulate", "ping", "discover", "rpc", "federation", "measure", "nodes", "playbook")
 
 
 def build_parser() -> argparse.ArgumentParser:

@@ -3,7 +3,9 @@
 :func:`parse` consumes as many complete operations as ``buf`` holds, calls the matching
 handler method for each, and returns how many bytes it consumed; an incomplete operation is
 left for the next call. It never blocks, allocates only the slices it hands out and is
-unit-tested with byte strings (like nats-py ``nats/protocol/parser.py``).
+unit-tested with byte strings (like nats-py ``nats/protocol/parser.py``). Anything that is
+not the protocol (an unknown operation, a malformed ``MSG`` line, a payload not followed by
+CRLF, an oversized control line) raises :class:`NatsProtocolError`: the connection is reset.
 """
 
 from __future__ import annotations
@@ -12,6 +14,7 @@ import json
 from typing import Protocol
 
 MAX_CONTROL_LINE = 4096
+MAX_PAYLOAD = 64 * 1024 * 1024  # far above any server's max_payload; a larger size is garbage
 _CRLF = b"\r\n"
 
 
@@ -27,6 +30,21 @@ class Handler(Protocol):
     def nats_err(self, message: str) -> None: ...
 
 
+def _size(text: bytes | bytearray, line: bytes | bytearray) -> int:
+    if not text.isdigit():
+        raise NatsProtocolError(f"bad size in {bytes(line[:64])!r}")
+    size = int(text)
+    if size > MAX_PAYLOAD:
+        raise NatsProtocolError(f"payload of {size} bytes announced in {bytes(line[:64])!r}")
+    return size
+
+
+def _sid(text: bytes | bytearray, line: bytes | bytearray) -> int:
+    if not text.isdigit():
+        raise NatsProtocolError(f"bad subscription id in {bytes(line[:64])!r}")
+    return int(text)
+
+
 def parse(buf: bytes | bytearray, handler: Handler) -> int:
     """Dispatch every complete operation in ``buf``; return the number of bytes consumed."""
     pos = 0
@@ -37,54 +55,58 @@ def parse(buf: bytes | bytearray, handler: Handler) -> int:
             if size - pos > MAX_CONTROL_LINE:
                 raise NatsProtocolError("control line too long")
             return pos
-        first = buf[pos]
-        if first in b"Mm":  # MSG <subject> <sid> [reply-to] <#bytes>
-            args = buf[pos + 4 : end].split()
-            try:
-                length = int(args[-1])
-                sid = int(args[1])
-            except (ValueError, IndexError):
-                raise NatsProtocolError(f"bad MSG line {bytes(buf[pos:end])!r}") from None
+        line = buf[pos:end]
+        head = line[:5].upper()
+        if head[:4] in (b"MSG ", b"MSG\t"):  # MSG <subject> <sid> [reply-to] <#bytes>
+            args = line[4:].split()
+            if len(args) not in (3, 4):
+                raise NatsProtocolError(f"bad MSG line {bytes(line[:64])!r}")
+            sid = _sid(args[1], line)
+            length = _size(args[-1], line)
             start = end + 2
             stop = start + length
             if stop + 2 > size:
                 return pos
-            reply = bytes(args[2]) if len(args) == 4 else None
-            handler.nats_msg(bytes(args[0]), sid, reply, None, bytes(buf[start:stop]))
+            if buf[stop : stop + 2] != _CRLF:
+                raise NatsProtocolError("MSG payload is not followed by CRLF")
+            handler.nats_msg(bytes(args[0]), sid, bytes(args[2]) if len(args) == 4 else None, None, bytes(buf[start:stop]))
             pos = stop + 2
-        elif first in b"Hh":  # HMSG <subject> <sid> [reply-to] <#header bytes> <#total bytes>
-            args = buf[pos + 5 : end].split()
-            try:
-                total = int(args[-1])
-                hdr = int(args[-2])
-                sid = int(args[1])
-            except (ValueError, IndexError):
-                raise NatsProtocolError(f"bad HMSG line {bytes(buf[pos:end])!r}") from None
+        elif head in (b"HMSG ", b"HMSG\t"):  # HMSG <subject> <sid> [reply-to] <#header bytes> <#total bytes>
+            args = line[5:].split()
+            if len(args) not in (4, 5):
+                raise NatsProtocolError(f"bad HMSG line {bytes(line[:64])!r}")
+            sid = _sid(args[1], line)
+            header_size, total = _size(args[-2], line), _size(args[-1], line)
+            if header_size > total:
+                raise NatsProtocolError(f"HMSG headers larger than the message in {bytes(line[:64])!r}")
             start = end + 2
             stop = start + total
             if stop + 2 > size:
                 return pos
+            if buf[stop : stop + 2] != _CRLF:
+                raise NatsProtocolError("HMSG payload is not followed by CRLF")
             reply = bytes(args[2]) if len(args) == 5 else None
-            handler.nats_msg(bytes(args[0]), sid, reply, bytes(buf[start : start + hdr]), bytes(buf[start + hdr : stop]))
+            handler.nats_msg(bytes(args[0]), sid, reply, bytes(buf[start : start + header_size]), bytes(buf[start + header_size : stop]))
             pos = stop + 2
         else:
-            line = bytes(buf[pos:end])
             pos = end + 2
-            op = line[:4].upper()
-            if op == b"PING":
+            word = bytes(line).split(None, 1)[0].upper() if line.strip() else b""
+            if word == b"PING":
                 handler.nats_ping()
-            elif op == b"PONG":
+            elif word == b"PONG":
                 handler.nats_pong()
-            elif op == b"INFO":
+            elif word == b"INFO":
                 try:
-                    info = json.loads(line[5:])
-                except ValueError:
+                    info = json.loads(bytes(line[5:]))
+                except (ValueError, RecursionError):
                     raise NatsProtocolError("bad INFO") from None
-                handler.nats_info(info if isinstance(info, dict) else {})
-            elif op == b"+OK":
+                if not isinstance(info, dict):
+                    raise NatsProtocolError("INFO is not a JSON object")
+                handler.nats_info(info)
+            elif word == b"+OK":
                 pass
-            elif op == b"-ERR":
-                handler.nats_err(line[5:].strip().strip(b"'").decode(errors="replace"))
+            elif word == b"-ERR":
+                handler.nats_err(bytes(line[5:]).strip().strip(b"'").decode(errors="replace"))
             else:
-                raise NatsProtocolError(f"unknown operation {line[:32]!r}")
+                raise NatsProtocolError(f"unknown operation {bytes(line[:32])!r}")
     return pos

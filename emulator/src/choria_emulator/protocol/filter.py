@@ -10,6 +10,7 @@ regexes, fact comparisons and compound programs are prepared once and reused.
 
 from __future__ import annotations
 
+import json
 import re
 from dataclasses import dataclass, field
 from functools import lru_cache
@@ -52,24 +53,102 @@ def unwrap_regex(entry: str) -> str:
 
 _MISSING = object()
 _GJSON_SPECIAL = re.compile(r"[\\*?#|@]")
+_QUERY = re.compile(r"\s*(.*?)\s*(==|!=|<=|>=|!%|=|<|>|%)\s*(.*?)\s*\Z", re.S)
+
+
+@dataclass(frozen=True, slots=True)
+class _Query:
+    """A gjson ``#(path op value)`` array query; ``every`` for ``#(...)#`` (all matches)."""
+
+    path: tuple[Any, ...]
+    op: str
+    value: Any
+    every: bool
+
+    def accepts(self, item: Any) -> bool:
+        found = _walk(item, self.path)
+        if found is _MISSING:
+            return False
+        wanted, op = self.value, self.op
+        if op in ("%", "!%"):
+            if not isinstance(found, str) or not isinstance(wanted, str):
+                return False
+            hit = re.fullmatch(re.escape(wanted).replace(r"\*", ".*").replace(r"\?", "."), found, re.S) is not None
+            return hit if op == "%" else not hit
+        if isinstance(found, bool) or isinstance(wanted, bool) or found is None or wanted is None:
+            same = type(found) is type(wanted) and found == wanted
+            return same if op in ("=", "==") else (not same if op == "!=" else False)
+        comparable = (isinstance(found, str) and isinstance(wanted, str)) or (
+            isinstance(found, (int, float)) and isinstance(wanted, (int, float))
+        )
+        if not comparable:
+            return op == "!="
+        return {"=": found == wanted, "==": found == wanted, "!=": found != wanted, "<": found < wanted,
+                "<=": found <= wanted, ">": found > wanted, ">=": found >= wanted}[op]  # fmt: skip
+
+
+def _query(text: str, every: bool) -> _Query | None:
+    match = _QUERY.match(text)
+    if match is None or not match.group(1):
+        return None
+    path, op, raw = match.groups()
+    try:
+        value: Any = json.loads(raw)
+    except ValueError:
+        value = raw
+    inner = _path_parts(path)
+    return None if inner is None else _Query(inner, op, value, every)
 
 
 @lru_cache(maxsize=4096)
-def _path_parts(path: str) -> tuple[str, ...] | None:
-    """Split a gjson path on unescaped dots; None when it uses syntax we do not support."""
+def _path_parts(path: str) -> tuple[Any, ...] | None:
+    """Split a gjson path on unescaped dots into keys and ``#(...)`` queries; None when it uses
+    syntax we do not support (pipes, modifiers)."""
     if not _GJSON_SPECIAL.search(path):
         return tuple(path.split("."))
-    parts: list[str] = []
+    parts: list[Any] = []
     current: list[str] = []
-    i = 0
-    while i < len(path):
+    i, size = 0, len(path)
+    while i < size:
         ch = path[i]
-        if ch == "\\" and i + 1 < len(path):
+        if ch == "\\" and i + 1 < size:
             current.append("\\" + path[i + 1] if path[i + 1] in "*?" else path[i + 1])
             i += 2
             continue
-        if ch in "|@" or (ch == "#" and path[i + 1 : i + 2] == "("):
-            return None  # pipes, modifiers and #(...) queries
+        if ch in "|@":
+            return None
+        if ch == "#" and path.startswith("#(", i) and not current:
+            depth, j, quoted = 0, i + 1, False
+            while j < size:
+                c = path[j]
+                if quoted:
+                    if c == "\\":
+                        j += 1
+                    elif c == '"':
+                        quoted = False
+                elif c == '"':
+                    quoted = True
+                elif c == "(":
+                    depth += 1
+                elif c == ")":
+                    depth -= 1
+                    if depth == 0:
+                        break
+                j += 1
+            if j >= size:
+                return None
+            every = path.startswith(")#", j)
+            query = _query(path[i + 2 : j], every)
+            if query is None:
+                return None
+            parts.append(query)
+            i = j + (2 if every else 1)
+            if i < size and path[i] != ".":
+                return None
+            i += 1
+            if i >= size:
+                return tuple(parts)
+            continue
         if ch == ".":
             parts.append("".join(current))
             current = []
@@ -102,7 +181,8 @@ def _literal(part: str) -> str:
 
 
 def lookup_fact(facts: dict[str, Any], path: str) -> tuple[bool, Any]:
-    """A gjson-style path lookup (``os.family``, ``disks.0.size``, ``disks.#``, ``a\\.b``, ``os.fam*``)."""
+    """A gjson path lookup: ``os.family``, ``disks.0.size``, ``disks.#`` (count), ``disks.#.size``
+    (all), ``a\\.b`` (escaped dot), ``os.fam*`` (wildcards), ``disks.#(name=="sda").size``."""
     parts = _path_parts(path)
     if parts is None:
         return False, None
@@ -110,9 +190,17 @@ def lookup_fact(facts: dict[str, Any], path: str) -> tuple[bool, Any]:
     return (False, None) if value is _MISSING else (True, value)
 
 
-def _walk(value: Any, parts: tuple[str, ...]) -> Any:
+def _walk(value: Any, parts: tuple[Any, ...]) -> Any:
     for index, part in enumerate(parts):
-        if isinstance(value, dict):
+        if isinstance(part, _Query):
+            if not isinstance(value, list):
+                return _MISSING
+            rest = parts[index + 1 :]
+            if part.every:
+                found = (_walk(item, rest) for item in value if part.accepts(item))
+                return [item for item in found if item is not _MISSING]
+            value = next((item for item in value if part.accepts(item)), _MISSING)
+        elif isinstance(value, dict):
             pattern = _wildcard(part)
             if pattern is None:
                 value = value.get(_literal(part), _MISSING)

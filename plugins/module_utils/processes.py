@@ -104,15 +104,16 @@ def find_process(pid_file: str, marker: Callable[[List[str]], bool]) -> Optional
     return pid if marker(cmdline(pid)) else None
 
 
-def start_detached(argv: Sequence[str], log_file: str, cwd: Optional[str] = None, env: Optional[dict] = None) -> int:
-    """Start ``argv`` in its own session, output appended to ``log_file``; return its PID.
+def start_detached(argv: Sequence[str], log_file: str, cwd: Optional[str] = None, env: Optional[dict] = None) -> subprocess.Popen:
+    """Start ``argv`` in its own session with its output in ``log_file`` (truncated first).
 
     The module exits right after, so the child must not hold Ansible's pipes open and must not
-    die with the module's process group.
+    die with the module's process group. The returned Popen lets the caller see an early exit
+    code while it waits for the process to become ready.
     """
-    log = open(log_file, "ab")
+    log = open(log_file, "wb")
     try:
-        process = subprocess.Popen(
+        return subprocess.Popen(
             list(argv),
             stdin=subprocess.DEVNULL,
             stdout=log,
@@ -126,7 +127,6 @@ def start_detached(argv: Sequence[str], log_file: str, cwd: Optional[str] = None
         raise ProcessError("cannot run %s: %s" % (argv[0], exc.strerror or exc))
     finally:
         log.close()
-    return process.pid
 
 
 def _group_alive(pgid: int) -> bool:

@@ -440,7 +440,7 @@ class NatsServerModule:
     def _start(self, binary: str) -> int:
         self._check_ports()
         try:
-            pid = start_detached([binary, "-c", self.files.config_file], self.files.log_file, cwd=self.params["config_dir"])
+            pid = start_detached([binary, "-c", self.files.config_file], self.files.log_file, cwd=self.params["config_dir"]).pid
         except ProcessError as exc:
             self.fail(str(exc))
         write_pid_file(self.files.pid_file, pid)

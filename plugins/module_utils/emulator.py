@@ -1,0 +1,156 @@
+# -*- coding: utf-8 -*-
+# Copyright: chorialab
+# Apache License 2.0 (see https://www.apache.org/licenses/LICENSE-2.0)
+"""A ``choria-emulator emulate`` process on the target: its command line, files and status.
+
+Shared by ``emulator`` (starts and stops it) and ``emulator_info`` (reads it). The target
+never imports the emulator package: everything goes through the command line the
+``setup_prereqs`` role installed and the ``/debug/vars`` endpoint it serves.
+"""
+
+from __future__ import annotations
+
+import os
+import re
+import socket
+from typing import Any, Dict, List, NamedTuple, Optional
+
+from ansible_collections.chorialab.choria.plugins.module_utils.connection import ServerAddress
+from ansible_collections.chorialab.choria.plugins.module_utils.monitor import MonitorError, fetch_json
+from ansible_collections.chorialab.choria.plugins.module_utils.nats import connect_host, url_host
+from ansible_collections.chorialab.choria.plugins.module_utils.processes import cmdline, find_process, is_running
+
+NAME_RE = re.compile(r"^[\w.-]{1,128}$")
+SCRIPT_NAMES = ("choria-emulator", "choria_emulator")
+
+
+class EmulatorFiles(NamedTuple):
+    pid_file: str
+    log_file: str
+    port_file: str
+
+
+def default_name() -> str:
+    """What the emulator itself defaults to: the short host name."""
+    return socket.gethostname().split(".")[0] or "emulator"
+
+
+def default_files(params: Dict[str, Any]) -> EmulatorFiles:
+    base = os.path.join(params["state_dir"], "emulator-%s" % params["name"])
+    return EmulatorFiles(params.get("pid_file") or base + ".pid", params.get("log_file") or base + ".log", base + ".port")
+
+
+def find_executable(venv: str, explicit: Optional[str]) -> str:
+    return explicit or os.path.join(venv, "bin", "choria-emulator")
+
+
+def command_args(params: Dict[str, Any], servers: List[ServerAddress], files: EmulatorFiles) -> List[str]:
+    """The ``emulate`` arguments for the module options, in a fixed order (compared to /proc)."""
+    args = [
+        "emulate",
+        "--instances", str(params["instances"]),
+        "--agents", str(params["agents"]),
+        "--collectives", str(params["collectives"]),
+        "--name", params["name"],
+    ]
+    for server in servers:
+        args += ["--server", server.url if server.scheme == "tls" else str(server)]
+    args += ["--http-port", str(params["monitor_port"]), "--http-bind", params["monitor_bind"]]
+    args += ["--pid-file", files.pid_file, "--port-file", files.port_file]
+    optional = (
+        ("workers", "--workers"), ("start_index", "--start-index"), ("name_format", "--name-format"),
+        ("tls_ca", "--tls-ca"), ("tls_cert", "--tls-cert"), ("tls_key", "--tls-key"),
+        ("ca", "--ca"), ("credentials", "--credentials"), ("facts", "--facts"), ("audit", "--audit"),
+    )
+    for option, flag in optional:
+        if params.get(option) not in (None, ""):
+            args += [flag, str(params[option])]
+    for pattern in params.get("allowed_callers") or []:
+        args += ["--allowed-callers", pattern]
+    for option, flag in (("tls", "--tls"), ("tls_verify", "--verify"), ("secure", "--secure")):
+        if params.get(option):
+            args.append(flag)
+    return args + [str(arg) for arg in params.get("extra_args") or []]
+
+
+def running_args(pid: int) -> Optional[List[str]]:
+    """``[script, "emulate", ...]`` from the command line of ``pid`` if it is a choria-emulator."""
+    return _emulate_args(cmdline(pid))
+
+
+def _emulate_args(argv: List[str]) -> Optional[List[str]]:
+    for index, arg in enumerate(argv[:-1]):
+        if argv[index + 1] == "emulate" and os.path.basename(arg).startswith(SCRIPT_NAMES):
+            return argv[index:]
+        if arg == "-m" and argv[index + 1] == "choria_emulator" and "emulate" in argv:
+            return argv[index + 1:]
+    return None
+
+
+def find_emulator(files: EmulatorFiles) -> Optional[int]:
+    return find_process(files.pid_file, lambda argv: _emulate_args(argv) is not None)
+
+
+def monitor_url(params: Dict[str, Any], files: EmulatorFiles) -> Optional[str]:
+    """``http://host:port`` of /debug/vars: the port file has the real port when 0 was asked."""
+    port = params["monitor_port"]
+    try:
+        with open(files.port_file) as handle:
+            text = handle.read().strip()
+        if text.isdigit():
+            port = int(text)
+    except (IOError, OSError):
+        pass
+    return endpoint(params["monitor_bind"], port)
+
+
+def endpoint(bind: str, port: Optional[int]) -> Optional[str]:
+    if port is None or port <= 0:
+        return None
+    return "http://%s:%d" % (url_host(connect_host(bind)), port)
+
+
+def debug_vars(url: str, timeout: float = 3.0) -> Dict[str, Any]:
+    data = fetch_json(url.rstrip("/") + "/debug/vars", timeout=timeout)
+    if not isinstance(data, dict) or not isinstance(data.get("config"), dict):
+        raise MonitorError("%s/debug/vars is not a choria-emulator status endpoint" % url)
+    return data
+
+
+def pid_from_debug_vars(url: str) -> Optional[int]:
+    """The original stop action's way: ``config.pid`` from /debug/vars, if it is an emulator."""
+    try:
+        pid = debug_vars(url).get("config", {}).get("pid")
+    except MonitorError:
+        return None
+    if isinstance(pid, int) and is_running(pid) and running_args(pid) is not None:
+        return pid
+    return None
+
+
+def status(data: Dict[str, Any], pid: Optional[int], url: Optional[str]) -> Dict[str, Any]:
+    """What the original ``emulator_status`` action returned, plus the live counters."""
+    config = data.get("config") or {}
+    memstats = data.get("memstats") or {}
+    workers = data.get("workers")
+    return {
+        "name": data.get("name"),
+        "running": True,
+        "pid": config.get("pid", pid),
+        "tls": config.get("TLS") == 1,
+        "tls_verify": config.get("tlsVerify") == 1,
+        "memory": memstats.get("Sys", data.get("rss")),
+        "instances": config.get("instances"),
+        "connected": data.get("connected"),
+        "agents": config.get("agents"),
+        "collectives": config.get("collectives"),
+        "counters": data.get("counters") or {},
+        "reconnects": data.get("reconnects"),
+        "workers": len(workers) if isinstance(workers, list) else workers,
+        "servers": data.get("servers"),
+        "subscriptions_per_instance": data.get("subscriptions_per_instance"),
+        "version": data.get("version"),
+        "uptime": data.get("uptime"),
+        "all_connected_after": data.get("all_connected_after"),
+        "monitor_url": url,
+    }

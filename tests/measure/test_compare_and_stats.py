@@ -66,3 +66,13 @@ def test_percentiles_and_summary():
     s = summary([3.0, 1.0, 2.0])
     assert (s["count"], s["min"], s["median"], s["max"], s["mean"]) == (3, 1.0, 2.0, 3.0, 2.0)
     assert summary([])["count"] == 0
+
+
+def test_worker_slices_cover_every_node_once():
+    from choria_emulator.measure.workers import slices
+
+    nodes = [f"n-{i}" for i in range(10)]
+    parts = slices(nodes, 3)
+    assert [len(p) for p in parts] == [4, 3, 3]
+    assert [n for p in parts for n in p] == nodes
+    assert slices(nodes[:2], 3) == [["n-0"], ["n-1"]]

@@ -105,3 +105,21 @@ async def test_cloudevents_are_published_like_the_original(network, tmp_path):
     assert list(first["data"]) == ["suite_id", "instance", "time_buckets", "discovered", "publish_duration", "request_duration", "failed", "ok", "noresponses", "unexpected", "responded"]
     assert (first["data"]["suite_id"], first["data"]["instance"], first["data"]["ok"]) == (suite.id, 1, network.size)
     assert sum(first["data"]["time_buckets"]) == network.size
+
+
+def test_workers_share_a_directed_suite(network, tmp_path):
+    result = measure("3", str(network.size), "workers", str(tmp_path / "w"), "--server", network.nats.url, "--dt", "0.5", "--force-direct", "--workers", "2", "--no-events")
+    assert result.returncode == 0, result.stdout + result.stderr
+    rows = read_requests(tmp_path / "w")
+    assert [(r["ok"], r["responded"], r["discovered"], r["noresponses"]) for r in rows] == [(network.size, network.size, network.size, 0)] * 3
+    times = read_times(tmp_path / "w")
+    assert all(len(t) == network.size and t == sorted(t) for t in times)
+    assert all(max(t) <= r["request_duration"] for t, r in zip(times, rows))
+    assert json.loads((tmp_path / "w" / "suite.json").read_text())["workers"] == 2
+    assert "directed, 2 workers" in result.stdout
+
+
+def test_workers_without_force_direct_is_refused(network, tmp_path):
+    result = measure("1", str(network.size), "w", str(tmp_path / "w"), "--server", network.nats.url, "--workers", "2")
+    assert result.returncode == 2
+    assert "--workers needs --force-direct" in result.stderr

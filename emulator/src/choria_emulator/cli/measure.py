@@ -39,7 +39,7 @@ def register(sub: argparse._SubParsersAction) -> None:
     suite.add_argument("--timeout", type=float, default=10.0, help="seconds to wait for the replies of one request (default 10)")
     suite.add_argument("--discovery-timeout", "--dt", type=float, default=2.0, help="seconds of discovery (default 2)")
     suite.add_argument("--force-direct", action="store_true", help="one directed request per node instead of one broadcast")
-    suite.add_argument("--workers", type=int, default=1, help="client connections sharing publishing and reply collection (default 1)")
+    suite.add_argument("--workers", type=int, default=1, help="client processes sharing publishing and reply collection, each with a slice of the nodes (needs --force-direct; default 1)")
     suite.add_argument("--verify", dest="tls_verify", action="store_const", const=True, help="verify the broker's TLS certificate (the original's default with --tls is not to)")
     suite.add_argument("--monitor", action="append", default=[], metavar="URL", help="nats-server monitor URL (http://host:8222) for /varz and /connz snapshots; repeat per server")
     suite.add_argument("--emulator-monitor", action="append", default=[], metavar="URL", help="emulator /debug/vars URL (http://host:8080) for instance and RSS snapshots; repeatable")
@@ -153,6 +153,8 @@ class ConsoleObserver(Observer):
         self._print(f"{_now()}: discovered {len(nodes)} nodes with the emulated0 agent in {duration(seconds)} (expected {self.options.expect})")
         if len(nodes) == self.options.expect:
             mode = "directed" if self.options.force_direct else "broadcast"
+            if self.options.workers > 1:
+                mode += f", {self.options.workers} workers"
             via = f" via federation {self.options.federation}" if self.options.federation else ""
             self._print(
                 f"{_now()}: performing {self.options.count} tests of emulated0#generate size={self.options.size} against {len(nodes)} nodes "
@@ -160,6 +162,8 @@ class ConsoleObserver(Observer):
             )
 
     def test_started(self, test: int, nodes: int) -> None:
+        if self.options.workers > 1:
+            return  # the replies arrive in the worker processes
         self.bar = progress(nodes, f"request {test}")
         self.bar.__enter__()
 

@@ -2,7 +2,8 @@
 
 from .compare import load_run, table
 from .files import ORIGINAL_FILES, REQUESTS_HEADER, read_report, read_requests, read_times
-from .suite import MeasureError, Observer, SuiteOptions, SuiteResult, TestResult, run_suite
+from .request import TestResult
+from .suite import MeasureError, Observer, SuiteOptions, SuiteResult, run_suite
 
 __all__ = [
     "MeasureError",

@@ -20,7 +20,8 @@ from typing import IO, TYPE_CHECKING, Any
 from .stats import time_buckets
 
 if TYPE_CHECKING:
-    from .suite import SuiteOptions, TestResult
+    from .request import TestResult
+    from .suite import SuiteOptions
 
 REQUESTS_HEADER = (
     "test", "description", "payload_bytes", "expected", "discovered", "publish_duration",

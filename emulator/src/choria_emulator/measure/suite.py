@@ -11,23 +11,22 @@ collecting as soon as every discovered node replied, else at ``--timeout`` (prot
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import time
 import uuid
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any, Callable
+from typing import Any
 
 from nats.errors import Error as NatsError
 
-from ..client import ChoriaClient, ClientError, ReplyRecord, RequestOutcome, discover
-from ..protocol import Filter, ProtocolError, RPCReply, RPCRequest
+from ..client import ChoriaClient, ClientError, ReplyRecord, discover
+from ..protocol import Filter
 from . import events, monitor, plots
-from .files import ReportWriter, ns, suite_document
+from .files import ReportWriter, suite_document
 from .report import build_report
-from .stats import time_buckets
-
-AGENT = "emulated0"
-ACTION = "generate"
+from .request import AGENT, TestResult, run_test
+from .workers import WorkerPool
 
 
 class MeasureError(Exception):
@@ -62,50 +61,12 @@ class SuiteOptions:
         for name, seconds in (("--timeout", self.timeout), ("--discovery-timeout", self.discovery_timeout)):
             if not seconds > 0:
                 raise MeasureError(f"{name} must be more than 0 seconds, got {seconds}", exit_code=2)
+        if self.workers > 1 and not self.force_direct:
+            raise MeasureError("--workers needs --force-direct: a broadcast cannot be shared (every node would answer every worker)", exit_code=2)
         if not self.description.strip():
             raise MeasureError("DESCRIPTION must not be empty", exit_code=2)
         if self.outdir.exists() and not self.outdir.is_dir():
             raise MeasureError(f"OUTDIR {self.outdir} exists and is not a directory", exit_code=2)
-
-
-@dataclass
-class TestResult:
-    """One request of the suite; durations and ``times`` in seconds since the first publish."""
-
-    test: int
-    requestid: str
-    discovered: int
-    publish_duration: float
-    request_duration: float
-    ok: int
-    failed: int
-    noresponses: int
-    unexpected: int
-    responded: int
-    times: list[float]
-
-    @property
-    def complete(self) -> bool:
-        return self.ok == self.discovered and self.failed == 0
-
-    @property
-    def last_reply(self) -> float:
-        return max(self.times) if self.times else 0.0
-
-    def event_data(self, suite_id: str) -> dict[str, Any]:
-        return {
-            "suite_id": suite_id,
-            "instance": self.test,
-            "time_buckets": time_buckets(self.times),
-            "discovered": self.discovered,
-            "publish_duration": ns(self.publish_duration),
-            "request_duration": ns(self.request_duration),
-            "failed": self.failed,
-            "ok": self.ok,
-            "noresponses": self.noresponses,
-            "unexpected": self.unexpected,
-            "responded": self.responded,
-        }
 
 
 @dataclass
@@ -133,56 +94,6 @@ class Observer:
     def test_started(self, test: int, nodes: int) -> None: ...
     def reply(self, record: ReplyRecord) -> None: ...
     def test_finished(self, result: TestResult) -> None: ...
-
-
-def result_from_outcome(test: int, outcome: RequestOutcome, nodes: list[str]) -> TestResult:
-    """Count a request the way the Go RPC client's stats do, one verdict per responder."""
-    codes: dict[str, int] = {}  # replies to one request are mostly identical: decode each text once
-    ok = failed = 0
-    seen: set[str] = set()
-    for record in outcome.replies:
-        if record.sender in seen:
-            continue
-        seen.add(record.sender)
-        code = codes.get(record.message)
-        if code is None:
-            try:
-                code = int(RPCReply.decode(record.message).statuscode)
-            except ProtocolError:
-                code = 5
-            codes[record.message] = code
-        if code == 0:
-            ok += 1
-        else:
-            failed += 1
-    return TestResult(
-        test=test,
-        requestid=outcome.requestid,
-        discovered=len(nodes),
-        publish_duration=outcome.publish_duration,
-        request_duration=outcome.request_duration,
-        ok=ok,
-        failed=failed,
-        noresponses=len(outcome.missing),
-        unexpected=len(set(outcome.unexpected)),
-        responded=len(seen),
-        times=[r.elapsed for r in outcome.replies],
-    )
-
-
-async def run_test(client: ChoriaClient, test: int, nodes: list[str], options: SuiteOptions, on_reply: Callable[[ReplyRecord], None] | None = None) -> TestResult:
-    body = RPCRequest(AGENT, ACTION, {"size": options.size}).encode()
-    outcome = await client.request(
-        AGENT,
-        body,
-        collective=options.collective,
-        targets=nodes,
-        directed=options.force_direct,
-        timeout=options.timeout,
-        on_reply=on_reply,
-        federation=options.federation,
-    )
-    return result_from_outcome(test, outcome, nodes)
 
 
 async def _publish_event(client: ChoriaClient, kind: str, data: dict[str, Any]) -> None:
@@ -218,14 +129,19 @@ async def run_suite(client: ChoriaClient, options: SuiteOptions, observer: Obser
         writer.write_suite(document)
         if options.events:
             await _publish_event(client, events.SUITE_EVENT, document)
-        for test in range(1, options.count + 1):
-            observer.test_started(test, len(nodes))
-            result = await run_test(client, test, nodes, options, observer.reply)
-            suite.tests.append(result)
-            writer.write_test(result, options.description, options.size, options.expect)
-            if options.events:
-                await _publish_event(client, events.RESULT_EVENT, result.event_data(suite.id))
-            observer.test_finished(result)
+        async with contextlib.AsyncExitStack() as stack:
+            pool = await stack.enter_async_context(WorkerPool(client.config, options, options.workers)) if options.workers > 1 else None
+            for test in range(1, options.count + 1):
+                observer.test_started(test, len(nodes))
+                if pool is not None:
+                    result = await pool.run_test(test, nodes)
+                else:
+                    result = await run_test(client, test, nodes, options, observer.reply)
+                suite.tests.append(result)
+                writer.write_test(result, options.description, options.size, options.expect)
+                if options.events:
+                    await _publish_event(client, events.RESULT_EVENT, result.event_data(suite.id))
+                observer.test_finished(result)
         if options.events:
             await client.nc.flush()
         suite.finished = time.time()

@@ -1,23 +1,63 @@
 #!/usr/bin/env python3
-"""`make demo`: a nats-server and 1,000 emulated nodes on this machine, pinged and load-tested.
+"""`make demo`: the collection's playbooks stand up 1,000 emulated nodes here; ping and load-test them.
 
-Starts everything on random ports, prints counts and timings, and stops everything by PID,
-whatever happens in between.
+Runs ``setup-prereqs.yml`` (a venv under ``.cache/demo/``, no root), ``start-nats.yml`` (free
+ports on 127.0.0.1) and ``start-emulator.yml`` against localhost, then pings the network and
+sends ``emulated0#generate`` requests, printing counts and timings. ``stop-emulator.yml`` and
+``stop-nats.yml`` run whatever happens, and anything they could not stop is killed by PID.
 """
 
 from __future__ import annotations
 
 import asyncio
+import os
+import re
+import shutil
+import signal
+import socket
 import statistics
+import subprocess
 import sys
+import tempfile
 import time
+from pathlib import Path
 
 from choria_emulator.client import ChoriaClient, ClientConfig, ping, rpc
-from choria_emulator.localnet import Emulator, NatsServer
+from choria_emulator.localnet import http_json
 
+REPO = Path(__file__).resolve().parent.parent
+CACHE = REPO / ".cache" / "demo"
 INSTANCES = 1000
 REQUESTS = 5
 SIZE = 100
+PLAYBOOK = Path(sys.executable).with_name("ansible-playbook")
+MSG = re.compile(r'^\s+"msg": "(.*)"\s*$')
+
+
+def free_port() -> int:
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        return sock.getsockname()[1]
+
+
+def playbook(name: str, /, **extra: object) -> None:
+    """Run playbooks/<name> on localhost; print its messages, or all of its output if it fails."""
+    command = [str(PLAYBOOK), str(REPO / "playbooks" / name)]
+    for key, value in extra.items():
+        command += ["-e", f"{key}={value}"]
+    env = dict(os.environ, ANSIBLE_DISPLAY_SKIPPED_HOSTS="false", ANSIBLE_NOCOLOR="1", ANSIBLE_LOCALHOST_WARNING="false")
+    started = time.monotonic()
+    proc = subprocess.run(command, cwd=REPO, env=env, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True, check=False)
+    took = time.monotonic() - started
+    recap = next((line.split(":", 1)[1].split() for line in proc.stdout.splitlines() if line.startswith("localhost ") and "ok=" in line), [])
+    print(f"ansible-playbook playbooks/{name}: {' '.join(recap[:3]) or 'no recap'} in {took:.1f} s")
+    for line in proc.stdout.splitlines():
+        match = MSG.match(line)
+        if match:
+            print(f"    {match.group(1)}")
+    if proc.returncode != 0:
+        print(proc.stdout)
+        raise RuntimeError(f"playbooks/{name} failed with exit code {proc.returncode}")
 
 
 async def drive(url: str) -> int:
@@ -38,27 +78,47 @@ async def drive(url: str) -> int:
         return 0 if result.count == INSTANCES else 1
 
 
+def kill_leftovers(run_dir: Path) -> None:
+    """Last resort after the stop playbooks: SIGKILL any process whose PID file is still there."""
+    for pid_file in run_dir.glob("*.pid"):
+        try:
+            pid = int(pid_file.read_text().strip())
+            cmdline = Path(f"/proc/{pid}/cmdline").read_bytes()
+        except (OSError, ValueError):
+            continue
+        if b"nats-server" in cmdline or b"emulate" in cmdline:
+            os.killpg(pid, signal.SIGKILL)
+            print(f"killed pid {pid} ({pid_file.name}) that the stop playbooks left running")
+
+
 def main() -> int:
     started = time.monotonic()
-    nats = NatsServer.start()
-    emulator = None
+    CACHE.mkdir(parents=True, exist_ok=True)
+    venv = CACHE / "venv"
+    run_dir = Path(tempfile.mkdtemp(prefix="choria-demo-"))
+    port, monitor = free_port(), free_port()
+    common = {"venv": venv, "run_dir": run_dir}
+    code = 1
     try:
-        print(f"nats-server pid {nats.pid} on {nats.url} (monitor {nats.monitor})")
-        emulator = Emulator.start(nats.url, INSTANCES, name="demo")
-        vars_ = emulator.debug_vars()
-        print(f"emulator pid {emulator.pid}: {vars_['connected']}/{INSTANCES} instances connected "
-              f"in {vars_['all_connected_after'] or 0:.2f} s, RSS {vars_['rss'] / 2**20:.0f} MiB, /debug/vars at {emulator.http}/debug/vars")
-        code = asyncio.run(drive(nats.url))
-        varz = nats.varz()
+        playbook("setup-prereqs.yml", venv=venv, setup_prereqs_wheel_cache=CACHE / "wheels")
+        playbook("start-nats.yml", port=port, monitor=monitor, bind="127.0.0.1", **common)
+        playbook("start-emulator.yml", instances=INSTANCES, servers=f"127.0.0.1:{port}", monitor=0, name="demo", **common)
+        code = asyncio.run(drive(f"nats://127.0.0.1:{port}"))
+        varz = http_json(f"http://127.0.0.1:{monitor}/varz")
         print(f"nats-server: {varz['connections']} connections, {varz['subscriptions']} subscriptions, "
               f"{varz['in_msgs']} msgs in, {varz['out_msgs']} msgs out")
-        return code
+    except (RuntimeError, OSError) as exc:
+        print(f"demo failed: {exc}")
     finally:
-        if emulator is not None:
-            emulator.stop()
-            print(f"stopped emulator pid {emulator.pid}")
-        nats.stop()
-        print(f"stopped nats-server pid {nats.pid}; demo took {time.monotonic() - started:.1f} s")
+        for name, extra in (("stop-emulator.yml", {"name": "demo"}), ("stop-nats.yml", {"port": port})):
+            try:
+                playbook(name, **extra, **common)
+            except RuntimeError as exc:
+                print(f"{exc}; killing by PID")
+        kill_leftovers(run_dir)
+        shutil.rmtree(run_dir, ignore_errors=True)
+        print(f"demo took {time.monotonic() - started:.1f} s")
+    return code
 
 
 if __name__ == "__main__":

@@ -12,6 +12,7 @@ from typing import Any
 HERE = Path(__file__).parent
 FIXTURES = HERE / "fixtures"
 REPO = HERE.parents[1]
+SAMPLES = REPO.parent / "shared" / "choria" / "playbook-samples"
 SANDBOX = Path(os.environ.get("PUPPETDB_SANDBOX", REPO.parent / "shared" / "tools" / "puppetdb-sandbox.sh"))
 DOMAIN = "pdb.test"
 DEACTIVATED = f"web20.{DOMAIN}"

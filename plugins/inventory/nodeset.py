@@ -11,11 +11,11 @@ name: nodeset
 short_description: Choria node sets (PuppetDB PQL, YAML, shell, Terraform, Choria discovery) as inventory groups
 version_added: 0.1.0
 author:
-  - chorialab
+  - chorialab (@chorialab)
 description:
   - Resolves the node sets of the Choria playbook format, one group per node set, with the same
     options, defaults and error messages as Choria playbooks.
-  - "Sources: C(mcollective) (broadcast discovery over NATS, or PuppetDB with O(node_sets.discovery_method=choria)),
+  - "Sources: C(mcollective) (broadcast discovery over NATS, or PuppetDB with C(discovery_method: choria)),
     C(pql) (PuppetDB Query Language), C(yaml) (a group of a node source file), C(shell) (a command printing one
     node per line) and C(terraform) (a list output of a Terraform state)."
   - "Common options of every node set: C(at_least) (default 1), C(limit), C(when_empty), C(empty_ok), C(test)

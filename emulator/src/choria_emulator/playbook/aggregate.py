@@ -2,7 +2,8 @@
 
 ``summary(field)`` counts how often each value of ``field`` occurs in successful replies (array
 values count each element). The summaries of an action are merged into one mapping, and an
-action whose DDL has no aggregates gives no summary, so the plain success message is used.
+action whose DDL has no aggregates gives no summary, so the plain success message is used. Values
+are listed in sorted order so the message does not depend on which node answered first.
 """
 
 from __future__ import annotations
@@ -37,7 +38,7 @@ def summarize(agent: str, action: str, replies: list[dict[str, Any]]) -> dict[st
             for item in value if isinstance(value, list) else [value]:
                 key = item if isinstance(item, str) else _text(item)
                 counts[key] = counts.get(key, 0) + 1
-        merged.update(counts)
+        merged.update(sorted(counts.items()))
     return merged
 
 

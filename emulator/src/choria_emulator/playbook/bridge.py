@@ -47,6 +47,19 @@ class LoopThread:
                 self.call(closer(), timeout=10)
             except Exception as exc:  # noqa: BLE001 - shutdown must finish; the failure is logged
                 log.warning("closing %s failed: %s", getattr(closer, "__qualname__", closer), exc)
+        try:
+            self.call(_cancel_pending(), timeout=5)
+        except (RuntimeError, TimeoutError) as exc:
+            log.warning("cancelling pending tasks failed: %s", exc)
         self.loop.call_soon_threadsafe(self.loop.stop)
         self._thread.join(5)
         self.loop.close()
+
+
+async def _cancel_pending() -> None:
+    """Cancel what is still running (subscriptions, renewals) so nothing outlives the loop."""
+    current = asyncio.current_task()
+    pending = [task for task in asyncio.all_tasks() if task is not current]
+    for task in pending:
+        task.cancel()
+    await asyncio.gather(*pending, return_exceptions=True)

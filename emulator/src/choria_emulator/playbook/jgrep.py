@@ -281,8 +281,8 @@ def _strip(node: Node, prefix: int) -> Node:
 def _compare(actual: Any, op: str, raw: str) -> bool:
     if raw == "null":
         return (actual is _MISSING or actual is None) if op == "=" else False
-    if actual is _MISSING:
-        return False
+    if actual is _MISSING or isinstance(actual, (dict, list)):
+        return False  # Ruby: a Hash or Array neither equals nor orders against a string
     if raw in ("true", "false") and op == "=":
         return actual is (raw == "true") or (isinstance(actual, str) and actual == raw)
     if len(raw) >= 2 and raw.startswith("/") and raw.endswith("/"):

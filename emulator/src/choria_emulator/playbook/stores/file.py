@@ -80,8 +80,7 @@ class FileStore(DataStore):
     @contextmanager
     def _exclusive(self) -> Iterator[dict[str, Any]]:
         """Read-modify-write under a file lock; the new content replaces the file atomically."""
-        with self._mutex, open(self.file, "a") as handle:
-            fcntl.flock(handle, fcntl.LOCK_EX)
+        with self._mutex, self._locked_file():
             data = self._parse()
             if not isinstance(data, dict):
                 raise DataStoreError("The data file must contain a Hash or be empty")
@@ -96,6 +95,19 @@ class FileStore(DataStore):
             except BaseException:
                 os.unlink(temp)
                 raise
+
+    @contextmanager
+    def _locked_file(self) -> Iterator[None]:
+        """``flock`` the data file; since writes replace the file, retry until the locked inode is current."""
+        while True:
+            handle = open(self.file, "a")
+            try:
+                fcntl.flock(handle, fcntl.LOCK_EX)
+                if os.fstat(handle.fileno()).st_ino == os.stat(self.file).st_ino:
+                    yield
+                    return
+            finally:
+                handle.close()
 
     def read(self, key: str) -> Any:
         data = self.data()

@@ -83,6 +83,8 @@ class NatsKVStore(DataStore):
             self._nc = await nats.connect(**options, error_cb=_quiet, disconnected_cb=None)
         except Exception as exc:  # noqa: BLE001 - nats-py raises several unrelated types here; all mean "cannot connect"
             raise DataStoreError(f"Could not connect to NATS at {', '.join(self.servers)}: {exc or type(exc).__name__}") from None
+        if self.context.loop is not None:
+            self.context.loop().on_close(self._shutdown)
         js = self._nc.jetstream()
         try:
             self._kv = await js.key_value(self.bucket)
@@ -206,18 +208,18 @@ class NatsKVStore(DataStore):
 
         return self._call(get())
 
+    async def _shutdown(self) -> None:
+        for task in self._renewals.values():
+            task.cancel()
+        self._renewals.clear()
+        if self._nc is not None:
+            nc, self._nc, self._kv = self._nc, None, None
+            await nc.close()
+
     def close(self) -> None:
-        if self._nc is None:
-            return
-
-        async def shutdown() -> None:
-            for task in self._renewals.values():
-                task.cancel()
-            self._renewals.clear()
-            await self._nc.close()
-
-        self._call(shutdown())
-        self._nc = self._kv = None
+        """Drop the connection and stop renewals; held locks stay until released or expired."""
+        if self._nc is not None:
+            self._call(self._shutdown())
 
 
 def _holder(raw: bytes | None) -> dict[str, Any]:

@@ -40,6 +40,14 @@ def check_hostnames(node_set: str, names: list[str]) -> list[str]:
     return names
 
 
+def yaml_problem(exc: Exception) -> str:
+    """A PyYAML error as one line: `` at line L column C: problem``."""
+    mark = getattr(exc, "problem_mark", None)
+    where = f" at line {mark.line + 1} column {mark.column + 1}" if mark else ""
+    problem = getattr(exc, "problem", None) or str(exc).splitlines()[0]
+    return f"{where}: {problem}"
+
+
 class Options:
     """Typed access to one node set's options with errors that name the set and the option."""
 

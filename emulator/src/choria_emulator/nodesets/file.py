@@ -16,7 +16,7 @@ import yaml
 
 from ..client import ClientConfig, ClientConfigError
 from .context import NodeSetContext
-from .errors import NodeSetError
+from .errors import NodeSetError, yaml_problem
 from .puppetdb import PuppetDBConfig
 
 # `choria:` keys -> ClientConfig fields (besides servers and config_file).
@@ -107,9 +107,7 @@ def load_node_set_file(path: str | Path) -> NodeSetFile:
     except OSError as exc:
         raise NodeSetError(f"cannot read {path}: {exc.strerror}") from None
     except yaml.YAMLError as exc:
-        mark = getattr(exc, "problem_mark", None)
-        where = f" at line {mark.line + 1} column {mark.column + 1}" if mark else ""
-        raise NodeSetError(f"{path} is not valid YAML{where}: {getattr(exc, 'problem', None) or exc}") from None
+        raise NodeSetError(f"{path} is not valid YAML{yaml_problem(exc)}") from None
     if not isinstance(data, dict):
         raise NodeSetError(f"{path}: expected a mapping with node_sets (inventory) or nodes (playbook)")
     node_sets = data.get("node_sets", data.get("nodes"))

@@ -7,6 +7,7 @@ import os
 import yaml
 
 from ..context import Discovered
+from ..errors import yaml_problem
 from . import Source
 
 
@@ -31,10 +32,7 @@ class YAMLSource(Source):
         except OSError as exc:
             raise self.error(f"Node group YAML source file {self.source} is not readable: {exc.strerror}") from None
         except yaml.YAMLError as exc:
-            where = getattr(exc, "problem_mark", None)
-            at = f" at line {where.line + 1} column {where.column + 1}" if where else ""
-            problem = getattr(exc, "problem", None) or str(exc).splitlines()[0]
-            raise self.error(f"Node group YAML source file {self.source} is not valid YAML{at}: {problem}") from None
+            raise self.error(f"Node group YAML source file {self.source} is not valid YAML{yaml_problem(exc)}") from None
         if not isinstance(data, dict) or self.group not in data:
             raise self.error(f"No data group {self.group} defined in the data file {self.source.resolve()}")
         nodes = data[self.group]

@@ -7,13 +7,13 @@ The fact cases are go-choria's own (``filter/facts/facts_test.go`` against
 
 from __future__ import annotations
 
-import asyncio
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
 import pytest
 import yaml
+from choria_wire import apoll
 
 from choria_emulator.client import discover, ping
 from choria_emulator.protocol import FactFilter, Filter, ProtocolError
@@ -389,13 +389,5 @@ async def test_failing_compound_filters_are_counted_as_filtered_and_daemons_keep
     assert await discover(client, Filter(compound=[[{"expr": "1 + "}], [{"expr": "true"}]]), timeout=0.5) == []
     result = await ping(client, timeout=5, expect=10)
     assert len(result.times) == 10
-    assert await counter_reaches(facts_network, "filtered", before + 10)
+    await apoll(lambda: facts_network.debug_vars()["counters"]["filtered"] >= before + 10, timeout=10, what="filtered count")
 
-
-async def counter_reaches(emulator, name: str, value: int, within: float = 10.0) -> bool:
-    """Workers report counters about once a second; poll /debug/vars until ``name`` >= ``value``."""
-    for _ in range(int(within / 0.2)):
-        if emulator.debug_vars()["counters"][name] >= value:
-            return True
-        await asyncio.sleep(0.2)
-    return False

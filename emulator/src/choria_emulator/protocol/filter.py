@@ -534,13 +534,14 @@ class Filter:
             return False
         if self.fact and not match_facts(self.fact, node.facts):
             return False
-        if self.compound:
-            from .compound import match_compound
-
-            if not match_compound(self.compound, node):
-                return False
+        if self.compound and not match_compound(self.compound, node):
+            return False
         return True
 
     def node_independent(self) -> bool:
         """True when only the agent list is set: every instance of a worker answers alike."""
         return not (self.fact or self.cf_class or self.identity or self.compound)
+
+
+# compound.py builds on the matchers above; imported last so each module can use the other
+from .compound import match_compound  # noqa: E402

@@ -194,6 +194,11 @@ def _parse_one(text: str) -> _Constraint:
     return _Constraint(_OPERATORS[op], con, dirty, minor_dirty)
 
 
+@lru_cache(maxsize=1024)
+def _parse_version(text: str) -> Version:
+    return Version.parse(text)
+
+
 @lru_cache(maxsize=256)
 def parse_constraint(text: str) -> tuple[tuple[_Constraint, ...], ...]:
     """``||`` groups of ``,`` comparisons, ``a - b`` rewritten to ``>= a, <= b`` first."""
@@ -204,5 +209,5 @@ def parse_constraint(text: str) -> tuple[tuple[_Constraint, ...], ...]:
 def satisfies(version: str, constraint: str) -> bool:
     """go-choria's ``semver(value, cmp)``: parse the constraint, then the version, then check."""
     groups = parse_constraint(constraint)
-    parsed = Version.parse(version)
+    parsed = _parse_version(version)
     return any(all(c(parsed) for c in group) for group in groups)

@@ -85,13 +85,6 @@ TRUE_EXPRESSIONS = [
     "1_000 == 1000 and 0x10 == 16 and 1e3 == 1000",
     "lower(\"ABC\") == \"abc\" and upper(fact(\"country\")) == \"MT\"",
 ]
-
-
-@pytest.mark.parametrize("expression", TRUE_EXPRESSIONS)
-def test_expression_is_true_on_the_sample_node(expression: str):
-    assert run(expression) is True
-
-
 FALSE_EXPRESSIONS = [
     'with("nginx")',
     'with("country=de")',
@@ -105,57 +98,53 @@ FALSE_EXPRESSIONS = [
     "nil == false",
     "not true",
 ]
+VERDICTS = [(e, True) for e in TRUE_EXPRESSIONS] + [(e, False) for e in FALSE_EXPRESSIONS]
 
 
-@pytest.mark.parametrize("expression", FALSE_EXPRESSIONS)
-def test_expression_is_false_on_the_sample_node(expression: str):
-    assert run(expression) is False
+@pytest.mark.parametrize(("expression", "expected"), VERDICTS)
+def test_expression_verdict_on_the_sample_node(expression: str, expected: bool):
+    assert run(expression) is expected
 
 
-FAILING_EXPRESSIONS = {
-    "non-bool-result": 'fact("cpus")',
-    "string-result": '"yes"',
-    "nil-comparison": 'fact("missing") > 1',
-    "mixed-comparison": 'fact("country") < 3',
-    "and-on-non-bool": 'fact("country") and true',
-    "not-on-string": 'not fact("country")',
-    "fetch-from-nil": "facts.nosuch.deeper == nil",
-    "index-out-of-range": "agents[9] == nil",
-    "include-needs-a-list": 'include(fact("country"), "m")',
-    "bad-semver-version": 'semver("one", ">= 1")',
-    "bad-semver-constraint": 'semver("1.0.0", ">>= 1")',
-    "in-on-string": '"m" in fact("country")',
-    "integer-modulo-by-zero": "1 % 0 == 0",
-    "matches-needs-string": "fact(\"cpus\") matches \"4\"",
+FAILURES = {
+    # fail when run on a node: no verdict, counted
+    "non-bool-result": ('fact("cpus")', "run"),
+    "nil-comparison": ('fact("missing") > 1', "run"),
+    "mixed-comparison": ('fact("country") < 3', "run"),
+    "and-on-non-bool": ('fact("country") and true', "run"),
+    "not-on-string": ('not fact("country")', "run"),
+    "fetch-from-nil": ("facts.nosuch.deeper == nil", "run"),
+    "index-out-of-range": ("agents[9] == nil", "run"),
+    "include-needs-a-list": ('include(fact("country"), "m")', "run"),
+    "bad-semver-version": ('semver("one", ">= 1")', "run"),
+    "bad-semver-constraint": ('semver("1.0.0", ">>= 1")', "run"),
+    "in-on-string": ('"m" in fact("country")', "run"),
+    "integer-modulo-by-zero": ("1 % 0 == 0", "run"),
+    "matches-needs-string": ("fact(\"cpus\") matches \"4\"", "run"),
+    # fail to compile: reported once, never raised
+    "unknown-function": ("nosuch(1)", "compile"),
+    "wrong-arity": ('fact("a", "b")', "compile"),
+    "dangling-operator": ('with("apache") and', "compile"),
+    "unclosed-paren": ('(with("apache")', "compile"),
+    "statically-non-bool": ("1 + 2", "compile"),
+    "string-literal-root": ('"yes"', "compile"),
+    "bad-regex-literal": ('fact("a") matches "("', "compile"),
+    "method-call": ('fact("a").lower()', "compile"),
+    "map-literal": ("{a: 1} == nil", "compile"),
+    "unknown-character": ('with("apache") @ 1', "compile"),
+    "empty": ("", "compile"),
+    "bad-escape": ('"\\q" == "q"', "compile"),
+    "function-as-value": ("with == nil", "compile"),
+    "non-string-with-literal": ("with(1)", "compile"),
 }
 
 
-@pytest.mark.parametrize("name", sorted(FAILING_EXPRESSIONS))
-def test_run_time_failures_give_no_verdict(name: str):
-    assert run(FAILING_EXPRESSIONS[name]) is None
-
-
-COMPILE_ERRORS = {
-    "unknown-function": "nosuch(1)",
-    "wrong-arity": 'fact("a", "b")',
-    "dangling-operator": 'with("apache") and',
-    "unclosed-paren": '(with("apache")',
-    "statically-non-bool": "1 + 2",
-    "bad-regex-literal": 'fact("a") matches "("',
-    "method-call": 'fact("a").lower()',
-    "map-literal": "{a: 1} == nil",
-    "unknown-character": 'with("apache") @ 1',
-    "empty": "",
-    "bad-escape": '"\\q" == "q"',
-    "function-as-value": "with == nil",
-    "non-string-with-literal": "with(1)",
-}
-
-
-@pytest.mark.parametrize("name", sorted(COMPILE_ERRORS))
-def test_compile_errors_are_reported_once_and_never_raised(name: str):
-    program = compile_program(COMPILE_ERRORS[name])
-    assert program.node is None and program.error
+@pytest.mark.parametrize("name", sorted(FAILURES))
+def test_failing_expressions_give_no_verdict_and_never_raise(name: str):
+    expression, stage = FAILURES[name]
+    program = compile_program(expression)
+    assert (program.node is None) is (stage == "compile")
+    assert bool(program.error) is (stage == "compile")
     assert program.evaluate(NODE) is None
 
 

@@ -10,6 +10,7 @@ What is supported, operator by operator, is listed in docs/protocol.md.
 from __future__ import annotations
 
 import math
+import operator
 import re
 from dataclasses import dataclass
 from typing import Any, Callable
@@ -163,15 +164,14 @@ def _bool(value: Any, what: str) -> bool:
     raise ExprError(f"invalid operation: {what} on {_type(value)} (expected bool)")
 
 
+COMPARISONS: dict[str, Callable[[Any, Any], bool]] = {
+    "==": operator.eq, "!=": operator.ne, "<": operator.lt, ">": operator.gt, "<=": operator.le, ">=": operator.ge,
+}  # fmt: skip
+
+
 def _compare(op: str, a: Any, b: Any) -> bool:
     if (is_number(a) and is_number(b)) or (isinstance(a, str) and isinstance(b, str)):
-        if op == "<":
-            return a < b
-        if op == ">":
-            return a > b
-        if op == "<=":
-            return a <= b
-        return a >= b
+        return COMPARISONS[op](a, b)
     raise ExprError(f"invalid operation: {_type(a)} {op} {_type(b)}")
 
 

@@ -17,6 +17,7 @@ from functools import lru_cache
 from typing import Any, Callable, Protocol
 
 from .errors import ProtocolError
+from .expr import COMPARISONS
 from .goregex import search as go_search
 
 FACT_OPERATORS = ("==", "=~", "!=", "<=", ">=", "<", ">")
@@ -83,8 +84,7 @@ class _Query:
         )
         if not comparable:
             return op == "!="
-        return {"=": found == wanted, "==": found == wanted, "!=": found != wanted, "<": found < wanted,
-                "<=": found <= wanted, ">": found > wanted, ">=": found >= wanted}[op]  # fmt: skip
+        return COMPARISONS["==" if op == "=" else op](found, wanted)
 
 
 def _query(text: str, every: bool) -> _Query | None:
@@ -274,53 +274,24 @@ def _compile_fact_comparison(op: str, value: str) -> Comparison:
     as_int = None if has_dot else go_atoi(value)
     truthy_raw, truthy_lower = go_truthy(value), go_truthy(lowered)
 
+    ordering = COMPARISONS.get(op, lambda left, right: False)
+    float_ordering = COMPARISONS[">="] if op == ">" else ordering  # Go's ">" with a float value
+
     def string_compare(fact: str) -> bool:
         if op == "=~":
             return go_search(value.strip("/"), fact, ignore_case=True)
-        left = fact.lower()
-        if op == "==":
-            return left == lowered
-        if op == "!=":
-            return left != lowered
-        if op == "<":
-            return left < lowered
-        if op == ">":
-            return left > lowered
-        if op == "<=":
-            return left <= lowered
-        return left >= lowered
+        return ordering(fact.lower(), lowered)
 
     def number_compare(fact: int | float) -> bool:
         if op == "=~":
             text = f"{float(fact):.4f}" if has_dot else str(gjson_int(fact))
             return go_search(value.strip("/"), text, ignore_case=True)
         if has_dot:
-            if as_float is None:
-                return False
-            number = float(fact)
-            if op == "==":
-                return number == as_float
-            if op == "!=":
-                return number != as_float
-            if op == "<":
-                return number < as_float
-            if op == "<=":
-                return number <= as_float
-            return number >= as_float  # ">=" and Go's ">" with a float value
+            return as_float is not None and float_ordering(float(fact), as_float)
         whole = gjson_int(fact)
-        if op == "==":
-            return str(whole) == value
-        if op == "!=":
-            return str(whole) != value
-        if as_int is None:
-            return False
-        if op == "<":
-            return whole < as_int
-        if op == ">":
-            return whole > as_int
-        if op == "<=":
-            return whole <= as_int
-        return whole >= as_int
+        if op in ("==", "!="):
+            return ordering(str(whole), value)  # strconv.Itoa(int(fact)) against the text
+        return as_int is not None and ordering(whole, as_int)
 
     if op == "==":
         true_result, false_result = truthy_raw, not truthy_raw

@@ -1,0 +1,53 @@
+# -*- coding: utf-8 -*-
+# Copyright: chorialab
+# Apache License 2.0 (see https://www.apache.org/licenses/LICENSE-2.0)
+"""What the controller-side Choria actions share: argument checking and calling the library.
+
+Each action plugin is an argument spec plus one call into ``choria_emulator.playbook.actions``;
+this module validates the arguments with Ansible's own checker, imports the library through
+the one guarded import, and turns the library's one-line errors into failed task results.
+"""
+
+from __future__ import annotations
+
+from ansible.errors import AnsibleActionFail
+from ansible.plugins.action import ActionBase
+from ansible_collections.chorialab.choria.plugins.module_utils.connection import connection_argument_spec
+from ansible_collections.chorialab.choria.plugins.plugin_utils.choria import import_choria_module
+
+
+def with_connection(spec):
+    """``spec`` plus the connection options every member of the action group takes."""
+    merged = connection_argument_spec()
+    merged["config_file"] = {"type": "path"}
+    merged.update(spec)
+    return merged
+
+
+class ChoriaAction(ActionBase):
+    """Run one ``choria_emulator.playbook.actions`` function with validated arguments."""
+
+    TRANSFERS_FILES = False
+    _supports_check_mode = True
+    _supports_async = False
+
+    ARGUMENT_SPEC = {}
+    MUTUALLY_EXCLUSIVE = []
+    REQUIRED_IF = []
+
+    def call(self, actions, params, check_mode):
+        raise NotImplementedError
+
+    def run(self, tmp=None, task_vars=None):
+        result = super(ChoriaAction, self).run(tmp, task_vars)
+        _, params = self.validate_argument_spec(
+            argument_spec=self.ARGUMENT_SPEC, mutually_exclusive=self.MUTUALLY_EXCLUSIVE, required_if=self.REQUIRED_IF
+        )
+        actions = import_choria_module("playbook.actions")
+        try:
+            result.update(self.call(actions, params, bool(self._task.check_mode)))
+        except actions.ActionError as exc:
+            raise AnsibleActionFail(str(exc))
+        except (ValueError, OSError) as exc:  # ClientConfigError and file problems: one line, no traceback
+            raise AnsibleActionFail("%s: %s" % (type(exc).__name__, exc))
+        return result

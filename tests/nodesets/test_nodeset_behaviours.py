@@ -201,9 +201,20 @@ def test_19_shell_script_with_arguments_runs(tmp_path: Path) -> None:
 def test_19_shell_times_out_after_ten_seconds_by_default(tmp_path: Path) -> None:
     source = ShellSource("s", {"type": "shell", "script": "true"}, NodeSetContext())
     assert source.timeout == DEFAULT_TIMEOUT == 10.0
-    spec = {"type": "shell", "script": script(tmp_path, "sleep 30"), "timeout": 0.5}
+    pid_file = tmp_path / "sleep.pid"
+    spec = {"type": "shell", "script": script(tmp_path, "sleep 30 &", f"echo $! > {pid_file}", "wait"), "timeout": 0.5}
     with pytest.raises(NodeSetError, match=r"^Node set s: Node source script did not finish within 0.5 seconds$"):
         resolve_node_set("s", spec, NodeSetContext())
+    assert not running(int(pid_file.read_text()))  # the script's children were killed with it
+
+
+def running(pid: int) -> bool:
+    """Alive and not a zombie waiting for its (killed) parent's reaper."""
+    try:
+        state = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()[0]
+    except (FileNotFoundError, ProcessLookupError):
+        return False
+    return state not in ("Z", "X")
 
 
 @pytest.mark.parametrize(

@@ -11,6 +11,7 @@ import os
 import re
 import shlex
 import shutil
+import signal
 import subprocess
 
 from ..context import Discovered
@@ -53,14 +54,11 @@ class ShellSource(Source):
             raise self.error(f"Node source script {command} was not found on PATH{hint}")
 
     def discover(self) -> Discovered:
-        try:
-            done = subprocess.run(
-                self.script, shell=True, cwd=self.cwd, capture_output=True, text=True, timeout=self.timeout, stdin=subprocess.DEVNULL
-            )
-        except subprocess.TimeoutExpired:
-            raise self.error(f"Node source script did not finish within {self.timeout:g} seconds") from None
-        except OSError as exc:
-            raise self.error(f"Node source script could not be started: {exc}") from None
+        done = run_command(self.script, cwd=self.cwd, timeout=self.timeout, shell=True)
+        if done is None:
+            raise self.error(f"Node source script did not finish within {self.timeout:g} seconds")
+        if isinstance(done, OSError):
+            raise self.error(f"Node source script could not be started: {done}")
         if done.returncode != 0:
             stderr = " ".join(done.stderr.split())
             detail = f": {stderr[:500]}" if stderr else ""
@@ -70,3 +68,24 @@ class ShellSource(Source):
             raise self.error("Node source script produced no results")
         return Discovered(check_hostnames(self.name, nodes))
 
+
+def run_command(command: str | list[str], *, timeout: float, cwd: str | os.PathLike | None = None, shell: bool = False, env: dict[str, str] | None = None) -> subprocess.CompletedProcess | OSError | None:
+    """Run a node source command; None when it timed out (its whole process group is killed, so a
+    script's children do not linger), the OSError when it could not start."""
+    try:
+        process = subprocess.Popen(
+            command, shell=shell, cwd=cwd, env=env, stdin=subprocess.DEVNULL, stdout=subprocess.PIPE, stderr=subprocess.PIPE,
+            text=True, start_new_session=True,
+        )
+    except OSError as exc:
+        return exc
+    try:
+        stdout, stderr = process.communicate(timeout=timeout)
+    except subprocess.TimeoutExpired:
+        try:
+            os.killpg(process.pid, signal.SIGKILL)
+        except ProcessLookupError:
+            pass
+        process.communicate()
+        return None
+    return subprocess.CompletedProcess(command, process.returncode, stdout, stderr)

@@ -13,13 +13,13 @@ from __future__ import annotations
 import json
 import os
 import shutil
-import subprocess
 from pathlib import Path
 from typing import Any
 
 from ..context import Discovered
 from ..errors import check_hostnames
 from . import Source
+from .shell import run_command
 
 NAME_KEYS = ("name", "hostname", "fqdn", "certname", "identity")
 RUN_TIMEOUT = 120.0
@@ -61,14 +61,11 @@ class TerraformSource(Source):
     def _run_terraform(self) -> Any:
         command = [str(self.binary), "output", "-no-color", "-state", str(self.statefile), "-json", str(self.output)]
         env = {**os.environ, "CHECKPOINT_DISABLE": "1", "TF_IN_AUTOMATION": "1"}
-        try:
-            done = subprocess.run(
-                command, cwd=self.statefile.parent, env=env, capture_output=True, text=True, timeout=RUN_TIMEOUT, stdin=subprocess.DEVNULL
-            )
-        except subprocess.TimeoutExpired:
-            raise self.error(f"Terraform did not finish within {RUN_TIMEOUT:g} seconds") from None
-        except OSError as exc:
-            raise self.error(f"Terraform could not be started ({self.binary}): {exc}") from None
+        done = run_command(command, cwd=self.statefile.parent, env=env, timeout=RUN_TIMEOUT)
+        if done is None:
+            raise self.error(f"Terraform did not finish within {RUN_TIMEOUT:g} seconds")
+        if isinstance(done, OSError):
+            raise self.error(f"Terraform could not be started ({self.binary}): {done}")
         if done.returncode != 0:
             text = " ".join((done.stdout + done.stderr).translate(BOX_DRAWING).split())
             raise self.error(f"Terraform exited with code {done.returncode}: {text[:500]}")

@@ -59,7 +59,7 @@ def parse_server(text: str) -> ServerAddress:
     raw = text.strip()
     if not raw:
         raise AddressError("empty NATS server address")
-    scheme, _, rest = raw.rpartition("://")
+    scheme, dummy, rest = raw.rpartition("://")
     scheme = scheme or "nats"
     if scheme not in ("nats", "tls"):
         raise AddressError("unsupported scheme in NATS server address %r (use host:port, nats:// or tls://)" % raw)
@@ -67,7 +67,7 @@ def parse_server(text: str) -> ServerAddress:
         rest = rest.rsplit("@", 1)[1]
     rest = rest.rstrip("/")
     if rest.startswith("["):
-        host, _, port_text = rest[1:].partition("]")
+        host, dummy, port_text = rest[1:].partition("]")
         port_text = port_text[1:] if port_text.startswith(":") else port_text
     elif rest.count(":") == 1:
         host, port_text = rest.split(":")
@@ -110,7 +110,7 @@ def unreachable(servers: Iterable[ServerAddress], timeout: float = 3.0) -> List[
             problems.append("cannot resolve host %r of NATS server %s: %s" % (server.host, server, exc.strerror))
             continue
         error: Optional[str] = None
-        for family, kind, proto, _, address in infos:
+        for family, kind, proto, dummy, address in infos:
             sock = socket.socket(family, kind, proto)
             sock.settimeout(timeout)
             try:

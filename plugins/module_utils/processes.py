@@ -238,15 +238,26 @@ def port_owner(port: int) -> Optional[str]:
     for entry in os.listdir("/proc"):
         if not entry.isdigit():
             continue
-        fd_dir = "/proc/%s/fd" % entry
-        try:
-            links = [os.readlink(os.path.join(fd_dir, fd)) for fd in os.listdir(fd_dir)]
-        except OSError:
-            continue
-        if inodes.intersection(links):
+        if inodes.intersection(_socket_links(int(entry))):
             argv = cmdline(int(entry))
             return "%s (pid %s)" % (os.path.basename(argv[0]) if argv else "?", entry)
     return None
+
+
+def _socket_links(pid: int) -> List[str]:
+    """What the file descriptors of ``pid`` point at; fds that close while we look are skipped."""
+    fd_dir = "/proc/%d/fd" % pid
+    try:
+        fds = os.listdir(fd_dir)
+    except OSError:
+        return []
+    links = []
+    for fd in fds:
+        try:
+            links.append(os.readlink(os.path.join(fd_dir, fd)))
+        except OSError:
+            continue
+    return links
 
 
 def describe_port_conflict(host: str, port: int, what: str) -> str:

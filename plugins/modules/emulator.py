@@ -17,12 +17,12 @@ description:
     server with its own NATS connection, named C(<name>-0) ... C(<name>-<instances-1>).
   - An emulator already running with the same command line is left alone (C(changed=false)); other
     options restart it.
-  - The emulator is identified by O(name): its PID, port and log files in O(state_dir) are named after
+  - The emulator is identified by O(name). Its PID, port and log files in O(state_dir) are named after
     it, so one host can run several emulators with different names.
   - Runs on the target with the standard library only; C(choria-emulator) comes from O(venv), which the
     C(chorialab.choria.setup_prereqs) role installs.
 author:
-  - chorialab
+  - chorialab (@chorialab)
 extends_documentation_fragment:
   - chorialab.choria.attributes
   - chorialab.choria.attributes.actiongroup_choria
@@ -265,7 +265,7 @@ stopped:
 """
 
 import os
-import subprocess
+from subprocess import Popen
 from typing import Any, Dict, List, Optional
 
 from ansible.module_utils.basic import AnsibleModule
@@ -347,10 +347,8 @@ class EmulatorModule:
         self.params = module.params
         if not self.params.get("name"):
             self.params["name"] = default_name()
-        if not NAME_RE.match(self.params["name"]):
-            module.fail_json(msg="name %r may only contain letters, digits, '_', '.' and '-'" % self.params["name"])
         self.files: EmulatorFiles = default_files(self.params)
-        self.process: Optional[subprocess.Popen] = None
+        self.process: Optional[Popen] = None
         self.servers: List[ServerAddress] = []
         self.result: Dict[str, Any] = dict(
             changed=False,
@@ -361,6 +359,8 @@ class EmulatorModule:
             pid_file=self.files.pid_file,
             log_file=self.files.log_file,
         )
+        if not NAME_RE.match(self.params["name"]):
+            self.fail("name %r may only contain letters, digits, '_', '.' and '-'" % self.params["name"])
 
     def fail(self, msg: str) -> None:
         self.module.fail_json(msg=msg, **self.result)

@@ -15,7 +15,7 @@ description:
   - Finds the emulator by O(name) (its PID and port files in O(state_dir)), or like the original
     C(emulator_status) action by asking C(/debug/vars) on O(monitor_port). Changes nothing.
 author:
-  - chorialab
+  - chorialab (@chorialab)
 extends_documentation_fragment:
   - chorialab.choria.attributes
   - chorialab.choria.attributes.info_module

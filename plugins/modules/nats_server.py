@@ -20,7 +20,7 @@ description:
   - Several servers can run on one host when each has its own O(port) or O(name) (their files are named
     after it), for example a NATS cluster of several nodes on one machine.
 author:
-  - chorialab
+  - chorialab (@chorialab)
 extends_documentation_fragment:
   - chorialab.choria.attributes
   - chorialab.choria.venv

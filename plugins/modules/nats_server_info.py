@@ -15,7 +15,7 @@ description:
   - Finds the server by the same O(port)/O(name)/O(config_dir) as M(chorialab.choria.nats_server), or asks
     any nats-server's monitoring endpoint given as O(monitor_url).
 author:
-  - chorialab
+  - chorialab (@chorialab)
 extends_documentation_fragment:
   - chorialab.choria.attributes
   - chorialab.choria.attributes.info_module
@@ -138,7 +138,7 @@ def main() -> None:
         data = varz(urls["monitor_url"])
     except MonitorError as exc:
         if result["pid"]:
-            module.warn("nats-server pid %d runs but %s" % (result["pid"], exc))
+            module.warn("nats-server pid %s runs but %s" % (result["pid"], exc))
             result.update(running=True, **urls)
         module.exit_json(**result)
     if urls.get("url") is None:

@@ -41,7 +41,7 @@ def nats_snapshot(url: str) -> dict[str, Any]:
         snap.update({key: varz.get(key) for key in VARZ_KEYS if key in varz})
         snap["rss"] = varz.get("mem")
         connz = _get(f"{base}/connz?limit=1")
-        snap["connz"] = {"num_connections": connz.get("num_connections"), "total": connz.get("total")}
+        snap["connz"] = {"total": connz.get("total")}  # connections the server holds (the page itself has limit=1)
         routez = _get(f"{base}/routez")
         snap["num_routes"] = routez.get("num_routes", 0)
     except (OSError, urllib.error.URLError, ValueError) as exc:

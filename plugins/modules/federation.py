@@ -22,7 +22,7 @@ description:
   - Runs on the target with the standard library only; C(choria-emulator) comes from O(venv), which the
     C(chorialab.choria.setup_prereqs) role installs.
 author:
-  - chorialab
+  - chorialab (@chorialab)
 extends_documentation_fragment:
   - chorialab.choria.attributes
   - chorialab.choria.venv
@@ -218,7 +218,14 @@ from typing import Any, Dict, List, Optional
 from ansible.module_utils.basic import AnsibleModule
 from ansible.module_utils.common.text.converters import to_native
 
-from ansible_collections.chorialab.choria.plugins.module_utils.connection import AddressError, ServerAddress, missing_files, parse_server, parse_servers, unreachable
+from ansible_collections.chorialab.choria.plugins.module_utils.connection import (
+    AddressError,
+    ServerAddress,
+    missing_files,
+    parse_server,
+    parse_servers,
+    unreachable,
+)
 from ansible_collections.chorialab.choria.plugins.module_utils.emulator import find_executable
 from ansible_collections.chorialab.choria.plugins.module_utils.federation import (
     FederationFiles,
@@ -318,7 +325,10 @@ class FederationModule:
         self.all_servers = federation + [s for pool in collectives for s in pool]
         executable = find_executable(params["venv"], params.get("executable"))
         if not (os.path.isfile(executable) and os.access(executable, os.X_OK)):
-            self.fail("choria-emulator not found at %s; run the chorialab.choria.setup_prereqs role (playbooks/setup-prereqs.yml) or set venv/executable" % executable)
+            self.fail(
+                "choria-emulator not found at %s; run the chorialab.choria.setup_prereqs role "
+                "(playbooks/setup-prereqs.yml) or set venv/executable" % executable
+            )
         return [executable] + command_args(params, federation, collectives, self.files)
 
     def _stop(self, pid: int) -> None:
@@ -351,11 +361,10 @@ class FederationModule:
                 stop_process(pid, 10)
             remove_file(self.files.pid_file)
             remove_file(self.files.port_file)
-        self.fail(
-            "federation broker %s %s%s; last lines of %s:\n%s"
-            % (self.params["name"], reason if reason and reason.startswith("exited") else "did not connect both sides within %s s (%s)" % (self.params["wait_timeout"], reason),
-               "; it was stopped again" if fresh and not (reason or "").startswith("exited") else "", self.files.log_file, tail)
-        )
+        exited_early = bool(reason and reason.startswith("exited"))
+        what = reason if exited_early else "did not connect both sides within %s s (%s)" % (self.params["wait_timeout"], reason)
+        again = "; it was stopped again" if fresh and not exited_early else ""
+        self.fail("federation broker %s %s%s; last lines of %s:\n%s" % (self.params["name"], what, again, self.files.log_file, tail))
         return {}
 
     def started(self, force_restart: bool) -> None:

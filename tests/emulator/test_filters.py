@@ -14,6 +14,7 @@ from typing import Any
 import pytest
 import yaml
 from choria_wire import apoll
+from isolated_network import own_client, own_nats, start_network  # noqa: F401 - fixtures
 
 from choria_emulator.client import discover, ping
 from choria_emulator.protocol import FactFilter, Filter, ProtocolError
@@ -343,13 +344,8 @@ def test_regexes_are_compiled_once_and_reused():
 
 
 @pytest.fixture(scope="module")
-def facts_network(tmp_path_factory: pytest.TempPathFactory, nats_server):
-    from choria_emulator.localnet import Emulator
-
-    emulator = Emulator.start(
-        nats_server.url, 10, "--workers", "2", "--facts", str(FIXTURES / "template.yaml"),
-        name="fct", workdir=tmp_path_factory.mktemp("facts-network"),
-    )  # fmt: skip
+def facts_network(tmp_path_factory: pytest.TempPathFactory, own_nats):
+    emulator = start_network(own_nats, tmp_path_factory, 10, "--workers", "2", "--facts", str(FIXTURES / "template.yaml"), name="fct")
     yield emulator
     emulator.stop()
 
@@ -378,16 +374,16 @@ E2E_FILTERS = {
 
 
 @pytest.mark.parametrize("name", sorted(E2E_FILTERS))
-async def test_filtered_discovery_on_real_daemons(facts_network, client, name: str):
+async def test_filtered_discovery_on_real_daemons(facts_network, own_client, name: str):
     filt, expected = E2E_FILTERS[name]
-    found = await discover(client, filt, timeout=1.0)
+    found = await discover(own_client, filt, timeout=1.0)
     assert sorted(found) == expected
 
 
-async def test_failing_compound_filters_are_counted_as_filtered_and_daemons_keep_answering(facts_network, client):
+async def test_failing_compound_filters_are_counted_as_filtered_and_daemons_keep_answering(facts_network, own_client):
     before = facts_network.debug_vars()["counters"]["filtered"]
-    assert await discover(client, Filter(compound=[[{"expr": "1 + "}], [{"expr": "true"}]]), timeout=0.5) == []
-    result = await ping(client, timeout=5, expect=10)
+    assert await discover(own_client, Filter(compound=[[{"expr": "1 + "}], [{"expr": "true"}]]), timeout=0.5) == []
+    result = await ping(own_client, timeout=5, expect=10)
     assert len(result.times) == 10
     await apoll(lambda: facts_network.debug_vars()["counters"]["filtered"] >= before + 10, timeout=10, what="filtered count")
 

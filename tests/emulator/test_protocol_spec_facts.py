@@ -16,6 +16,7 @@ from pathlib import Path
 
 import pytest
 from choria_wire import apoll, request
+from isolated_network import own_client, own_nats, start_network  # noqa: F401 - fixtures
 
 from choria_emulator.client import rpc
 from choria_emulator.daemon.config import EmulatorConfig, collective_names, emulated_agent_names
@@ -38,9 +39,9 @@ def test_item_01_subscriptions_of_a_go_choria_shaped_instance():
     assert layout.subscription_count == 10 == 2 * (1 + 4)
 
 
-def test_item_01_the_broker_sees_exactly_those_subscriptions(nats_server, emulator_factory):
-    emulator_factory(nats_server.url, 1, "--collectives", "2", "--agents", "1", "--workers", "1", name="subs")
-    with urllib.request.urlopen(f"{nats_server.monitor}/connz?subs=1&limit=1024", timeout=5) as response:  # noqa: S310
+def test_item_01_the_broker_sees_exactly_those_subscriptions(own_nats, emulator_factory):
+    emulator_factory(own_nats.url, 1, "--collectives", "2", "--agents", "1", "--workers", "1", name="subs")
+    with urllib.request.urlopen(f"{own_nats.monitor}/connz?subs=1&limit=1024", timeout=5) as response:  # noqa: S310
         connections = json.loads(response.read())["connections"]
     (instance,) = [c for c in connections if c.get("name") == "subs-0"]
     assert sorted(instance["subscriptions_list"]) == sorted(
@@ -70,17 +71,17 @@ def test_item_06_modern_go_reply_subject_uses_md5_of_the_callerid():
     assert reply_subject("mcollective", CALLER, rid) == f"mcollective.reply.37bdf08389145a56c13096c178802d3b.{rid}"
 
 
-async def test_item_07_go_discovery_message_and_reply(small_network, client):
+async def test_item_07_go_discovery_message_and_reply(network, own_client):
     ping = discovery()
     assert base64.b64decode(ping.message) == b"ping"
-    replies = await request(client.nc, DISCOVERY, ping, expect=10)
+    replies = await request(own_client.nc, DISCOVERY, ping, expect=10)
     assert len(replies) == 10
     assert {r.reply.message for r in replies} == {"pong"}
 
 
 @pytest.mark.parametrize(("size", "message"), [(10, "0123456789"), (25, "0123456789012345678901234"), (0, "")])
-async def test_item_08_generate_repeats_the_digits(small_network, client, size: int, message: str):
-    result = await rpc(client, "emulated0", "generate", {"size": size}, targets=["emu-0"], timeout=5)
+async def test_item_08_generate_repeats_the_digits(network, own_client, size: int, message: str):
+    result = await rpc(own_client, "emulated0", "generate", {"size": size}, targets=["emu-0"], timeout=5)
     assert [r["data"]["message"] for r in result.replies] == [message]
 
 
@@ -104,24 +105,24 @@ def test_item_12_envelope_key_order():
     assert list(fresh["envelope"]["filter"]) == ["fact", "cf_class", "agent", "identity", "compound"]
 
 
-async def test_item_15_ttl_window_drops_and_counts_stale_requests(small_network, client):
+async def test_item_15_ttl_window_drops_and_counts_stale_requests(network, own_client):
     now = int(time.time())
     assert Request("x", "s", CALLER, "c", "a", time=now - 61, ttl=60).ttl_valid() is False
     assert Request("x", "s", CALLER, "c", "a", time=now, ttl=60).ttl_valid() is True
-    before = small_network.debug_vars()["counters"]["ttlexpired"]
-    assert await request(client.nc, DISCOVERY, discovery(time=now - 61), timeout=0.5) == []
-    assert len(await request(client.nc, DISCOVERY, discovery(time=now), expect=10)) == 10
-    await apoll(lambda: small_network.debug_vars()["counters"]["ttlexpired"] >= before + 10, timeout=10, what="ttlexpired count")
+    before = network.debug_vars()["counters"]["ttlexpired"]
+    assert await request(own_client.nc, DISCOVERY, discovery(time=now - 61), timeout=0.5) == []
+    assert len(await request(own_client.nc, DISCOVERY, discovery(time=now), expect=10)) == 10
+    await apoll(lambda: network.debug_vars()["counters"]["ttlexpired"] >= before + 10, timeout=10, what="ttlexpired count")
 
 
-async def test_item_16_no_reply_to_no_reply(small_network, client):
-    passed = small_network.debug_vars()["counters"]["passed"]
-    assert await request(client.nc, DISCOVERY, discovery(), reply=False, timeout=0.5) == []
-    await apoll(lambda: small_network.debug_vars()["counters"]["passed"] >= passed + 10, timeout=10, what="passed count")
+async def test_item_16_no_reply_to_no_reply(network, own_client):
+    passed = network.debug_vars()["counters"]["passed"]
+    assert await request(own_client.nc, DISCOVERY, discovery(), reply=False, timeout=0.5) == []
+    await apoll(lambda: network.debug_vars()["counters"]["passed"] >= passed + 10, timeout=10, what="passed count")
 
 
-def test_item_17_debug_vars_name_and_config(nats_server, emulator_factory):
-    emulator = emulator_factory(nats_server.url, 5, "-a", "2", "--collectives", "3", "--workers", "1", name="dv")
+def test_item_17_debug_vars_name_and_config(own_nats, emulator_factory):
+    emulator = emulator_factory(own_nats.url, 5, "-a", "2", "--collectives", "3", "--workers", "1", name="dv")
     data = emulator.debug_vars()
     assert data["name"] == "dv"
     config = data["config"]
@@ -129,18 +130,18 @@ def test_item_17_debug_vars_name_and_config(nats_server, emulator_factory):
     assert isinstance(config["pid"], int) and (config["TLS"], config["tlsVerify"]) == (0, 0)
 
 
-async def test_item_18_unknown_action_is_status_2(small_network, client):
-    result = await rpc(client, "emulated1", "nosuch", {}, targets=["emu-2"], timeout=5)
+async def test_item_18_unknown_action_is_status_2(network, own_client):
+    result = await rpc(own_client, "emulated1", "nosuch", {}, targets=["emu-2"], timeout=5)
     assert [(r["sender"], r["statuscode"]) for r in result.replies] == [("emu-2", 2)]
 
 
-async def test_ruby_dialect_requests_are_answered_like_go_ones(small_network, client):
+async def test_ruby_dialect_requests_are_answered_like_go_ones(network, own_client):
     """protocol.md §2.6/§2.7: JSON-dumped "ping" and bodies with caller and process_results."""
-    replies = await request(client.nc, DISCOVERY, discovery(message='"ping"'), expect=10)
+    replies = await request(own_client.nc, DISCOVERY, discovery(message='"ping"'), expect=10)
     assert len(replies) == 10 and {r.reply.message for r in replies} == {"pong"}
     body = json.dumps({"agent": "emulated0", "action": "generate", "caller": CALLER, "data": {"size": 4, "process_results": True}})
     generate = Request(message=body, senderid="mco", callerid=CALLER, collective="mcollective", agent="emulated0", filter=Filter(identity=["emu-4"]))
-    replies = await request(client.nc, broadcast_subject("mcollective", "emulated0"), generate, timeout=1.0)
+    replies = await request(own_client.nc, broadcast_subject("mcollective", "emulated0"), generate, timeout=1.0)
     assert [r.sender for r in replies] == ["emu-4"]
     assert RPCReply.decode(replies[0].reply.message).data == {"message": "0123"}
     assert RPCRequest.decode(body).caller == CALLER
@@ -149,6 +150,14 @@ async def test_ruby_dialect_requests_are_answered_like_go_ones(small_network, cl
 # ---- helpers ---------------------------------------------------------------------------------------
 
 DISCOVERY = broadcast_subject("mcollective", "discovery")
+
+
+@pytest.fixture(scope="module")
+def network(tmp_path_factory: pytest.TempPathFactory, own_nats):
+    """10 instances emu-0..emu-9, 2 agents, 2 collectives, alone on the module's nats-server."""
+    emulator = start_network(own_nats, tmp_path_factory, 10, "--agents", "2", "--collectives", "2", "--workers", "2", name="emu")
+    yield emulator
+    emulator.stop()
 
 
 def discovery(message: str = "cGluZw==", **envelope: int) -> Request:

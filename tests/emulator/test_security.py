@@ -20,6 +20,7 @@ from cryptography.hazmat.primitives import hashes
 from cryptography.hazmat.primitives.asymmetric import padding
 from cryptography.x509.oid import ExtendedKeyUsageOID
 from choria_wire import apoll, collect
+from isolated_network import own_client, own_nats, start_network  # noqa: F401 - fixtures
 from x509_fixtures import Issued, issue, make_ca
 
 from choria_emulator.protocol import Filter, Request, SecureRequest
@@ -201,19 +202,14 @@ INSTANCES = 3
 
 
 @pytest.fixture(scope="module")
-def secure_network(tmp_path_factory: pytest.TempPathFactory, nats_server, pki: PKI):
-    from choria_emulator.localnet import Emulator
-
-    emulator = Emulator.start(
-        nats_server.url, INSTANCES, "--workers", "1", "--secure", "--ca", str(pki.ca.cert_file),
-        name="sec", workdir=tmp_path_factory.mktemp("secure-network"),
-    )  # fmt: skip
+def secure_network(tmp_path_factory: pytest.TempPathFactory, own_nats, pki: PKI):
+    emulator = start_network(own_nats, tmp_path_factory, INSTANCES, "--workers", "1", "--secure", "--ca", str(pki.ca.cert_file), name="sec")
     yield emulator
     emulator.stop()
 
 
-def cli(nats_server, *args: str) -> subprocess.CompletedProcess:
-    command = [sys.executable, "-m", "choria_emulator", *args, "--server", nats_server.url, "--config", "/dev/null"]
+def cli(own_nats, *args: str) -> subprocess.CompletedProcess:
+    command = [sys.executable, "-m", "choria_emulator", *args, "--server", own_nats.url, "--config", "/dev/null"]
     return subprocess.run(command, capture_output=True, text=True, timeout=60)
 
 
@@ -221,22 +217,22 @@ def signed_cli_flags(who: Issued, certname: str) -> list[str]:
     return ["--secure", "--tls-cert", str(who.cert_file), "--tls-key", str(who.key_file), "--certname", certname]
 
 
-def test_cli_ping_with_a_signing_certificate_is_answered(secure_network, nats_server, pki: PKI):
-    done = cli(nats_server, "ping", *signed_cli_flags(pki.rip, "rip.mcollective"), "--expect", str(INSTANCES), "--timeout", "10", "--json")
+def test_cli_ping_with_a_signing_certificate_is_answered(secure_network, own_nats, pki: PKI):
+    done = cli(own_nats, "ping", *signed_cli_flags(pki.rip, "rip.mcollective"), "--expect", str(INSTANCES), "--timeout", "10", "--json")
     assert done.returncode == 0, done.stderr
     assert sorted(json.loads(done.stdout)["nodes"]) == [f"sec-{i}" for i in range(INSTANCES)]
 
 
-def test_cli_rpc_with_a_signing_certificate_is_answered(secure_network, nats_server, pki: PKI):
-    done = cli(nats_server, "rpc", "emulated0", "generate", "size=5", *signed_cli_flags(pki.rip, "rip.mcollective"), "--json")
+def test_cli_rpc_with_a_signing_certificate_is_answered(secure_network, own_nats, pki: PKI):
+    done = cli(own_nats, "rpc", "emulated0", "generate", "size=5", *signed_cli_flags(pki.rip, "rip.mcollective"), "--json")
     assert done.returncode == 0, done.stderr
     replies = json.loads(done.stdout)["replies"]
     assert sorted(r["sender"] for r in replies) == [f"sec-{i}" for i in range(INSTANCES)]
     assert {r["data"]["message"] for r in replies} == {"01234"}
 
 
-def test_cli_ping_without_signing_gets_no_reply(secure_network, nats_server):
-    done = cli(nats_server, "ping", "--timeout", "1", "--json")
+def test_cli_ping_without_signing_gets_no_reply(secure_network, own_nats):
+    done = cli(own_nats, "ping", "--timeout", "1", "--json")
     assert json.loads(done.stdout)["nodes"] == {}
 
 
@@ -251,33 +247,33 @@ async def answered_by(client, secure: SecureRequest, req: Request, wait: float) 
 E2E_REFUSED = [case for case in REFUSED if case not in ("insecure-registration", "unsigned-aaa-signer")]
 
 
-async def test_refused_requests_get_no_reply_and_count_unvalidated(secure_network, client, pki: PKI):
+async def test_refused_requests_get_no_reply_and_count_unvalidated(secure_network, own_client, pki: PKI):
     cases = refused_cases(pki)
     before = secure_network.debug_vars()["counters"]["unvalidated"]
     for name in E2E_REFUSED:
         secure, req = cases[name]
-        assert await answered_by(client, secure, req, wait=0.3) == [], name
+        assert await answered_by(own_client, secure, req, wait=0.3) == [], name
     expected = before + INSTANCES * len(E2E_REFUSED)
     await apoll(lambda: secure_network.debug_vars()["counters"]["unvalidated"] >= expected, timeout=10, what="unvalidated count")
     assert secure_network.debug_vars()["counters"]["unvalidated"] == expected
 
 
-async def test_accepted_requests_are_answered_by_every_instance(secure_network, client, pki: PKI):
+async def test_accepted_requests_are_answered_by_every_instance(secure_network, own_client, pki: PKI):
     for name, (secure, req) in accepted_cases(pki).items():
-        answered = await answered_by(client, secure, req, wait=1.0)
+        answered = await answered_by(own_client, secure, req, wait=1.0)
         assert answered == [f"sec-{i}" for i in range(INSTANCES)], name
 
 
-async def test_signed_request_with_a_filter_is_verified_then_filtered(secure_network, client, pki: PKI):
+async def test_signed_request_with_a_filter_is_verified_then_filtered(secure_network, own_client, pki: PKI):
     req = request()
     req.filter = Filter(identity=["sec-1"])
     secure = signed(pki.rip, req)
-    assert await answered_by(client, secure, req, wait=1.0) == ["sec-1"]
+    assert await answered_by(own_client, secure, req, wait=1.0) == ["sec-1"]
 
 
-async def test_the_same_bytes_signed_through_the_client_stack_validate(secure_network, client, pki: PKI):
+async def test_the_same_bytes_signed_through_the_client_stack_validate(secure_network, own_client, pki: PKI):
     """encode_request with an X509Signer produces what the daemons accept (client and daemon agree)."""
     req = request()
     raw = encode_request(req, "unused", "security-test", signer=X509Signer(pki.rip.cert_file, pki.rip.key_file))
     secure = SecureRequest.decode(Transport.decode(raw).data)
-    assert (await answered_by(client, secure, req, wait=1.0)) == [f"sec-{i}" for i in range(INSTANCES)]
+    assert (await answered_by(own_client, secure, req, wait=1.0)) == [f"sec-{i}" for i in range(INSTANCES)]

@@ -56,3 +56,21 @@ def test_emulate_refuses_more_instances_per_worker_than_open_files(cluster, tmp_
     )
     assert result.returncode == 2
     assert "open files" in result.stderr and "--workers" in result.stderr
+
+
+def test_instances_on_leaf_nodes_answer_a_client_on_the_core(tmp_path):
+    """The original's broker_leafnodes scenario: emulators on local leaf servers, the core holds only leaf links."""
+    cluster = LocalCluster.start(1, leafnodes=2, workdir=tmp_path / "cluster")
+    emulator = None
+    try:
+        emulator = Emulator.start(cluster.leaf_urls, 60, "--workers", "1", name="leaf", workdir=tmp_path / "emu")
+        assert [leaf.varz()["connections"] for leaf in cluster.leaves] == [30, 30]
+        core = cluster.servers[0].varz()
+        assert core["leafnodes"] == 2 and core["connections"] == 0
+        result = measure("2", "60", "leafnodes", str(tmp_path / "r"), "--server", cluster.urls[0], "--dt", "1", "--no-events")
+        assert result.returncode == 0, result.stdout + result.stderr
+        assert [r["ok"] for r in read_requests(tmp_path / "r")] == [60, 60]
+    finally:
+        if emulator is not None:
+            emulator.stop()
+        cluster.stop()

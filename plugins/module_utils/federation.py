@@ -13,8 +13,8 @@ import os
 from typing import Any, Dict, List, NamedTuple, Optional
 
 from ansible_collections.chorialab.choria.plugins.module_utils.connection import ServerAddress
+from ansible_collections.chorialab.choria.plugins.module_utils.emulator import monitor_url  # noqa: F401 - same port-file logic
 from ansible_collections.chorialab.choria.plugins.module_utils.monitor import MonitorError, fetch_json
-from ansible_collections.chorialab.choria.plugins.module_utils.nats import connect_host, url_host
 from ansible_collections.chorialab.choria.plugins.module_utils.processes import cmdline, find_process
 
 SCRIPT_NAMES = ("choria-emulator", "choria_emulator")
@@ -72,21 +72,6 @@ def running_args(pid: int) -> Optional[List[str]]:
 
 def find_broker(files: FederationFiles) -> Optional[int]:
     return find_process(files.pid_file, lambda argv: _federation_args(argv) is not None)
-
-
-def monitor_url(params: Dict[str, Any], files: FederationFiles) -> Optional[str]:
-    """``http://host:port`` of /debug/vars; the port file has the real port when 0 was asked."""
-    port = params["monitor_port"]
-    try:
-        with open(files.port_file) as handle:
-            text = handle.read().strip()
-        if text.isdigit():
-            port = int(text)
-    except (IOError, OSError):
-        pass
-    if port is None or port <= 0:
-        return None
-    return "http://%s:%d" % (url_host(connect_host(params["monitor_bind"])), port)
 
 
 def debug_vars(url: str, timeout: float = 3.0) -> Dict[str, Any]:

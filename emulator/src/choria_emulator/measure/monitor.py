@@ -10,7 +10,7 @@ from __future__ import annotations
 import json
 import urllib.error
 import urllib.request
-from typing import Any
+from typing import Any, Callable
 
 TIMEOUT = 5.0
 VARZ_KEYS = (
@@ -32,33 +32,39 @@ def normalise_url(url: str) -> str:
     return url
 
 
-def nats_snapshot(url: str) -> dict[str, Any]:
-    """One nats-server: the ``/varz`` figures that matter, connection totals and routes."""
+def _snapshot(url: str, read: Callable[[str], dict[str, Any]]) -> dict[str, Any]:
     base = normalise_url(url)
     snap: dict[str, Any] = {"url": base}
     try:
-        varz = _get(f"{base}/varz")
-        snap.update({key: varz.get(key) for key in VARZ_KEYS if key in varz})
-        snap["rss"] = varz.get("mem")
-        connz = _get(f"{base}/connz?limit=1")
-        snap["connz"] = {"total": connz.get("total")}  # connections the server holds (the page itself has limit=1)
-        routez = _get(f"{base}/routez")
-        snap["num_routes"] = routez.get("num_routes", 0)
+        snap.update(read(base))
     except (OSError, urllib.error.URLError, ValueError) as exc:
         snap["error"] = str(getattr(exc, "reason", exc))
     return snap
+
+
+def _nats(base: str) -> dict[str, Any]:
+    varz = _get(f"{base}/varz")
+    snap = {key: varz.get(key) for key in VARZ_KEYS if key in varz}
+    snap["rss"] = varz.get("mem")
+    connz = _get(f"{base}/connz?limit=1")
+    snap["connz"] = {"total": connz.get("total")}  # connections the server holds (the page itself has limit=1)
+    snap["num_routes"] = _get(f"{base}/routez").get("num_routes", 0)
+    return snap
+
+
+def _emulator(base: str) -> dict[str, Any]:
+    data = _get(f"{base}/debug/vars")
+    return {key: data.get(key) for key in ("name", "instances", "connected", "rss")}
+
+
+def nats_snapshot(url: str) -> dict[str, Any]:
+    """One nats-server: the ``/varz`` figures that matter, connection totals and routes."""
+    return _snapshot(url, _nats)
 
 
 def emulator_snapshot(url: str) -> dict[str, Any]:
     """One ``choria-emulator emulate`` process: instances, connected, RSS."""
-    base = normalise_url(url)
-    snap: dict[str, Any] = {"url": base}
-    try:
-        data = _get(f"{base}/debug/vars")
-        snap.update({"name": data.get("name"), "instances": data.get("instances"), "connected": data.get("connected"), "rss": data.get("rss")})
-    except (OSError, urllib.error.URLError, ValueError) as exc:
-        snap["error"] = str(getattr(exc, "reason", exc))
-    return snap
+    return _snapshot(url, _emulator)
 
 
 def snapshot(nats_urls: list[str], emulator_urls: list[str]) -> dict[str, Any]:

@@ -13,7 +13,6 @@ import os
 from typing import Any, Dict, List, NamedTuple, Optional
 
 from ansible_collections.chorialab.choria.plugins.module_utils.connection import ServerAddress
-from ansible_collections.chorialab.choria.plugins.module_utils.emulator import monitor_url  # noqa: F401 - same port-file logic
 from ansible_collections.chorialab.choria.plugins.module_utils.monitor import MonitorError, fetch_json
 from ansible_collections.chorialab.choria.plugins.module_utils.processes import cmdline, find_process
 

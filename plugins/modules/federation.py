@@ -226,14 +226,13 @@ from ansible_collections.chorialab.choria.plugins.module_utils.connection import
     parse_servers,
     unreachable,
 )
-from ansible_collections.chorialab.choria.plugins.module_utils.emulator import find_executable
+from ansible_collections.chorialab.choria.plugins.module_utils.emulator import find_executable, monitor_url
 from ansible_collections.chorialab.choria.plugins.module_utils.federation import (
     FederationFiles,
     command_args,
     debug_vars,
     default_files,
     find_broker,
-    monitor_url,
     running_args,
     status,
 )

@@ -4,12 +4,22 @@ from __future__ import annotations
 
 import asyncio
 import json
+import subprocess
+import sys
 import time
 import urllib.request
 from typing import Any, Callable
 
 from choria_emulator.protocol import Filter, Request, RPCReply
 from choria_emulator.protocol.messages import decode_reply, encode_request, reply_subject
+
+
+CLI = [sys.executable, "-m", "choria_emulator"]
+
+
+def run_cli(*args: str, timeout: float = 120.0, **kwargs: Any) -> subprocess.CompletedProcess:
+    """Run ``choria-emulator ARGS`` as a subprocess (the real console entry point's module)."""
+    return subprocess.run([*CLI, *args], capture_output=True, text=True, timeout=timeout, **kwargs)
 
 
 def make_request(
@@ -90,3 +100,17 @@ async def apoll(condition: Callable[[], Any], timeout: float = 60.0, interval: f
 def http_text(url: str, timeout: float = 5.0) -> str:
     with urllib.request.urlopen(url, timeout=timeout) as response:  # noqa: S310 - local test URLs
         return response.read().decode()
+
+
+def stable_counters(emulator: Any, quiet: float = 2.5, timeout: float = 60.0) -> dict[str, int]:
+    """The emulator's counters once they stopped changing for ``quiet`` s (workers report every second)."""
+    deadline = time.monotonic() + timeout
+    last, since = None, time.monotonic()
+    while time.monotonic() < deadline:
+        current = emulator.debug_vars()["counters"]
+        if current != last:
+            last, since = current, time.monotonic()
+        elif time.monotonic() - since >= quiet:
+            return current
+        time.sleep(0.2)
+    raise AssertionError(f"counters still changing after {timeout} s")

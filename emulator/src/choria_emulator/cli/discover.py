@@ -21,10 +21,12 @@ def register(sub: argparse._SubParsersAction) -> None:
 
 
 def run(args: argparse.Namespace) -> int:
+    filt = filter_from_args(args)  # bad filters fail before connecting
+
     async def call(client: ChoriaClient) -> list[str]:
         return await discover(
             client,
-            filter_from_args(args),
+            filt,
             collective=args.collective,
             timeout=args.timeout,
             sliding_window=args.sliding_window,

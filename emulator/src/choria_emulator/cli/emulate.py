@@ -57,7 +57,7 @@ def config_from_args(args: argparse.Namespace) -> EmulatorConfig:
                 try:
                     servers.append(parse_server(item))
                 except ValueError as exc:
-                    raise CLIError(f"bad --server: {exc}") from None
+                    raise CLIError(f"bad --server: {exc}", exit_code=2) from None
     tls = TLSFiles(args.tls_ca, args.tls_cert, args.tls_key, args.verify) if (args.tls or args.verify) else None
     try:
         config = EmulatorConfig(
@@ -87,8 +87,7 @@ def config_from_args(args: argparse.Namespace) -> EmulatorConfig:
             port_file=args.port_file,
         )
         FactsTemplate.load(config.facts)  # fail now, not in every worker
-        if tls is not None:
-            tls.context()
+        config.connect_options()  # TLS files and NATS credentials load, or fail here
     except (ValueError, FactsError, OSError) as exc:
         raise CLIError(str(exc), exit_code=2) from None
     per_worker = -(-config.instances // config.workers)
@@ -105,7 +104,11 @@ def config_from_args(args: argparse.Namespace) -> EmulatorConfig:
 
 
 def run(args: argparse.Namespace) -> int:
+    from ..daemon.supervisor import EmulatorSetupError
     from ..daemon.supervisor import run as run_supervisor
 
     config = config_from_args(args)
-    return run_supervisor(config, pid_file=args.pid_file)
+    try:
+        return run_supervisor(config, pid_file=args.pid_file)
+    except EmulatorSetupError as exc:
+        raise CLIError(str(exc), exit_code=2) from None

@@ -21,11 +21,13 @@ def register(sub: argparse._SubParsersAction) -> None:
 
 
 def run(args: argparse.Namespace) -> int:
+    filt = filter_from_args(args)  # bad filters fail before connecting
+
     async def call(client: ChoriaClient):  # type: ignore[no-untyped-def]
         with progress(args.expect, "ping") as bar:
             return await ping(
                 client,
-                filter_from_args(args),
+                filt,
                 collective=args.collective,
                 timeout=args.timeout,
                 expect=args.expect,

@@ -44,6 +44,7 @@ def parse_arguments(items: list[str]) -> dict[str, Any]:
 
 def run(args: argparse.Namespace) -> int:
     data = parse_arguments(args.arguments)
+    filt = filter_from_args(args)  # bad filters fail before connecting
     targets = [n.strip() for entry in args.nodes or [] for n in entry.split(",") if n.strip()] or None
 
     async def call(client: ChoriaClient):  # type: ignore[no-untyped-def]
@@ -54,7 +55,7 @@ def run(args: argparse.Namespace) -> int:
                 args.action,
                 data,
                 targets=targets,
-                filter=filter_from_args(args),
+                filter=filt,
                 collective=args.collective,
                 directed=args.directed,
                 batch_size=args.batch,

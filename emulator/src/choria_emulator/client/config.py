@@ -57,7 +57,9 @@ def normalise_servers(servers: list[str]) -> list[str]:
                 address = parse_server(item)
             except ValueError as exc:
                 raise ClientConfigError(f"bad --server {item!r}: {exc}") from None
-            auth = f"{address.user}:{address.password or ''}@" if address.user else ""
+            auth = ""
+            if address.user:  # nats://user:pass@host, or nats://token@host
+                auth = f"{address.user}:{address.password}@" if address.password is not None else f"{address.user}@"
             urls.append(f"{'tls' if address.tls else 'nats'}://{auth}{address.host}:{address.port}")
     return urls
 

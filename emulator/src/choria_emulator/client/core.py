@@ -10,8 +10,10 @@ from __future__ import annotations
 
 import asyncio
 import logging
+import ssl
 from dataclasses import dataclass, field
 from typing import Any, Callable, Iterable
+from urllib.parse import urlsplit
 
 import nats
 from nats.errors import Error as NatsError
@@ -28,6 +30,26 @@ FEDERATION_BATCH = 200  # go-choria: node subjects per federated directed reques
 
 class ClientError(Exception):
     """A client operation failed in a way the user can act on (one clear line)."""
+
+
+def describe_error(exc: BaseException) -> str:
+    """A short reason for a failed connect: nats-py errors often have empty or generic texts."""
+    if isinstance(exc, ssl.SSLCertVerificationError):
+        return f"TLS certificate verification failed: {exc.verify_message or exc}"
+    if isinstance(exc, asyncio.TimeoutError):
+        return "timed out"
+    if isinstance(exc, ConnectionRefusedError):
+        return "connection refused"
+    text = str(exc).strip()
+    return text or type(exc).__name__
+
+
+def redact(url: str) -> str:
+    """``nats://user:secret@host:port`` → ``nats://user:***@host:port`` for messages."""
+    parts = urlsplit(url)
+    if parts.password:
+        return url.replace(f":{parts.password}@", ":***@", 1)
+    return url
 
 
 @dataclass(slots=True)
@@ -92,14 +114,27 @@ class ChoriaClient:
         await self.close()
 
     async def connect(self, timeout: float = 5.0) -> None:
+        """Connect once to the first broker that answers; fail with one line naming the reason.
+
+        nats-py retries forever inside ``connect()`` when ``max_reconnect_attempts`` is 0, so
+        every server gets two quick attempts and the last error it raised is reported.
+        """
         config = self.config
+        errors: list[BaseException] = []
+
+        async def remember(exc: Exception) -> None:
+            errors.append(exc)
+
         options: dict[str, Any] = {
             "servers": config.servers,
             "name": f"choria-emulator-client {config.identity}",
             "connect_timeout": timeout,
             "allow_reconnect": False,
-            "max_reconnect_attempts": 0,
+            "max_reconnect_attempts": 1,
+            "reconnect_time_wait": 0.1,
+            "dont_randomize": True,
             "pending_size": 64 * 1024 * 1024,
+            "error_cb": remember,
         }
         if config.tls:
             options["tls"] = config.ssl_context()
@@ -107,16 +142,11 @@ class ChoriaClient:
             options["user_credentials"] = config.credentials
         if config.user:
             options["user"], options["password"] = config.user, config.password
-
-        async def quiet(_exc: Exception) -> None:
-            return None
-
-        options["error_cb"] = quiet
         try:
             self.nc = await nats.connect(**options)
         except (OSError, NatsError, asyncio.TimeoutError) as exc:
-            reason = str(exc) or type(exc).__name__
-            raise ClientError(f"cannot connect to {', '.join(config.servers)}: {reason}") from None
+            cause = errors[-1] if errors else exc
+            raise ClientError(f"cannot connect to {', '.join(redact(s) for s in config.servers)}: {describe_error(cause)}") from None
 
     async def close(self) -> None:
         if self.nc is not None and not self.nc.is_closed:

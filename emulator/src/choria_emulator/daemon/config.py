@@ -33,12 +33,15 @@ class TLSFiles:
 
     def context(self) -> ssl.SSLContext:
         """A client context; without ``verify`` the server certificate is not checked (like ``--tls`` alone)."""
-        context = ssl.create_default_context(cafile=self.ca) if self.ca else ssl.create_default_context()
-        if not self.verify:
-            context.check_hostname = False
-            context.verify_mode = ssl.CERT_NONE
-        if self.cert:
-            context.load_cert_chain(self.cert, self.key)
+        try:
+            context = ssl.create_default_context(cafile=self.ca) if self.ca else ssl.create_default_context()
+            if not self.verify:
+                context.check_hostname = False
+                context.verify_mode = ssl.CERT_NONE
+            if self.cert:
+                context.load_cert_chain(self.cert, self.key)
+        except (ssl.SSLError, OSError) as exc:
+            raise ValueError(f"cannot load the TLS files (--tls-ca {self.ca}, --tls-cert {self.cert}, --tls-key {self.key}): {exc}") from None
         return context
 
 
@@ -78,11 +81,25 @@ class EmulatorConfig:
             raise ValueError("at least one --server is needed")
         if self.name_format not in NAME_FORMATS:
             raise ValueError(f"--name-format must be one of {', '.join(NAME_FORMATS)}")
+        if self.workers < 1 or self.connect_concurrency < 1:
+            raise ValueError("--workers and --connect-concurrency must be at least 1")
+        if self.registration_interval < 0 or self.registration_size < 0:
+            raise ValueError("--registration-interval and --registration-size must not be negative")
+        if self.stats_interval <= 0:
+            raise ValueError("--stats-interval must be positive")
+        for flag, target in (("--audit", self.audit), ("--stats-file", self.stats_file), ("--port-file", self.port_file)):
+            if target and not Path(target).parent.is_dir():
+                raise ValueError(f"{flag}: directory {Path(target).parent} does not exist")
         if self.secure and not self.ca:
             raise ValueError("--secure needs --ca, the CA that signs client certificates")
-        for path in (self.facts, self.credentials, self.ca):
+        files = {"--facts": self.facts, "--credentials": self.credentials, "--ca": self.ca}
+        if self.tls is not None:
+            files.update({"--tls-ca": self.tls.ca, "--tls-cert": self.tls.cert, "--tls-key": self.tls.key})
+        for flag, path in files.items():
             if path and not Path(path).is_file():
-                raise ValueError(f"file not found: {path}")
+                raise ValueError(f"{flag}: file not found: {path}")
+        if self.tls is not None and bool(self.tls.cert) != bool(self.tls.key):
+            raise ValueError("--tls-cert and --tls-key go together")
         self.workers = max(1, min(self.workers, self.instances))
 
     @property

@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import asyncio
 import logging
+import socket
 from typing import Callable
 
 log = logging.getLogger(__name__)
@@ -24,6 +25,11 @@ class HTTPServer:
     async def start(self, host: str, port: int) -> int:
         self.server = await asyncio.start_server(self._handle, host, port)
         return self.server.sockets[0].getsockname()[1]
+
+    async def start_on(self, sock: socket.socket) -> int:
+        """Serve on a socket bound earlier (the supervisor binds before forking workers)."""
+        self.server = await asyncio.start_server(self._handle, sock=sock)
+        return sock.getsockname()[1]
 
     async def close(self) -> None:
         if self.server is not None:

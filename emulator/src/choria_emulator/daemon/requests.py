@@ -70,13 +70,19 @@ def decode(raw: bytes, verifier: RequestVerifier | None) -> DecodedRequest:
 
 
 class RequestCache:
-    """An LRU of recent decodes keyed by the raw payload bytes."""
+    """An LRU of recent decodes keyed by the raw payload bytes, bounded in entries and in bytes.
 
-    __slots__ = ("_items", "_limit", "_verifier")
+    The byte bound keeps a stream of distinct near-max_payload requests from pinning
+    hundreds of MiB per worker.
+    """
 
-    def __init__(self, verifier: RequestVerifier | None, limit: int = 256):
+    __slots__ = ("_items", "_limit", "_max_bytes", "_bytes", "_verifier")
+
+    def __init__(self, verifier: RequestVerifier | None, limit: int = 256, max_bytes: int = 32 * 1024 * 1024):
         self._items: dict[bytes, DecodedRequest] = {}
         self._limit = limit
+        self._max_bytes = max_bytes
+        self._bytes = 0
         self._verifier = verifier
 
     def get(self, raw: bytes) -> DecodedRequest:
@@ -86,7 +92,35 @@ class RequestCache:
             decoded = decode(raw, self._verifier)
             if decoded.status == MALFORMED:
                 return decoded  # never cache garbage: a fuzzer must not evict real requests
-            if len(items) >= self._limit:
-                del items[next(iter(items))]
-            items[raw] = decoded
+            self._store(raw, decoded)
         return decoded
+
+    def poison(self, raw: bytes) -> bool:
+        """Mark a request that raised while being handled as malformed for every instance.
+
+        Returns True when it had decoded fine (so the caller had counted it as validated).
+        """
+        decoded = self._items.get(raw)
+        if decoded is None:
+            decoded = DecodedRequest()
+            self._store(raw, decoded)
+            decoded.status = MALFORMED
+        was_ok = decoded.status == OK
+        decoded.status, decoded.error = MALFORMED, "request raised while being handled"
+        return was_ok
+
+    def _store(self, raw: bytes, decoded: DecodedRequest) -> None:
+        items = self._items
+        while items and (len(items) >= self._limit or self._bytes + len(raw) > self._max_bytes):
+            oldest = next(iter(items))
+            del items[oldest]
+            self._bytes -= len(oldest)
+        items[raw] = decoded
+        self._bytes += len(raw)
+
+    def __len__(self) -> int:
+        return len(self._items)
+
+    @property
+    def size_bytes(self) -> int:
+        return self._bytes

@@ -1,8 +1,10 @@
 """The ``emulate`` process: forks the workers, serves ``/debug/vars`` and ``/metrics``, stops cleanly.
 
-Workers are forked before any event loop exists; each reports a JSON snapshot over its pipe
-every second. SIGTERM, SIGINT and SIGHUP (the original management agent stops the emulator
-with HUP) stop every worker within seconds; a worker that dies on its own is restarted.
+The HTTP socket is bound before any worker is forked, so a busy ``--http-port`` is one clear
+error and no instance ever connects. Workers are forked before any event loop exists; each
+reports a JSON snapshot over its pipe every second. SIGTERM, SIGINT and SIGHUP (the original
+management agent stops the emulator with HUP) stop every worker within seconds; a worker that
+dies on its own is restarted, and its counters carry over so they never go backwards.
 """
 
 from __future__ import annotations
@@ -13,9 +15,11 @@ import logging
 import multiprocessing
 import os
 import signal
+import socket
 import sys
 import time
 import uuid
+from collections import deque
 from pathlib import Path
 from typing import Any
 
@@ -28,7 +32,12 @@ from .worker import rss_bytes, worker_main
 log = logging.getLogger("choria_emulator.emulate")
 
 STOP_GRACE = 8.0
-MAX_RESTARTS = 5
+MAX_RESTARTS = 5  # per worker within RESTART_WINDOW seconds; more means something is broken
+RESTART_WINDOW = 60.0
+
+
+class EmulatorSetupError(RuntimeError):
+    """The emulator cannot start as configured (e.g. the HTTP port is taken)."""
 
 
 class WorkerHandle:
@@ -38,7 +47,43 @@ class WorkerHandle:
         self.process: Any = None
         self.channel: Any = None
         self.snapshot: dict[str, Any] = {"instances": len(indexes), "connected": 0, "rss": 0, "counters": {}}
+        self.carried: dict[str, int] = {}  # counters and reconnects of this worker's earlier processes
         self.restarts = 0
+        self.restart_times: deque[float] = deque(maxlen=MAX_RESTARTS)
+
+    def total(self, key: str) -> int:
+        return self.carried.get(key, 0) + self.snapshot.get(key, 0)
+
+    def counters(self) -> dict[str, int]:
+        live = self.snapshot.get("counters", {})
+        return {name: self.carried.get(name, 0) + live.get(name, 0) for name in COUNTERS}
+
+    def carry_over(self) -> None:
+        """Keep what the process that just died had counted."""
+        for name, value in self.snapshot.get("counters", {}).items():
+            self.carried[name] = self.carried.get(name, 0) + value
+        for key in ("reconnects", "server_errors", "request_errors"):
+            self.carried[key] = self.carried.get(key, 0) + self.snapshot.get(key, 0)
+        self.snapshot = {"instances": len(self.indexes), "connected": 0, "rss": 0, "counters": {}}
+
+
+def bind_http(host: str, port: int) -> socket.socket:
+    """Listen on ``host:port`` now, before forking, so a taken port fails before anything starts."""
+    try:
+        infos = socket.getaddrinfo(host, port, type=socket.SOCK_STREAM, flags=socket.AI_PASSIVE)
+    except socket.gaierror as exc:
+        raise EmulatorSetupError(f"cannot resolve --http-bind {host}: {exc.strerror}") from None
+    family, kind, proto, _, address = infos[0]
+    sock = socket.socket(family, kind, proto)
+    try:
+        sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+        sock.bind(address)
+        sock.listen(128)
+    except OSError as exc:
+        sock.close()
+        raise EmulatorSetupError(f"cannot listen on {host}:{port} for /debug/vars: {exc.strerror} (pick another --http-port, 0 for any free one, -1 for none)") from None
+    sock.setblocking(False)
+    return sock
 
 
 class Supervisor:
@@ -49,16 +94,27 @@ class Supervisor:
         self.handles = [WorkerHandle(i, r) for i, r in enumerate(config.worker_slices())]
         self.started = time.time()
         self.stopping = False
+        self.exit_code = 0
+        self.http_socket: socket.socket | None = None
         self.http_port: int | None = None
         self.all_connected_at: float | None = None
         self._stop: asyncio.Event | None = None
 
     # ---- workers ---------------------------------------------------------------------------
+    def spawn_all(self) -> None:
+        for handle in self.handles:
+            self._spawn(handle)
+
     def _spawn(self, handle: WorkerHandle) -> None:
         parent, child = self.context.Pipe()
+        # What the fork copies but the worker must not hold: the HTTP socket, and the supervisor's
+        # ends of every pipe (its own included, or it would never see EOF when the supervisor dies).
+        inherited: list[Any] = [parent] + [h.channel for h in self.handles if h.channel is not None and not h.channel.closed]
+        if self.http_socket is not None:
+            inherited.append(self.http_socket)
         handle.process = self.context.Process(
             target=worker_main,
-            args=(self.config, handle.indexes, self.suffix, handle.worker_id, child),
+            args=(self.config, handle.indexes, self.suffix, handle.worker_id, child, inherited),
             name=f"choria-emulator-worker-{handle.worker_id}",
         )
         handle.process.start()
@@ -70,6 +126,9 @@ class Supervisor:
             try:
                 while handle.channel.poll():
                     handle.snapshot = json.loads(handle.channel.recv())
+                    if handle.snapshot.get("fatal") and not self.stopping:
+                        log.error("%s", handle.snapshot["fatal"])
+                        self.request_stop(exit_code=1)
                 self._note_all_connected()
             except (EOFError, OSError, ValueError):
                 loop.remove_reader(handle.channel.fileno())
@@ -84,39 +143,47 @@ class Supervisor:
 
     def _worker_exited(self, loop: asyncio.AbstractEventLoop, handle: WorkerHandle) -> None:
         handle.process.join(1)
-        if self.stopping:
+        handle.channel.close()
+        if self.stopping or (self._stop is not None and self._stop.is_set()):
             return
         code = handle.process.exitcode
-        if handle.restarts >= MAX_RESTARTS:
-            log.error("worker %d exited with %s and was restarted %d times; stopping", handle.worker_id, code, handle.restarts)
+        now = time.monotonic()
+        if len(handle.restart_times) == MAX_RESTARTS and now - handle.restart_times[0] < RESTART_WINDOW:
+            log.error("worker %d exited with %s after %d restarts within %.0f s; stopping", handle.worker_id, code, MAX_RESTARTS, RESTART_WINDOW)
             self.request_stop(exit_code=1)
             return
         handle.restarts += 1
-        log.error("worker %d exited with %s; restarting it (%d/%d)", handle.worker_id, code, handle.restarts, MAX_RESTARTS)
-        handle.snapshot = {**handle.snapshot, "connected": 0}
+        handle.restart_times.append(now)
+        log.error("worker %d (pid %s) exited with %s; restarting it", handle.worker_id, handle.process.pid, code)
+        handle.carry_over()
         self._spawn(handle)
         self._watch(loop, handle)
 
     # ---- status ----------------------------------------------------------------------------
     def status(self) -> dict[str, Any]:
         counters = {name: 0 for name in COUNTERS}
-        connected = rss = reconnects = 0
+        connected = rss = 0
         for handle in self.handles:
-            snap = handle.snapshot
-            connected += snap.get("connected", 0)
-            rss += snap.get("rss", 0)
-            reconnects += snap.get("reconnects", 0)
-            for name, value in snap.get("counters", {}).items():
-                counters[name] = counters.get(name, 0) + value
-        config = self.config
+            connected += handle.snapshot.get("connected", 0)
+            rss += handle.snapshot.get("rss", 0)
+            for name, value in handle.counters().items():
+                counters[name] += value
         return {
             "connected": connected,
-            "instances": config.instances,
+            "instances": self.config.instances,
             "counters": counters,
-            "reconnects": reconnects,
+            "reconnects": sum(h.total("reconnects") for h in self.handles),
+            "server_errors": sum(h.total("server_errors") for h in self.handles),
+            "request_errors": sum(h.total("request_errors") for h in self.handles),
             "rss": rss + rss_bytes(),
             "workers": [
-                {"id": h.worker_id, "pid": h.process.pid if h.process else None, "restarts": h.restarts, **{k: h.snapshot.get(k) for k in ("instances", "connected", "rss")}}
+                {
+                    "id": h.worker_id,
+                    "pid": h.process.pid if h.process else None,
+                    "alive": bool(h.process and h.process.is_alive()),
+                    "restarts": h.restarts,
+                    **{k: h.snapshot.get(k) for k in ("instances", "connected", "rss", "tasks")},
+                }
                 for h in self.handles
             ],
         }
@@ -147,8 +214,9 @@ class Supervisor:
         }
 
     def metrics(self) -> str:
+        """Prometheus text exposition format 0.0.4."""
         status = self.status()
-        name = self.config.name.replace("\\", "\\\\").replace('"', '\\"')
+        name = self.config.name.replace("\\", "\\\\").replace('"', '\\"').replace("\n", "\\n")
         lines = []
 
         def metric(key: str, kind: str, help_text: str, value: float) -> None:
@@ -158,22 +226,26 @@ class Supervisor:
 
         metric("instances", "gauge", "Emulated instances configured", self.config.instances)
         metric("connected_instances", "gauge", "Instances with a live NATS connection", status["connected"])
+        metric("subscriptions_per_instance", "gauge", "NATS subscriptions each instance makes", self.config.subscriptions_per_instance)
+        metric("workers", "gauge", "Worker processes", len(self.handles))
+        metric("worker_restarts_total", "counter", "Workers restarted after they died", sum(h.restarts for h in self.handles))
         metric("reconnects_total", "counter", "NATS reconnects across all instances", status["reconnects"])
+        metric("server_errors_total", "counter", "-ERR lines received from NATS", status["server_errors"])
         metric("resident_memory_bytes", "gauge", "RSS of the supervisor and all workers", status["rss"])
+        metric("uptime_seconds", "gauge", "Seconds since the emulator started", round(time.time() - self.started, 3))
         for counter, value in status["counters"].items():
             metric(f"{counter}_total", "counter", f"Sum of the per-instance {counter} counter (go-choria choria_server_{counter})", value)
         return "\n".join(lines) + "\n"
 
     # ---- run -------------------------------------------------------------------------------
     def request_stop(self, exit_code: int = 0) -> None:
-        self.exit_code = max(getattr(self, "exit_code", 0), exit_code)
+        self.exit_code = max(self.exit_code, exit_code)
         if self._stop is not None:
             self._stop.set()
 
     async def serve(self) -> int:
         loop = asyncio.get_running_loop()
         self._stop = asyncio.Event()
-        self.exit_code = 0
         for sig in (signal.SIGTERM, signal.SIGINT, signal.SIGHUP):
             loop.add_signal_handler(sig, self.request_stop)
         for handle in self.handles:
@@ -181,28 +253,25 @@ class Supervisor:
         http = HTTPServer(
             {
                 "/debug/vars": lambda: ("application/json", json.dumps(self.debug_vars()).encode()),
-                "/metrics": lambda: ("text/plain; version=0.0.4", self.metrics().encode()),
+                "/metrics": lambda: ("text/plain; version=0.0.4; charset=utf-8", self.metrics().encode()),
             }
         )
-        if self.config.http_port >= 0:
-            try:
-                self.http_port = await http.start(self.config.http_bind, self.config.http_port)
-            except OSError as exc:
-                log.error("cannot listen on %s:%s for /debug/vars: %s", self.config.http_bind, self.config.http_port, exc.strerror)
-                self.exit_code = 2
-                await self._shutdown()
-                return self.exit_code
+        if self.http_socket is not None:
+            self.http_port = await http.start_on(self.http_socket)
             log.info("serving /debug/vars and /metrics on http://%s:%d", self.config.http_bind, self.http_port)
             if self.config.port_file:
                 Path(self.config.port_file).write_text(f"{self.http_port}\n")
         tasks = [loop.create_task(self._progress())]
         if self.config.stats_file:
-            tasks.append(loop.create_task(self._write_stats()))
+            tasks.append(loop.create_task(self._write_stats_every()))
         await self._stop.wait()
+        log.info("stopping %d worker(s)", len(self.handles))
         for task in tasks:
             task.cancel()
         await http.close()
         await self._shutdown()
+        if self.config.stats_file:
+            self._write_stats()  # the final counters
         return self.exit_code
 
     async def _progress(self) -> None:
@@ -211,20 +280,23 @@ class Supervisor:
             await asyncio.sleep(1)
             connected = self.status()["connected"]
             if connected != last:
-                rate = connected / max(time.time() - self.started, 1e-6)
-                log.info("connected %d/%d instances (%.0f/s)", connected, total, rate)
+                log.info("connected %d/%d instances", connected, total)
                 last = connected
 
-    async def _write_stats(self) -> None:
-        path = Path(self.config.stats_file)  # type: ignore[arg-type]
+    async def _write_stats_every(self) -> None:
         while True:
-            try:
-                tmp = path.with_suffix(path.suffix + ".tmp")
-                tmp.write_text(json.dumps({"time": int(time.time()), "name": self.config.name, **self.status()}) + "\n")
-                tmp.replace(path)
-            except OSError as exc:
-                log.warning("cannot write stats file %s: %s", path, exc)
+            self._write_stats()
             await asyncio.sleep(self.config.stats_interval)
+
+    def _write_stats(self) -> None:
+        """Replace the stats file atomically, so a collector never reads half a file."""
+        path = Path(self.config.stats_file)  # type: ignore[arg-type]
+        try:
+            tmp = path.with_suffix(path.suffix + ".tmp")
+            tmp.write_text(json.dumps({"time": int(time.time()), "name": self.config.name, **self.status()}) + "\n")
+            tmp.replace(path)
+        except OSError as exc:
+            log.warning("cannot write stats file %s: %s", path, exc.strerror or exc)
 
     async def _shutdown(self) -> None:
         self.stopping = True
@@ -232,10 +304,11 @@ class Supervisor:
             try:
                 handle.channel.send("stop")
             except (OSError, ValueError):
-                pass
-        deadline = time.time() + STOP_GRACE
-        while time.time() < deadline and any(h.process.is_alive() for h in self.handles):
+                pass  # that worker is already gone
+        deadline = time.monotonic() + STOP_GRACE
+        while time.monotonic() < deadline and any(h.process.is_alive() for h in self.handles):
             await asyncio.sleep(0.05)
+        await asyncio.sleep(0)  # let the readers take the workers' final snapshots
         for handle in self.handles:
             if handle.process.is_alive():
                 log.warning("worker %d did not stop in %.0f s; killing it", handle.worker_id, STOP_GRACE)
@@ -244,7 +317,10 @@ class Supervisor:
 
 
 def run(config: EmulatorConfig, pid_file: str | None = None) -> int:
+    """Bind the HTTP port, fork the workers, serve until a signal; the process exit code."""
     supervisor = Supervisor(config)
+    if config.http_port >= 0:
+        supervisor.http_socket = bind_http(config.http_bind, config.http_port)
     log.info(
         "starting %d instances named %s in %d worker(s): %d agents, %d collectives, %d subscriptions each, servers %s",
         config.instances,
@@ -255,12 +331,12 @@ def run(config: EmulatorConfig, pid_file: str | None = None) -> int:
         config.subscriptions_per_instance,
         ", ".join(str(s) for s in config.servers),
     )
-    for handle in supervisor.handles:
-        supervisor._spawn(handle)
     if pid_file:
         Path(pid_file).write_text(f"{os.getpid()}\n")
     try:
+        supervisor.spawn_all()
         return asyncio.run(supervisor.serve())
     finally:
-        if pid_file:
-            Path(pid_file).unlink(missing_ok=True)
+        for path in (pid_file, config.port_file):
+            if path:
+                Path(path).unlink(missing_ok=True)

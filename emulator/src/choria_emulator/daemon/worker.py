@@ -12,11 +12,15 @@ import json
 import logging
 import os
 import random
+import re
 import signal
+import ssl
 import time
 from typing import Any
 
-from ..natsproto import NatsConnection
+from ..natsproto import NatsConnection, NatsProtocolError, PermanentConnectError
+from ..natsproto.auth import CredentialsError
+from ..protocol import ProtocolError
 from ..protocol.security import RequestVerifier
 from . import audit as audit_log
 from .config import RECONNECT_MAX, RECONNECT_MIN, EmulatorConfig
@@ -29,8 +33,11 @@ from .stats import Counters
 
 log = logging.getLogger("choria_emulator.worker")
 
-FILTER_UNKNOWN, FILTER_ALL, FILTER_NONE, FILTER_EACH = 0, 1, 2, 3
 STATS_EVERY = 1.0
+LOG_EVERY = 10.0  # seconds between two "cannot connect" summaries of a worker
+# What a bad request can raise from the decoders, filters and agents; counted as malformed, never fatal.
+REQUEST_ERRORS = (ProtocolError, ValueError, TypeError, KeyError, IndexError, AttributeError, RecursionError, re.error)
+CONNECT_ERRORS = (OSError, asyncio.TimeoutError, ConnectionError, NatsProtocolError, CredentialsError, ssl.SSLError)
 
 
 def rss_bytes() -> int:
@@ -55,6 +62,12 @@ class Worker:
         self.server_errors = 0
         self.reconnects = 0
         self.stopping = False
+        self.ever_connected = False
+        self.fatal: str | None = None  # a permanent connect error before any instance connected
+        self.request_errors = 0
+        self._connect_failures = 0
+        self._last_failure_log = 0.0
+        self._stop: asyncio.Event | None = None
         self.audit = audit_log.AuditLog(config.audit) if config.audit else None
         template = FactsTemplate.load(config.facts)
         self.instances = [
@@ -63,13 +76,13 @@ class Worker:
             for ident in (config.identity(index, suffix),)
         ]
         self._queue: asyncio.Queue[Instance] | None = None
-        self._filter_mode: dict[int, int] = {}
         self._registrar: Registrar | None = None
         self._report_now: Any = None
 
     # ---- connecting ------------------------------------------------------------------------
     async def run(self, stop: asyncio.Event, report: Any = None) -> None:
         loop = asyncio.get_running_loop()
+        self._stop = stop
         self._queue = asyncio.Queue()
         for instance in self.instances:
             self._queue.put_nowait(instance)
@@ -101,20 +114,34 @@ class Worker:
             server = servers[instance.server_index % len(servers)]
             try:
                 conn = await NatsConnection.connect(instance, server, self.options)
-            except (OSError, asyncio.TimeoutError, ConnectionError) as exc:
+            except CONNECT_ERRORS as exc:
                 instance.server_index += 1
                 instance.attempts += 1
-                if instance.attempts in (1, 10) or instance.attempts % 100 == 0:
-                    log.warning("%s: cannot connect to %s (attempt %d): %s", instance.identity, server, instance.attempts, exc)
-                self._retry_later(instance)
+                self._connect_failed(instance, server, exc)
                 continue
             if self.stopping:
                 conn.close()
                 continue
             instance.connected_to(conn)
             self.connected += 1
+            self.ever_connected = True
             if self.connected == len(self.instances) and self._report_now is not None:
                 self._report_now(self.snapshot())  # tell the supervisor at once, not at the next tick
+
+    def _connect_failed(self, instance: Instance, server: object, exc: BaseException) -> None:
+        """Retry later; log a summary at most every LOG_EVERY s; give up on permanent errors at start."""
+        reason = str(exc) or type(exc).__name__
+        if isinstance(exc, (PermanentConnectError, CredentialsError)) and not self.ever_connected and instance.attempts >= len(self.config.servers):
+            self.fatal = f"cannot connect to {server}: {reason}"
+            if self._stop is not None:
+                self._stop.set()
+            return
+        self._connect_failures += 1
+        now = time.monotonic()
+        if now - self._last_failure_log >= LOG_EVERY:
+            log.warning("worker %d: %d failed connects (e.g. %s to %s: %s); retrying", self.worker_id, self._connect_failures, instance.identity, server, reason)
+            self._connect_failures, self._last_failure_log = 0, now
+        self._retry_later(instance)
 
     def _retry_later(self, instance: Instance) -> None:
         delay = min(RECONNECT_MAX, RECONNECT_MIN * 2 ** min(instance.attempts, 5)) * random.uniform(0.5, 1.5)
@@ -131,6 +158,7 @@ class Worker:
         if self.stopping:
             return
         self.reconnects += 1
+        instance.reconnects += 1
         instance.server_index += 1 if len(self.config.servers) > 1 else 0
         self._retry_later(instance)
 
@@ -148,6 +176,22 @@ class Worker:
 
     # ---- the hot path ------------------------------------------------------------------------
     def dispatch(self, instance: Instance, sid: int, payload: bytes) -> None:
+        """Process one message for one instance; a request that breaks a decoder or filter is counted, not fatal."""
+        try:
+            self._dispatch(instance, payload)
+        except REQUEST_ERRORS as exc:
+            self._request_failed(instance, payload, exc)
+
+    def _request_failed(self, instance: Instance, payload: bytes, exc: BaseException) -> None:
+        counters, slot = self.counters, instance.slot
+        counters.malformed[slot] += 1
+        if self.cache.poison(payload):  # the other instances now drop it without raising again
+            counters.validated[slot] -= 1  # counted as validated before it raised
+        self.request_errors += 1
+        if self.request_errors in (1, 10, 100) or self.request_errors % 10000 == 0:
+            log.warning("worker %d: dropped a request that raised %s: %s (%d so far)", self.worker_id, type(exc).__name__, exc, self.request_errors, exc_info=log.isEnabledFor(logging.DEBUG))
+
+    def _dispatch(self, instance: Instance, payload: bytes) -> None:
         slot = instance.slot
         counters = self.counters
         counters.total[slot] += 1
@@ -213,12 +257,19 @@ class Worker:
             "connected": self.connected,
             "reconnects": self.reconnects,
             "server_errors": self.server_errors,
+            "request_errors": self.request_errors,
+            "tasks": len(asyncio.all_tasks()) if self._stop is not None else 0,
+            "fatal": self.fatal,
             "rss": rss_bytes(),
             "counters": self.counters.totals(),
         }
 
     async def _report(self, report: Any) -> None:
+        parent = os.getppid()
         while True:
+            if os.getppid() != parent and self._stop is not None:
+                log.warning("worker %d: the supervisor is gone; stopping", self.worker_id)
+                self._stop.set()  # never linger as an orphan
             report(self.snapshot())
             await asyncio.sleep(STATS_EVERY)
 
@@ -237,8 +288,14 @@ class Worker:
         }
 
 
-def worker_main(config: EmulatorConfig, indexes: range, suffix: str, worker_id: int, channel: Any) -> None:
-    """Entry point of a forked worker process; ``channel`` is its pipe to the supervisor."""
+def worker_main(config: EmulatorConfig, indexes: range, suffix: str, worker_id: int, channel: Any, inherited: list[Any] | None = None) -> None:
+    """Entry point of a forked worker process; ``channel`` is its pipe to the supervisor.
+
+    ``inherited`` are objects with a ``close()`` (pipe ends, the HTTP socket) that the fork
+    copied and the worker must not keep open.
+    """
+    for item in inherited or ():
+        item.close()
     signal.signal(signal.SIGINT, signal.SIG_IGN)
     signal.signal(signal.SIGHUP, signal.SIG_IGN)
     loop = _new_loop(config.loop)

@@ -6,7 +6,7 @@ keeps the nats-py split: :mod:`.parser` is a pure function over bytes, :mod:`.co
 the socket. Clients and tools keep using nats-py.
 """
 
-from .connection import ConnectOptions, NatsConnection, ServerAddress, parse_server
+from .connection import ConnectOptions, NatsConnection, PermanentConnectError, ServerAddress, parse_server
 from .parser import NatsProtocolError, parse
 
-__all__ = ["ConnectOptions", "NatsConnection", "NatsProtocolError", "ServerAddress", "parse", "parse_server"]
+__all__ = ["ConnectOptions", "NatsConnection", "NatsProtocolError", "PermanentConnectError", "ServerAddress", "parse", "parse_server"]

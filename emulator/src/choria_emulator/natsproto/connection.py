@@ -20,6 +20,19 @@ from .auth import Credentials
 from .parser import NatsProtocolError, parse
 
 DEFAULT_PORT = 4222
+_AUTH_ERRORS = ("authorization violation", "authentication")
+
+
+class PermanentConnectError(ConnectionError):
+    """Retrying cannot help: wrong credentials, TLS mismatch or an untrusted certificate."""
+
+
+def _handshake_error(server: ServerAddress, message: str) -> ConnectionError:
+    """``-ERR`` during the handshake; authentication failures are permanent."""
+    text = f"{server}: {message}"
+    if any(marker in message.lower() for marker in _AUTH_ERRORS):
+        return PermanentConnectError(text)
+    return ConnectionError(text)
 
 
 class Owner(Protocol):
@@ -88,9 +101,10 @@ class ConnectOptions:
             "headers": self.headers,
             "no_responders": False,
         }
-        user = server.user or self.user
-        if user:
-            options["user"] = user
+        if server.user and server.password is None:
+            options["auth_token"] = server.user  # nats://token@host, as the NATS clients read it
+        elif server.user or self.user:
+            options["user"] = server.user or self.user
             options["pass"] = server.password or self.password or ""
         elif self.token:
             options["auth_token"] = self.token
@@ -99,6 +113,11 @@ class ConnectOptions:
             if info.get("nonce"):
                 options["sig"] = self.credentials.sign(info["nonce"])
         return b"CONNECT " + json.dumps(options, separators=(",", ":")).encode() + b"\r\n"
+
+
+def _max_payload(info: dict, default: int) -> int:
+    value = info.get("max_payload", default)
+    return value if isinstance(value, int) and value > 0 else default
 
 
 class NatsConnection(asyncio.Protocol):
@@ -125,12 +144,17 @@ class NatsConnection(asyncio.Protocol):
             async with asyncio.timeout(options.connect_timeout):
                 transport, _ = await loop.create_connection(lambda: conn, server.host, server.port)
                 info = await conn._info
-                conn.max_payload = int(info.get("max_payload", conn.max_payload))
+                conn.max_payload = _max_payload(info, conn.max_payload)
                 context = options.tls
                 if context is None and (server.tls or info.get("tls_required")):
-                    raise ConnectionError(f"{server} requires TLS; start with --tls")
+                    raise PermanentConnectError(f"{server} requires TLS (use --tls)")
                 if context is not None:
-                    transport = await loop.start_tls(transport, conn, context, server_hostname=server.host)  # type: ignore[assignment]
+                    if not (info.get("tls_required") or info.get("tls_available")):
+                        raise PermanentConnectError(f"{server} does not offer TLS (drop --tls)")
+                    try:
+                        transport = await loop.start_tls(transport, conn, context, server_hostname=server.host)  # type: ignore[assignment]
+                    except ssl.SSLCertVerificationError as exc:
+                        raise PermanentConnectError(f"{server}: TLS certificate verification failed: {exc.verify_message or exc}") from None
                     conn.transport = transport  # type: ignore[assignment]
                 transport.write(options.connect_line(owner.name, server, info) + owner.subscription_lines() + b"PING\r\n")
                 await conn._pong
@@ -190,7 +214,7 @@ class NatsConnection(asyncio.Protocol):
             self._pong.set_result(None)
 
     def nats_err(self, message: str) -> None:
-        if not self._fail_handshake(ConnectionError(f"{self.server}: {message}")):
+        if not self._fail_handshake(_handshake_error(self.server, message)):
             self.owner.on_server_error(message)
 
     # ---- I/O -------------------------------------------------------------------------------

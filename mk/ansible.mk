@@ -1,0 +1,49 @@
+# Ansible side of the collection (issue 4): ansible-test sanity, units and integration on a copy of
+# the collection content, molecule scenarios per role, galaxy build + install + FQCN playbooks,
+# ansible-builder and ansible-runner as AWX uses them. Every tier starts real nats-server and
+# emulator processes on free ports and stops them again.
+
+ANSIBLE_TIERS := test-ansible-sanity test-ansible-units test-ansible-integration
+TEST_TIERS += $(ANSIBLE_TIERS)
+
+# Outside the checkout: inside a git work tree ansible-test lists files with git, and the copy is ignored.
+ANSIBLE_TMP ?= /tmp/chorialab-choria-ansible-$(shell printf %s "$(CURDIR)" | md5sum | cut -c1-8)
+ANSIBLE_PY = $(shell $(BIN)/python -c 'import sys; print("%d.%d" % sys.version_info[:2])')
+ANSIBLE_TEST_ARGS ?=
+# What ansible-test sees: the Ansible content (the emulator package has its own tests in test-emulator).
+ANSIBLE_CONTENT := galaxy.yml README.md LICENSE meta plugins roles playbooks extensions changelogs docs \
+  tests/unit tests/integration tests/sanity requirements.txt bindep.txt
+
+.PHONY: test-ansible $(ANSIBLE_TIERS) ansible-test-shim ansible-docs
+
+test-ansible: $(ANSIBLE_TIERS)
+
+# $(call ansible-copy,DIR): the collection content at DIR/ansible_collections/chorialab/choria
+# (without playbooks/collections, the checkout's link to itself).
+define ansible-copy
+rm -rf $(1) && mkdir -p $(1)/ansible_collections/chorialab/choria && \
+tar -C $(CURDIR) --exclude=playbooks/collections --exclude=__pycache__ --exclude=tests/output -cf - \
+  $$(cd $(CURDIR) && ls -d $(ANSIBLE_CONTENT) 2>/dev/null) | tar -C $(1)/ansible_collections/chorialab/choria -xf -
+endef
+
+ansible-test-shim: venv
+	@$(BIN)/python tests/ansible/install_get_pip_shim.py
+
+# --requirements installs the sanity tools into ansible-test's own venvs under ~/.ansible/test;
+# the lock keeps it from racing a `make venv` in the shared venv.
+test-ansible-sanity: ansible-test-shim
+	$(call ansible-copy,$(ANSIBLE_TMP)/sanity)
+	cd $(ANSIBLE_TMP)/sanity/ansible_collections/chorialab/choria && \
+	  flock $(VENV).lock $(BIN)/ansible-test sanity --local --python $(ANSIBLE_PY) --requirements --color no $(ANSIBLE_TEST_ARGS)
+
+test-ansible-units: venv
+	$(call ansible-copy,$(ANSIBLE_TMP)/units)
+	cd $(ANSIBLE_TMP)/units/ansible_collections/chorialab/choria && \
+	  $(BIN)/ansible-test units --local --python $(ANSIBLE_PY) --color no $(ANSIBLE_TEST_ARGS)
+
+# Targets find choria-emulator and nats-server in the shared venv (integration_config.yml).
+test-ansible-integration: venv
+	$(call ansible-copy,$(ANSIBLE_TMP)/integration)
+	printf 'choria_test_venv: %s\n' "$(VENV)" > $(ANSIBLE_TMP)/integration/ansible_collections/chorialab/choria/tests/integration/integration_config.yml
+	cd $(ANSIBLE_TMP)/integration/ansible_collections/chorialab/choria && \
+	  $(BIN)/ansible-test integration --local --python $(ANSIBLE_PY) --color no $(ANSIBLE_TEST_ARGS)

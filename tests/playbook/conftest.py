@@ -205,3 +205,13 @@ def _no_real_slack(monkeypatch: pytest.MonkeyPatch) -> None:
     """Nothing may reach the internet: Slack goes to a port nobody listens on unless a test says."""
     monkeypatch.setenv("CHORIA_SLACK_API", f"http://127.0.0.1:{free_port()}/api")
 
+
+
+# -- Ansible ------------------------------------------------------------------------------------
+@pytest.fixture(scope="session")
+def collections(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    """An ANSIBLE_COLLECTIONS_PATH where chorialab.choria is this checkout."""
+    root = tmp_path_factory.mktemp("collections")
+    (root / "ansible_collections" / "chorialab").mkdir(parents=True)
+    (root / "ansible_collections" / "chorialab" / "choria").symlink_to(Path(__file__).resolve().parents[2])
+    return root

@@ -92,6 +92,7 @@ def discover(params: dict[str, Any]) -> dict[str, Any]:
     ``uses`` (agent -> SemVer range) is checked against local DDLs first, as a playbook does
     before discovery, then against the nodes of every set that lists the agent.
     """
+    params = plain(params)
     config = client_config(params)
     lines: list[str] = []
     log = _ListLog(lines)
@@ -156,6 +157,7 @@ def rpc(params: dict[str, Any], check_mode: bool = False, sleep: Callable[[float
     Targets: ``nodes`` (directed, no discovery), else a ``node_set`` spec, else the filters
     (discovery with the agent added, as ``choria req`` does). Check mode discovers only.
     """
+    params = plain(params)
     config = client_config(params)
     agent, action = params["agent"], params["action"]
     nodes = params.get("nodes")
@@ -244,6 +246,7 @@ def run_playbook(params: dict[str, Any], check_mode: bool = False) -> dict[str, 
     from .playbook import Playbook
     from .report import summary, to_jsonable
 
+    params = plain(params)
     options = RunOptions(
         client=client_config(params),
         quiet=True,
@@ -293,6 +296,7 @@ def _stores(params: dict[str, Any]) -> tuple[DataStores, Services]:
 
 def data(params: dict[str, Any]) -> dict[str, Any]:
     """``op``: ``write``/``delete`` a ``path``, ``lock``/``release`` it (owned by ``owner``), ``prepare`` the stores."""
+    params = plain(params)
     op, path = params["op"], params.get("path")
     stores, services = _stores(params)
     try:
@@ -329,6 +333,7 @@ def read_input(path: str, params: dict[str, Any]) -> Any:
     else the ``default`` (when there is one), else ``Could not resolve ...``."""
     from .inputs import Inputs
 
+    path, params = plain(path), plain(params)
     stores, services = _stores(params)
     name = str(params.get("input") or path)
     props: dict[str, Any] = {"data": path, "required": False}

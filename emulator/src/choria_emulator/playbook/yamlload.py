@@ -43,11 +43,18 @@ def load_yaml_file(path: str | Path) -> Any:
 
 
 def plain(value: Any) -> Any:
-    """A deep copy with symbols turned into plain strings (for JSON, RPC and Ansible)."""
-    if isinstance(value, Symbol):
+    """A deep copy of built-in types only: symbols and other ``str``/``dict``/``list`` subclasses
+    (Ansible's tagged values) become plain ones, so JSON, YAML and RPC encoders accept them."""
+    if isinstance(value, bool):
+        return bool(value)
+    if isinstance(value, str):
         return str.__str__(value)
+    if isinstance(value, int):
+        return int(value)
+    if isinstance(value, float):
+        return float(value)
     if isinstance(value, dict):
         return {plain(k): plain(v) for k, v in value.items()}
-    if isinstance(value, list):
+    if isinstance(value, (list, tuple)):
         return [plain(v) for v in value]
     return value

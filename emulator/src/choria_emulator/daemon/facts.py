@@ -15,7 +15,8 @@ The Go emulator had neither, so fact and class filters never matched; ours can. 
 
 A file without ``facts``/``vary``/``classes``/``vary_classes`` keys is taken as static facts.
 Instances whose rendered facts are equal share one dict, so 50,000 instances with three
-countries hold three fact dicts, not 50,000.
+countries hold three fact dicts, not 50,000. Placeholders other than ``{index}``,
+``{identity}`` and ``{name}`` are an error at load time (write ``{{`` for a literal brace).
 """
 
 from __future__ import annotations
@@ -29,6 +30,7 @@ from typing import Any
 import yaml
 
 TEMPLATE_KEYS = {"facts", "vary", "classes", "vary_classes"}
+PLACEHOLDERS = {"index": 0, "identity": "identity", "name": "name"}
 
 
 class FactsError(ValueError):
@@ -50,8 +52,10 @@ class FactsTemplate:
             return cls()
         try:
             data = yaml.safe_load(Path(path).read_text())
-        except (OSError, yaml.YAMLError) as exc:
-            raise FactsError(f"cannot read facts template {path}: {exc}") from None
+        except OSError as exc:
+            raise FactsError(f"cannot read facts template {path}: {exc.strerror}") from None
+        except yaml.YAMLError as exc:
+            raise FactsError(f"cannot read facts template {path}: {yaml_error(exc)}") from None
         return cls.from_data(data or {}, str(path))
 
     @classmethod
@@ -71,14 +75,20 @@ class FactsTemplate:
             raise FactsError(f"{source}: vary must map fact paths to non-empty lists")
         if not isinstance(classes, list) or not all(isinstance(c, str) for c in classes):
             raise FactsError(f"{source}: classes must be a list of strings")
-        if not isinstance(vary_classes, list) or not all(isinstance(v, list) for v in vary_classes):
-            raise FactsError(f"{source}: vary_classes must be a list of lists")
+        if not isinstance(vary_classes, list) or not all(isinstance(v, list) and all(isinstance(c, str) for c in v) for v in vary_classes):
+            raise FactsError(f"{source}: vary_classes must be a list of lists of strings")
+        if any(not path or "" in path.split(".") for path in vary):
+            raise FactsError(f"{source}: vary has an empty fact path")
+        # YAML may hold dates and other non-JSON values; facts travel as JSON, so convert once here
+        facts, vary = json.loads(json.dumps(facts, default=str)), json.loads(json.dumps(vary, default=str))
+        _render(facts, PLACEHOLDERS, f"{source}: facts")  # unknown placeholders fail at load, not per instance
         return cls(facts, vary, classes, vary_classes)
 
     def facts_for(self, index: int, identity: str, name: str) -> dict[str, Any]:
-        facts = _render(self.facts, {"index": index, "identity": identity, "name": name})
+        facts = _render(self.facts, {"index": index, "identity": identity, "name": name}, "facts")
         for path, choices in self.vary.items():
-            _set_path(facts, path, choices[index % len(choices)])
+            choice = choices[index % len(choices)]
+            _set_path(facts, path, copy.deepcopy(choice) if isinstance(choice, (dict, list)) else choice)
         key = json.dumps(facts, sort_keys=True, default=str)
         return self._facts_cache.setdefault(key, facts)
 
@@ -88,17 +98,28 @@ class FactsTemplate:
         return self._class_cache.setdefault(classes, classes)
 
 
-def _render(value: Any, variables: dict[str, Any]) -> Any:
+def yaml_error(exc: yaml.YAMLError) -> str:
+    """One line: where and what, without PyYAML's multi-line excerpt."""
+    mark = getattr(exc, "problem_mark", None)
+    problem = getattr(exc, "problem", None) or str(exc).splitlines()[0]
+    return f"line {mark.line + 1} column {mark.column + 1}: {problem}" if mark else problem
+
+
+def _render(value: Any, variables: dict[str, Any], where: str) -> Any:
+    """A copy of ``value`` with ``{index}``, ``{identity}``, ``{name}`` filled into its strings."""
     if isinstance(value, str) and "{" in value:
         try:
             return value.format(**variables)
-        except (KeyError, IndexError, ValueError):
-            return value
+        except KeyError as exc:
+            reason = f"unknown placeholder {{{exc.args[0]}}}"
+        except (IndexError, ValueError) as exc:
+            reason = str(exc)
+        raise FactsError(f"{where}: cannot fill {value!r}: {reason} (placeholders: {{index}}, {{identity}}, {{name}}; write {{{{ for a brace)")
     if isinstance(value, dict):
-        return {k: _render(v, variables) for k, v in value.items()}
+        return {k: _render(v, variables, f"{where}.{k}") for k, v in value.items()}
     if isinstance(value, list):
-        return [_render(v, variables) for v in value]
-    return copy.copy(value)
+        return [_render(v, variables, f"{where}[{i}]") for i, v in enumerate(value)]
+    return value  # JSON scalars are immutable
 
 
 def _set_path(facts: dict[str, Any], path: str, value: Any) -> None:

@@ -330,6 +330,10 @@ def test_filter_from_a_request_keeps_its_wire_form():
         ("(?=x)", "x", False),  # look-ahead does not compile in Go: no match
         ("(a)\\1", "aa", False),  # nor back-references
         ("\\101", "A", True),  # octal escape
+        ("(?<n>x)y", "xy", True),  # Go 1.22 named groups
+        ("\\pL+", "é", True),  # Unicode classes
+        ("(?i)é", "É", True),  # Unicode case folding
+        ("a(?i)b", "aB", True),  # flags from the middle of a pattern on
     ],
 )
 def test_go_regexp_semantics(pattern: str, text: str, expected: bool):
@@ -338,6 +342,14 @@ def test_go_regexp_semantics(pattern: str, text: str, expected: bool):
 
 def test_regexes_are_compiled_once_and_reused():
     assert compile_go("^emu-\\d+$") is compile_go("^emu-\\d+$")
+
+
+def test_catastrophic_patterns_run_in_linear_time_like_go():
+    """A backtracking engine needs ~2^40 steps here; RE2 (and Go) one pass. If this regresses,
+    the test hangs until pytest's timeout instead of failing fast, like a stalled daemon would."""
+    identity = "emu-" + "1" * 40
+    assert not Filter(identity=["/^(.*)*X$/"]).matches(Node(identity=identity))
+    assert not FactFilter("rack", "=~", "/^(a|a)*X$/").matches({"rack": "a" * 40})
 
 
 # ---- end to end: emulated daemons with facts and classes answer filtered discovery ----------------

@@ -503,16 +503,15 @@ def _matches(left: Node, right: Node) -> Node:
     if right.is_const:
         if not isinstance(right.const, str):
             raise ExprError("matches needs a string pattern")
-        pattern = compile_go(right.const)
-        if pattern is None:
+        search = compile_go(right.const)
+        if search is None:
             raise ExprError(f"invalid regexp {right.const!r}")
-        search = pattern.search
 
         def fixed(env: Env) -> bool:
             text = a(env)
             if not isinstance(text, str):
                 raise ExprError(f"invalid operation: {_type(text)} matches string")
-            return search(text) is not None
+            return search(text)
 
         return Node(fixed, "bool")
     b = right.run
@@ -522,7 +521,7 @@ def _matches(left: Node, right: Node) -> Node:
         compiled = compile_go(source)
         if compiled is None:
             raise ExprError(f"invalid regexp {source!r}")
-        return compiled.search(text) is not None
+        return compiled(text)
 
     return Node(dynamic, "bool")
 

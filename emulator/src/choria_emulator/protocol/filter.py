@@ -18,7 +18,7 @@ from typing import Any, Callable, Protocol
 
 from .errors import ProtocolError
 from .expr import COMPARISONS
-from .goregex import search as go_search
+from .goregex import compile_go
 
 FACT_OPERATORS = ("==", "=~", "!=", "<=", ">=", "<", ">")
 PARSE_ERROR = "could not parse fact {} it does not appear to be in a valid format"
@@ -276,16 +276,16 @@ def _compile_fact_comparison(op: str, value: str) -> Comparison:
 
     ordering = COMPARISONS.get(op, lambda left, right: False)
     float_ordering = COMPARISONS[">="] if op == ">" else ordering  # Go's ">" with a float value
+    regex = (compile_go(value.strip("/"), ignore_case=True) or _never) if op == "=~" else _never
 
     def string_compare(fact: str) -> bool:
         if op == "=~":
-            return go_search(value.strip("/"), fact, ignore_case=True)
+            return regex(fact)
         return ordering(fact.lower(), lowered)
 
     def number_compare(fact: int | float) -> bool:
         if op == "=~":
-            text = f"{float(fact):.4f}" if has_dot else str(gjson_int(fact))
-            return go_search(value.strip("/"), text, ignore_case=True)
+            return regex(f"{float(fact):.4f}" if has_dot else str(gjson_int(fact)))
         if has_dot:
             return as_float is not None and float_ordering(float(fact), as_float)
         whole = gjson_int(fact)
@@ -373,39 +373,56 @@ class FactFilter:
 # ---- identity, agents, classes ---------------------------------------------------------------------
 
 
-def match_identity(entries: list[str], identity: str) -> bool:
-    """OR: exact name, or ``/re/`` searched (unanchored) in the identity."""
+def _entry_tests(entries: tuple[str, ...], ignore_case: bool) -> list[Callable[[str], bool]]:
+    """One test per entry: ``/re/`` compiled once (a pattern Go cannot compile never matches),
+    anything else exact (class needles lower-cased, as go-choria does)."""
+    tests: list[Callable[[str], bool]] = []
     for entry in entries:
         if is_regex(entry):
-            if go_search(unwrap_regex(entry), identity):
-                return True
-        elif entry == identity:
-            return True
-    return False
+            tests.append(compile_go(unwrap_regex(entry), ignore_case) or _never)
+        else:
+            tests.append((entry.lower() if ignore_case else entry).__eq__)
+    return tests
+
+
+@lru_cache(maxsize=1024)
+def _identity_test(entries: tuple[str, ...]) -> Callable[[str], bool]:
+    exact = frozenset(e for e in entries if not is_regex(e))
+    patterns = [t for e, t in zip(entries, _entry_tests(entries, False)) if is_regex(e)]
+    return lambda identity: identity in exact or any(test(identity) for test in patterns)
+
+
+@lru_cache(maxsize=1024)
+def _all_entries_test(entries: tuple[str, ...], ignore_case: bool) -> Callable[[tuple[str, ...]], bool]:
+    """AND over entries, each matching some name; verdicts are kept per name list because all
+    instances of a worker share one agent tuple and few class tuples."""
+    tests = _entry_tests(entries, ignore_case)
+    verdicts: dict[tuple[str, ...], bool] = {}
+
+    def test(names: tuple[str, ...]) -> bool:
+        verdict = verdicts.get(names)
+        if verdict is None:
+            verdict = bool(tests) and all(any(t(name) for name in names) for t in tests)
+            if len(verdicts) < 4096:
+                verdicts[names] = verdict
+        return verdict
+
+    return test
+
+
+def match_identity(entries: list[str], identity: str) -> bool:
+    """OR: exact name, or ``/re/`` searched (unanchored) in the identity."""
+    return _identity_test(tuple(entries))(identity)
 
 
 def match_agents(entries: list[str], agents: tuple[str, ...]) -> bool:
     """AND: every entry names a known agent or ``/re/`` matches one."""
-    for entry in entries:
-        if is_regex(entry):
-            pattern = unwrap_regex(entry)
-            if not any(go_search(pattern, agent) for agent in agents):
-                return False
-        elif entry not in agents:
-            return False
-    return bool(entries)
+    return _all_entries_test(tuple(entries), False)(tuple(agents))
 
 
 def match_classes(entries: list[str], classes: tuple[str, ...]) -> bool:
     """AND: the lower-cased entry is a class, or the case-insensitive ``/re/`` matches one."""
-    for entry in entries:
-        if is_regex(entry):
-            pattern = unwrap_regex(entry)
-            if not any(go_search(pattern, cls, ignore_case=True) for cls in classes):
-                return False
-        elif entry.lower() not in classes:
-            return False
-    return bool(entries)
+    return _all_entries_test(tuple(entries), True)(tuple(classes))
 
 
 def match_facts(filters: list[FactFilter], facts: dict[str, Any]) -> bool:

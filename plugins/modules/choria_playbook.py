@@ -12,7 +12,7 @@ version_added: 0.1.0
 description:
   - Runs a Choria (mcollective-choria 0.6.0) YAML playbook from the controller - inputs, data stores, locks, node sets,
     tasks and hooks exactly as C(mco playbook run) did - and returns the playbook report.
-  - The task fails when the playbook fails; RV(report.report.playbook_error) says why when it could not run to the end.
+  - The task fails when the playbook fails; RV(msg) says why when it could not run to the end.
   - To turn a Choria playbook into Ansible tasks instead, use C(choria-emulator playbook convert).
 author:
   - chorialab (@chorialab)
@@ -65,6 +65,7 @@ options:
 seealso:
   - module: chorialab.choria.rpc
   - name: Choria playbooks as Ansible plays
+    description: The playbook format, its quirks and how each construct maps onto Ansible.
     link: https://github.com/chorialab/choria/blob/main/docs/playbooks.md
 """
 

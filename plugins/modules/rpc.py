@@ -122,7 +122,7 @@ options:
     type: list
     elements: raw
   summarize:
-    description: Summarise the replies with the agent DDL's aggregate functions (a playbook's C(post: [summarize])).
+    description: "Summarise the replies with the agent DDL's aggregate functions (a playbook's C(post: [summarize]))."
     type: bool
     default: false
   silent:

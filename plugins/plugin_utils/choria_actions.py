@@ -40,7 +40,7 @@ class ChoriaAction(ActionBase):
 
     def run(self, tmp=None, task_vars=None):
         result = super(ChoriaAction, self).run(tmp, task_vars)
-        _, params = self.validate_argument_spec(
+        _validation, params = self.validate_argument_spec(
             argument_spec=self.ARGUMENT_SPEC, mutually_exclusive=self.MUTUALLY_EXCLUSIVE, required_if=self.REQUIRED_IF
         )
         actions = import_choria_module("playbook.actions")

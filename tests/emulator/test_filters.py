@@ -234,6 +234,15 @@ def test_gjson_paths(path: str, expected: tuple[bool, Any]):
     assert lookup_fact(GO_FACTS, path) == expected
 
 
+def test_hostile_fact_paths_and_values_cannot_stall_the_daemon():
+    """Globs run on RE2, number parsing is linear, paths over 1 KiB are missing facts; if any of
+    this regressed to backtracking, the test would hang until pytest's timeout."""
+    assert lookup_fact({"a" * 40 + "c": 1}, "a*" * 20 + "b") == (False, None)
+    assert not FactFilter("n", "<", "1" * 200_000 + ".x").matches({"n": 1})
+    assert lookup_fact({"x": 1}, "x" + "." * 2000) == (False, None)
+    assert not FactFilter.parse('disks.#(name%"' + "*a" * 30 + '")=1').matches({"disks": [{"name": "a" * 60 + "b"}]})
+
+
 def test_gjson_escaped_dot_and_collected_values():
     facts = {"a.b": 1, "disks": [{"size": 1}, {"size": 2}, {"name": "x"}]}
     assert lookup_fact(facts, "a\\.b") == (True, 1)

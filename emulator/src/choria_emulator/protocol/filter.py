@@ -26,9 +26,11 @@ PARSE_ERROR = "could not parse fact {} it does not appear to be in a valid forma
 _VALID_OPERATORS = re.compile(r"<=|>=|=>|=<|<|>|!=|=~|={1,2}")
 _TRUTHY = frozenset(("1", "t", "T", "TRUE", "true", "True"))  # strconv.ParseBool true values
 _GO_INT = re.compile(r"[+-]?[0-9]+\Z")
-_GO_FLOAT = re.compile(r"[+-]?(?:[0-9]+\.?[0-9]*(?:[eE][+-]?[0-9]+)?|\.[0-9]+(?:[eE][+-]?[0-9]+)?|inf|infinity|nan)\Z", re.I)
-_GO_HEX_FLOAT = re.compile(r"[+-]?0[xX][0-9a-fA-F]*\.?[0-9a-fA-F]*[pP][+-]?[0-9]+\Z")
+# unambiguous forms (one way to split the digits): linear time on a megabyte of digits
+_GO_FLOAT = re.compile(r"[+-]?(?:(?:[0-9]+(?:\.[0-9]*)?|\.[0-9]+)(?:[eE][+-]?[0-9]+)?|inf|infinity|nan)\Z", re.I)
+_GO_HEX_FLOAT = re.compile(r"[+-]?0[xX](?:[0-9a-fA-F]+(?:\.[0-9a-fA-F]*)?|\.[0-9a-fA-F]+)[pP][+-]?[0-9]+\Z")
 _INT64 = (-(2**63), 2**63 - 1)
+MAX_PATH = 1024
 
 
 class NodeView(Protocol):
@@ -74,7 +76,7 @@ class _Query:
         if op in ("%", "!%"):
             if not isinstance(found, str) or not isinstance(wanted, str):
                 return False
-            hit = re.fullmatch(re.escape(wanted).replace(r"\*", ".*").replace(r"\?", "."), found, re.S) is not None
+            hit = _glob(wanted)(found)
             return hit if op == "%" else not hit
         if isinstance(found, bool) or isinstance(wanted, bool) or found is None or wanted is None:
             same = type(found) is type(wanted) and found == wanted
@@ -103,7 +105,9 @@ def _query(text: str, every: bool) -> _Query | None:
 @lru_cache(maxsize=4096)
 def _path_parts(path: str) -> tuple[Any, ...] | None:
     """Split a gjson path on unescaped dots into keys and ``#(...)`` queries; None when it uses
-    syntax we do not support (pipes, modifiers)."""
+    syntax we do not support (pipes, modifiers) or is longer than any fact name (1 KiB)."""
+    if len(path) > MAX_PATH:
+        return None
     if not _GJSON_SPECIAL.search(path):
         return tuple(path.split("."))
     parts: list[Any] = []
@@ -160,20 +164,27 @@ def _path_parts(path: str) -> tuple[Any, ...] | None:
 
 
 @lru_cache(maxsize=1024)
-def _wildcard(part: str) -> re.Pattern[str] | None:
-    """gjson ``*``/``?`` key patterns (``\\*`` is a literal star)."""
-    if "*" not in part.replace("\\*", "") and "?" not in part.replace("\\?", ""):
-        return None
+def _glob(pattern: str) -> Callable[[str], bool]:
+    """A gjson/tidwall match glob (``*``, ``?``, ``\\`` escapes) as an anchored RE2 test:
+    linear time whatever the key, however many stars the request put in the path."""
     out = []
     i = 0
-    while i < len(part):
-        if part[i] == "\\" and i + 1 < len(part):
-            out.append(re.escape(part[i + 1]))
+    while i < len(pattern):
+        if pattern[i] == "\\" and i + 1 < len(pattern):
+            out.append(re.escape(pattern[i + 1]))
             i += 2
             continue
-        out.append(".*" if part[i] == "*" else "." if part[i] == "?" else re.escape(part[i]))
+        out.append(".*" if pattern[i] == "*" else "." if pattern[i] == "?" else re.escape(pattern[i]))
         i += 1
-    return re.compile("".join(out) + r"\Z", re.S)
+    return compile_go("(?s)^" + "".join(out) + "$") or _never
+
+
+@lru_cache(maxsize=1024)
+def _wildcard(part: str) -> Callable[[str], bool] | None:
+    """The key test of a path component with ``*``/``?`` wildcards (``\\*`` is a literal star)."""
+    if "*" not in part.replace("\\*", "") and "?" not in part.replace("\\?", ""):
+        return None
+    return _glob(part)
 
 
 def _literal(part: str) -> str:
@@ -205,7 +216,7 @@ def _walk(value: Any, parts: tuple[Any, ...]) -> Any:
             if pattern is None:
                 value = value.get(_literal(part), _MISSING)
             else:
-                value = next((v for k, v in value.items() if pattern.match(k)), _MISSING)
+                value = next((v for k, v in value.items() if pattern(k)), _MISSING)
         elif isinstance(value, list):
             if part == "#":
                 rest = parts[index + 1 :]

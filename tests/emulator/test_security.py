@@ -91,6 +91,8 @@ def tampered(who: Issued, req: Request) -> SecureRequest:
     return secure
 
 
+BAD_DER = "-----BEGIN CERTIFICATE-----\nMIIBAAAAAAAAAAAAAAAAAAAAAAAA\n-----END CERTIFICATE-----\n"
+
 # ---- what is refused, and what is accepted -------------------------------------------------------
 
 
@@ -110,6 +112,7 @@ def refused_cases(p: PKI) -> dict[str, tuple[SecureRequest, Request]]:
         "missing-intermediate": (signed(p.unchained, request("choria=chained.mcollective")), request("choria=chained.mcollective")),
         "signature-not-base64": (SecureRequest(rip.encode(), "not base64!", p.rip.pem), rip),
         "pubcert-not-pem": (SecureRequest(rip.encode(), signed(p.rip, rip).signature, "garbage"), rip),
+        "pubcert-bad-der": (SecureRequest(rip.encode(), signed(p.rip, rip).signature, BAD_DER), rip),
         "insecure-registration": (insecure_registration(request(agent="registration").encode()), request(agent="registration")),
         "unsigned-aaa-signer": (SecureRequest(request(agent="aaa_signer").encode()), request(agent="aaa_signer")),
     }
@@ -130,7 +133,7 @@ def accepted_cases(p: PKI) -> dict[str, tuple[SecureRequest, Request]]:
 REFUSED = [
     "unsigned", "forged-signature", "tampered-message", "wrong-callerid", "callerid-without-certname",
     "certname-not-allowed", "other-ca", "expired-certificate", "not-yet-valid-certificate",
-    "server-auth-only-certificate", "missing-intermediate", "signature-not-base64", "pubcert-not-pem",
+    "server-auth-only-certificate", "missing-intermediate", "signature-not-base64", "pubcert-not-pem", "pubcert-bad-der",
     "insecure-registration", "unsigned-aaa-signer",
 ]  # fmt: skip
 ACCEPTED = ["own-certificate", "name-in-dns-san", "privileged-acts-for-anyone", "intermediate-in-bundle"]

@@ -15,6 +15,7 @@ compiled once per process and cached; failures are counted per program and logge
 from __future__ import annotations
 
 import logging
+from functools import lru_cache
 from typing import Any
 
 from .errors import ProtocolError
@@ -32,6 +33,7 @@ def _string(value: Any, function: str) -> str:
     return value
 
 
+@lru_cache(maxsize=1024)
 def with_matcher(query: str) -> Any:
     """What ``with(query)`` tests, decided once per query: a fact filter, else a class or agent."""
     try:

@@ -18,9 +18,9 @@ from __future__ import annotations
 
 import base64
 import binascii
+import hashlib
 from dataclasses import dataclass, field
 from datetime import datetime, timezone
-from functools import lru_cache
 from pathlib import Path
 from typing import Any
 
@@ -100,7 +100,7 @@ def common_name(cert: x509.Certificate) -> str:
 def dns_names(cert: x509.Certificate) -> list[str]:
     try:
         san = cert.extensions.get_extension_for_class(x509.SubjectAlternativeName)
-    except x509.ExtensionNotFound:
+    except (x509.ExtensionNotFound, ValueError):  # none, or malformed extensions
         return []
     return [str(name) for name in san.value.get_values_for_type(x509.DNSName)]
 
@@ -120,7 +120,6 @@ def match_any(name: str, patterns: tuple[str, ...]) -> bool:
     return False
 
 
-@lru_cache(maxsize=256)
 def _load_chain(pem: str) -> tuple[x509.Certificate, ...]:
     """The leaf and any intermediates in a ``pubcert`` (PEM blocks in order)."""
     try:
@@ -171,7 +170,7 @@ class RequestVerifier:
     privileged: tuple[str, ...] = DEFAULT_PRIVILEGED
     require_signature: bool = True
     _roots: list[x509.Certificate] = field(default_factory=list, init=False, repr=False)
-    _chains: dict[str, tuple[datetime, datetime] | None] = field(default_factory=dict, init=False, repr=False)
+    _chains: dict[bytes, tuple[x509.Certificate, tuple[datetime, datetime] | None]] = field(default_factory=dict, init=False, repr=False)
 
     def __post_init__(self) -> None:
         self._roots = x509.load_pem_x509_certificates(Path(self.ca_file).read_bytes())
@@ -200,19 +199,26 @@ class RequestVerifier:
         return None
 
     def verify_certificate(self, pubcert: str, now: datetime | None = None) -> x509.Certificate:
-        """The leaf certificate of ``pubcert`` if it chains to the CA and is valid now."""
-        chain = _load_chain(pubcert)
-        if pubcert not in self._chains:
+        """The leaf certificate of ``pubcert`` if it chains to the CA and is valid now.
+
+        Verdicts are kept per certificate digest (bounded), so a caller's certificate is chained
+        once, not once per request; the validity window is checked against ``now`` every time.
+        """
+        key = hashlib.sha256(pubcert.encode(errors="replace")).digest()
+        entry = self._chains.get(key)
+        if entry is None:
+            chain = _load_chain(pubcert)
+            entry = (chain[0], self._chain_window(chain[0], chain[1:]))
             if len(self._chains) >= 1024:
                 self._chains.clear()
-            self._chains[pubcert] = self._chain_window(chain[0], chain[1:])
-        window = self._chains[pubcert]
+            self._chains[key] = entry
+        leaf, window = entry
         now = now or datetime.now(timezone.utc)
         if window is None:
             raise SecurityError("certificate is not signed by the CA (or may not be used for client auth)")
         if not window[0] <= now <= window[1]:
             raise SecurityError("certificate is expired or not yet valid")
-        return chain[0]
+        return leaf
 
     # ---- the request -----------------------------------------------------------------------
     def should_allow_caller(self, pubcert: str, certname: str, now: datetime | None = None) -> tuple[x509.Certificate, bool]:
@@ -229,6 +235,14 @@ class RequestVerifier:
 
     def verify(self, secure: SecureRequest, request: Request, now: datetime | None = None) -> None:
         """Raise :class:`SecurityError` unless the request may be processed."""
+        try:
+            self._verify(secure, request, now)
+        except (ValueError, TypeError, UnsupportedAlgorithm) as exc:  # certificates cryptography cannot read
+            if isinstance(exc, SecurityError):
+                raise
+            raise SecurityError(f"unusable certificate: {exc}") from None
+
+    def _verify(self, secure: SecureRequest, request: Request, now: datetime | None) -> None:
         if secure.signature == INSECURE and secure.pubcert == INSECURE and not self.require_signature:
             return
         certname = request.certname

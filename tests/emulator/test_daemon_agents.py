@@ -122,7 +122,20 @@ async def test_choria_util_info(small_network, client):
     assert data["secure_protocol"] is False and data["connector_tls"] is False
     assert data["client_options"]["name"] == "emu-3"
     assert data["client_stats"]["in_msgs"] >= 1
+
+
+
+async def test_choria_util_machine_actions_without_machines(small_network, client):
     reply = await call(client, "choria_util", "machine_states")
+    assert reply["statuscode"] == 0 and reply["data"] == {"machine_ids": [], "machine_names": [], "states": {}}
+    assert set(reply["data"]) == ddl_outputs("choria_util", "machine_states")
+    reply = await call(client, "choria_util", "machine_state", {})
+    assert (reply["statuscode"], reply["statusmsg"]) == (1, "No search criteria given")
+    reply = await call(client, "choria_util", "machine_state", {"name": "x"})
+    assert (reply["statuscode"], reply["statusmsg"]) == (1, "No running machines")
+    reply = await call(client, "choria_util", "machine_transition", {"name": "x", "transition": "go"})
+    assert reply["statuscode"] == 1
+    reply = await call(client, "choria_util", "nosuch")
     assert reply["statuscode"] == 2
 
 

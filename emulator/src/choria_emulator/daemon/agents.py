@@ -187,8 +187,22 @@ def choria_util(instance: Instance, decoded: DecodedRequest) -> str | None:
     error, body = _rpc_preamble(decoded, "choria_util")
     if error is not None:
         return error
-    if body.action != "info":
-        return fail(StatusCode.UNKNOWN_ACTION, f"Unknown action {body.action} for agent choria_util")
+    if body.action == "info":
+        return _choria_info(instance)
+    # Emulated nodes run no Autonomous Agents: go-choria's answers for a server without machines
+    if body.action == "machine_states":
+        return ok({"machine_ids": [], "machine_names": [], "states": {}})
+    if body.action == "machine_state":
+        if not any(body.data.get(key) for key in ("name", "path", "instance")):
+            return fail(StatusCode.ABORTED, "No search criteria given")
+        return fail(StatusCode.ABORTED, "No running machines")
+    if body.action == "machine_transition":
+        return fail(StatusCode.ABORTED, f"Could not perform {body.data.get('transition', '')} transition: no machines are running")
+    return fail(StatusCode.UNKNOWN_ACTION, f"Unknown action {body.action} for agent choria_util")
+
+
+def _choria_info(instance: Instance) -> str:
+    """go-choria ``choria_util#info``, with the emulator's connection details."""
     worker = instance.worker
     config = worker.config
     connected = instance.connection.server.url if instance.connection is not None else ""
@@ -232,6 +246,19 @@ def choria_util(instance: Instance, decoded: DecodedRequest) -> str | None:
             "connector_tls": config.tls is not None,
         }
     )
+
+
+ACTIONS = {
+    "rpcutil": frozenset({"ping", "inventory", "agent_inventory", "collective_info", "daemon_stats", "get_fact", "get_facts", "get_config_item", "get_data"}),
+    "choria_util": frozenset({"info", "machine_states", "machine_state", "machine_transition"}),
+    "emulated": frozenset({"generate"}),
+}
+
+
+def known_action(agent: str, action: str) -> bool:
+    """Whether ``agent`` implements ``action`` (go-choria audits only those)."""
+    actions = ACTIONS.get("emulated" if agent.startswith("emulated") else agent)
+    return actions is not None and action in actions
 
 
 def handler_for(agent: str) -> Handler | None:

@@ -1,9 +1,11 @@
 """``--audit PATTERN``: one JSON line per RPC request per instance, as Choria's JSON audit plugin.
 
-Fields as go-choria's ``mcorpc/audit`` message: ``timestamp``, ``request_id``, ``request_time``,
-``caller``, ``sender``, ``agent``, ``action``, ``data``. A ``%s`` in the pattern is replaced
-by the instance identity (one file per instance, opened per write so 20,000 instances do not
-hold 20,000 descriptors); without it every instance appends to one shared file.
+Fields and their order as go-choria's ``mcorpc/audit`` message: ``timestamp`` (UTC,
+``2006-01-02T15:04:05.000000-0700``), ``request_id``, ``request_time``, ``caller``, ``sender``,
+``agent``, ``action``, ``data``; like go-choria only requests for an action the agent has are
+audited. A ``%s`` in the pattern is replaced by the instance identity (one file per instance,
+opened per write so 20,000 instances do not hold 20,000 descriptors); without it every
+instance appends to one shared file, and each line also carries the instance's ``identity``.
 """
 
 from __future__ import annotations
@@ -13,6 +15,7 @@ from datetime import datetime, timezone
 from typing import TYPE_CHECKING, TextIO
 
 from ..protocol import gojson
+from .agents import known_action
 
 if TYPE_CHECKING:
     from .instance import Instance
@@ -29,24 +32,27 @@ class AuditLog:
         self.errors = 0
 
     def line(self, instance: Instance, decoded: DecodedRequest) -> str:
-        request = decoded.request
-        assert request is not None
-        body = decoded.rpc_body()
-        return gojson.dumps(
-            {
-                "timestamp": datetime.now(timezone.utc).isoformat(timespec="microseconds"),
-                "request_id": request.requestid,
-                "request_time": request.time,
-                "caller": request.callerid,
-                "sender": request.senderid,
-                "agent": request.agent,
-                "action": body.action if body else "",
-                "data": body.data if body else {},
-                "identity": instance.identity,
-            }
-        ) + "\n"
+        request, body = decoded.request, decoded.rpc_body()
+        assert request is not None and body is not None
+        entry = {
+            "timestamp": datetime.now(timezone.utc).strftime("%Y-%m-%dT%H:%M:%S.%f%z"),
+            "request_id": request.requestid,
+            "request_time": request.time,
+            "caller": request.callerid,
+            "sender": request.senderid,
+            "agent": request.agent,
+            "action": body.action,
+            "data": body.data,
+        }
+        if not self.per_instance:
+            entry["identity"] = instance.identity  # a shared file must say who handled it
+        return gojson.dumps(entry) + "\n"
 
     def record(self, instance: Instance, decoded: DecodedRequest) -> None:
+        """Append the audit line, if the request is for an action its agent has."""
+        body = decoded.rpc_body()
+        if body is None or decoded.request is None or not known_action(decoded.request.agent, body.action):
+            return
         try:
             text = self.line(instance, decoded)
             if self.per_instance:

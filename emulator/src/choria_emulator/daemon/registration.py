@@ -3,7 +3,9 @@
 Each instance publishes a ``registration`` request (no reply-to) to
 ``<main collective>.broadcast.agent.registration`` every interval, with a body of
 ``{"Size": n, "Data": "0123…"}`` like the unmerged registration branch of the original.
-Publishes are spread evenly across the interval in ticks of 100 ms, not sent in one burst.
+Publishes are spread evenly across the interval in ticks of 100 ms, not sent in one burst: each
+tick publishes as many as the elapsed time is worth (``instances / interval`` per second), so
+the rate holds with any number of instances and when ticks run late.
 """
 
 from __future__ import annotations
@@ -30,14 +32,17 @@ class Registrar:
         config = worker.config
         self.subject = broadcast_subject(worker.layout.collectives[0], "registration").encode()
         self.body = gojson.dumps({"Size": config.registration_size, "Data": generate(config.registration_size)})
-        ticks = max(1, int(config.registration_interval / TICK))
-        self.per_tick = max(1, -(-len(worker.instances) // ticks))
+        self.rate = len(worker.instances) / config.registration_interval  # publishes per second
         self._cycle = itertools.cycle(worker.instances)
         self._handle: asyncio.TimerHandle | None = None
+        self._credit = 0.0
+        self._last = 0.0
         self.published = 0
 
     def start(self) -> None:
-        self._handle = asyncio.get_running_loop().call_later(TICK, self._tick)
+        loop = asyncio.get_running_loop()
+        self._last = loop.time()
+        self._handle = loop.call_later(TICK, self._tick)
 
     def stop(self) -> None:
         if self._handle is not None:
@@ -55,10 +60,16 @@ class Registrar:
         return Transport(secure.encode(), sender=identity).encode()
 
     def _tick(self) -> None:
-        for instance in itertools.islice(self._cycle, self.per_tick):
+        loop = asyncio.get_running_loop()
+        now = loop.time()
+        self._credit = min(self._credit + (now - self._last) * self.rate, float(len(self.worker.instances)))
+        self._last = now
+        due = int(self._credit)
+        self._credit -= due
+        for instance in itertools.islice(self._cycle, due):
             conn = instance.connection
             if conn is not None and conn.publish(self.subject, self.message(instance.identity)):
                 self.published += 1
                 self.worker.counters.registrations[instance.slot] += 1
-        self.start()
+        self._handle = loop.call_later(TICK, self._tick)
 

@@ -27,12 +27,11 @@ class PermanentConnectError(ConnectionError):
     """Retrying cannot help: wrong credentials, TLS mismatch or an untrusted certificate."""
 
 
-def _handshake_error(server: ServerAddress, message: str) -> ConnectionError:
+def _handshake_error(message: str) -> ConnectionError:
     """``-ERR`` during the handshake; authentication failures are permanent."""
-    text = f"{server}: {message}"
     if any(marker in message.lower() for marker in _AUTH_ERRORS):
-        return PermanentConnectError(text)
-    return ConnectionError(text)
+        return PermanentConnectError(message)
+    return ConnectionError(message)
 
 
 class Owner(Protocol):
@@ -147,14 +146,14 @@ class NatsConnection(asyncio.Protocol):
                 conn.max_payload = _max_payload(info, conn.max_payload)
                 context = options.tls
                 if context is None and (server.tls or info.get("tls_required")):
-                    raise PermanentConnectError(f"{server} requires TLS (use --tls)")
+                    raise PermanentConnectError("the server requires TLS (use --tls)")
                 if context is not None:
                     if not (info.get("tls_required") or info.get("tls_available")):
-                        raise PermanentConnectError(f"{server} does not offer TLS (drop --tls)")
+                        raise PermanentConnectError("the server does not offer TLS (drop --tls)")
                     try:
                         transport = await loop.start_tls(transport, conn, context, server_hostname=server.host)  # type: ignore[assignment]
                     except ssl.SSLCertVerificationError as exc:
-                        raise PermanentConnectError(f"{server}: TLS certificate verification failed: {exc.verify_message or exc}") from None
+                        raise PermanentConnectError(f"TLS certificate verification failed: {exc.verify_message or exc}") from None
                     conn.transport = transport  # type: ignore[assignment]
                 transport.write(options.connect_line(owner.name, server, info) + owner.subscription_lines() + b"PING\r\n")
                 await conn._pong
@@ -214,7 +213,7 @@ class NatsConnection(asyncio.Protocol):
             self._pong.set_result(None)
 
     def nats_err(self, message: str) -> None:
-        if not self._fail_handshake(_handshake_error(self.server, message)):
+        if not self._fail_handshake(_handshake_error(message)):
             self.owner.on_server_error(message)
 
     # ---- I/O -------------------------------------------------------------------------------

@@ -38,7 +38,8 @@ class CertAuthority:
     _key: rsa.RSAPrivateKey
 
     @classmethod
-    def create(cls, directory: Path, name: str = "Test CA") -> CertAuthority:
+    def create(cls, directory: Path, name: str = "Test CA", issuer: CertAuthority | None = None) -> CertAuthority:
+        """A self-signed CA, or with ``issuer`` an intermediate CA it signs."""
         directory.mkdir(parents=True, exist_ok=True)
         key = rsa.generate_private_key(public_exponent=65537, key_size=2048)
         subject = x509.Name([x509.NameAttribute(NameOID.COMMON_NAME, name)])
@@ -46,7 +47,7 @@ class CertAuthority:
         cert = (
             x509.CertificateBuilder()
             .subject_name(subject)
-            .issuer_name(subject)
+            .issuer_name(issuer._cert.subject if issuer else subject)
             .public_key(key.public_key())
             .serial_number(x509.random_serial_number())
             .not_valid_before(now - datetime.timedelta(days=1))
@@ -54,7 +55,7 @@ class CertAuthority:
             .add_extension(x509.BasicConstraints(ca=True, path_length=None), critical=True)
             .add_extension(x509.KeyUsage(False, False, False, False, False, True, True, False, False), critical=True)
             .add_extension(x509.SubjectKeyIdentifier.from_public_key(key.public_key()), critical=False)
-            .sign(key, hashes.SHA256())
+            .sign(issuer._key if issuer else key, hashes.SHA256())
         )
         slug = name.lower().replace(" ", "-")
         cert_path, key_path = directory / f"{slug}.pem", directory / f"{slug}.key"
@@ -62,7 +63,21 @@ class CertAuthority:
         key_path.write_bytes(_key_pem(key))
         return cls(cert_path, key_path, cert, key)
 
-    def issue(self, directory: Path, common_name: str, *, server: bool = False) -> CertFiles:
+    def issue(
+        self,
+        directory: Path,
+        common_name: str,
+        *,
+        server: bool = False,
+        file_name: str | None = None,
+        dns_names: tuple[str, ...] = (),
+        days: tuple[int, int] = (-1, 30),
+        usage: list[x509.ObjectIdentifier] | None = None,
+        include_chain: bool = False,
+    ) -> CertFiles:
+        """A certificate for ``common_name`` (also its first DNS name) valid from ``days[0]`` to
+        ``days[1]`` days from now; ``usage`` adds an extended key usage extension,
+        ``include_chain`` appends this CA's certificate to the PEM (an intermediate's bundle)."""
         key = rsa.generate_private_key(public_exponent=65537, key_size=2048)
         now = datetime.datetime.now(datetime.timezone.utc)
         builder = (
@@ -71,17 +86,21 @@ class CertAuthority:
             .issuer_name(self._cert.subject)
             .public_key(key.public_key())
             .serial_number(x509.random_serial_number())
-            .not_valid_before(now - datetime.timedelta(days=1))
-            .not_valid_after(now + datetime.timedelta(days=30))
+            .not_valid_before(now + datetime.timedelta(days=days[0]))
+            .not_valid_after(now + datetime.timedelta(days=days[1]))
             .add_extension(x509.AuthorityKeyIdentifier.from_issuer_public_key(self._key.public_key()), critical=False)
         )
-        names: list[x509.GeneralName] = [x509.DNSName(common_name)]
+        names: list[x509.GeneralName] = [x509.DNSName(n) for n in (common_name, *dns_names)]
         if server:
             names += [x509.DNSName("localhost"), x509.IPAddress(ipaddress.ip_address("127.0.0.1"))]
         builder = builder.add_extension(x509.SubjectAlternativeName(names), critical=False)
+        if usage:
+            builder = builder.add_extension(x509.ExtendedKeyUsage(usage), critical=False)
         cert = builder.sign(self._key, hashes.SHA256())
-        cert_path, key_path = directory / f"{common_name}.pem", directory / f"{common_name}.key"
-        cert_path.write_bytes(cert.public_bytes(serialization.Encoding.PEM))
+        directory.mkdir(parents=True, exist_ok=True)
+        cert_path, key_path = directory / f"{file_name or common_name}.pem", directory / f"{file_name or common_name}.key"
+        chain = [cert, self._cert] if include_chain else [cert]
+        cert_path.write_bytes(b"".join(c.public_bytes(serialization.Encoding.PEM) for c in chain))
         key_path.write_bytes(_key_pem(key))
         return CertFiles(cert_path, key_path)
 

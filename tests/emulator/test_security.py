@@ -1,6 +1,6 @@
 """Signed requests (protocol.md §2.2): the verifier alone, then emulated daemons on a real nats-server.
 
-A throw-away PKI is made per session (x509_fixtures). Daemons started with ``--secure --ca``
+A throw-away PKI is made per session (choria_pki). Daemons started with ``--secure --ca``
 answer requests signed by certificates of that CA whose name matches the ``callerid``; every
 other request gets no reply and is counted ``unvalidated`` in ``/debug/vars``.
 """
@@ -13,15 +13,12 @@ import subprocess
 import sys
 from dataclasses import dataclass
 from datetime import datetime, timedelta, timezone
-from pathlib import Path
 
 import pytest
-from cryptography.hazmat.primitives import hashes
-from cryptography.hazmat.primitives.asymmetric import padding
 from cryptography.x509.oid import ExtendedKeyUsageOID
 from choria_wire import apoll, collect
 from isolated_network import own_client, own_nats, start_network  # noqa: F401 - fixtures
-from x509_fixtures import Issued, issue, make_ca
+from choria_pki import CertAuthority, CertFiles
 
 from choria_emulator.protocol import Filter, Request, SecureRequest
 from choria_emulator.protocol.messages import encode_request, reply_subject
@@ -31,41 +28,38 @@ from choria_emulator.protocol.transport import Transport
 
 @dataclass
 class PKI:
-    directory: Path
-    ca: Issued
-    rip: Issued  # rip.mcollective, the usual client
-    mallory: Issued  # a valid user who will try to act as rip
-    admin: Issued  # admin.privileged.mcollective
-    san: Issued  # CN "client" with SAN dns name sanuser.mcollective
-    outsider: Issued  # rip.example.com: valid cert, name not on the allowed list
-    foreign: Issued  # rip.mcollective signed by another CA
-    expired: Issued  # rip.mcollective, expired yesterday
-    future: Issued  # rip.mcollective, valid from tomorrow
-    server_only: Issued  # rip.mcollective with serverAuth key usage only
-    chained: Issued  # chained.mcollective issued by an intermediate, bundle includes it
-    unchained: Issued  # same, without the intermediate in the bundle
+    ca: CertAuthority
+    rip: CertFiles  # rip.mcollective, the usual client
+    mallory: CertFiles  # a valid user who will try to act as rip
+    admin: CertFiles  # admin.privileged.mcollective
+    san: CertFiles  # CN "client" with DNS name sanuser.mcollective
+    outsider: CertFiles  # rip.example.com: valid cert, name not on the allowed list
+    foreign: CertFiles  # rip.mcollective signed by another CA
+    expired: CertFiles  # rip.mcollective, expired yesterday
+    future: CertFiles  # rip.mcollective, valid from tomorrow
+    server_only: CertFiles  # rip.mcollective with serverAuth key usage only
+    chained: CertFiles  # chained.mcollective issued by an intermediate, bundle includes it
+    unchained: CertFiles  # same, without the intermediate in the bundle
 
 
 @pytest.fixture(scope="session")
 def pki(tmp_path_factory: pytest.TempPathFactory) -> PKI:
     d = tmp_path_factory.mktemp("pki")
-    ca = make_ca(d, "Test Choria CA")
-    other = make_ca(d / "other", "Other CA")
-    intermediate = make_ca(d, "Intermediate CA", issuer=ca)
+    ca = CertAuthority.create(d, "Test Choria CA")
+    intermediate = CertAuthority.create(d, "Intermediate CA", issuer=ca)
     return PKI(
-        directory=d,
         ca=ca,
-        rip=issue(d, ca, "rip.mcollective"),
-        mallory=issue(d, ca, "mallory.mcollective"),
-        admin=issue(d, ca, "admin.privileged.mcollective"),
-        san=issue(d, ca, "client", dns_names=["sanuser.mcollective"], file_name="san"),
-        outsider=issue(d, ca, "rip.example.com"),
-        foreign=issue(d / "other", other, "rip.mcollective"),
-        expired=issue(d, ca, "rip.mcollective", days=(-30, -1), file_name="expired"),
-        future=issue(d, ca, "rip.mcollective", days=(1, 30), file_name="future"),
-        server_only=issue(d, ca, "rip.mcollective", usage=[ExtendedKeyUsageOID.SERVER_AUTH], file_name="server-only"),
-        chained=issue(d, intermediate, "chained.mcollective", include_chain=True),
-        unchained=issue(d, intermediate, "chained.mcollective", file_name="unchained"),
+        rip=ca.issue(d, "rip.mcollective"),
+        mallory=ca.issue(d, "mallory.mcollective"),
+        admin=ca.issue(d, "admin.privileged.mcollective"),
+        san=ca.issue(d, "client", dns_names=("sanuser.mcollective",), file_name="san"),
+        outsider=ca.issue(d, "rip.example.com"),
+        foreign=CertAuthority.create(d / "other", "Other CA").issue(d / "other", "rip.mcollective"),
+        expired=ca.issue(d, "rip.mcollective", days=(-30, -1), file_name="expired"),
+        future=ca.issue(d, "rip.mcollective", days=(1, 30), file_name="future"),
+        server_only=ca.issue(d, "rip.mcollective", usage=[ExtendedKeyUsageOID.SERVER_AUTH], file_name="server-only"),
+        chained=intermediate.issue(d, "chained.mcollective", include_chain=True),
+        unchained=intermediate.issue(d, "chained.mcollective", file_name="unchained"),
     )
 
 
@@ -73,18 +67,17 @@ def request(callerid: str = "choria=rip.mcollective", agent: str = "discovery", 
     return Request(message=message, senderid="security-test", callerid=callerid, collective="mcollective", agent=agent)
 
 
-def signed(who: Issued, req: Request) -> SecureRequest:
-    return X509Signer(who.cert_file, who.key_file).secure(req.encode(), req.agent)
+def signed(who: CertFiles, req: Request) -> SecureRequest:
+    return X509Signer(who.cert, who.key).secure(req.encode(), req.agent)
 
 
-def forged(pubcert_of: Issued, signed_by: Issued, req: Request) -> SecureRequest:
+def forged(pubcert_of: CertFiles, signed_by: CertFiles, req: Request) -> SecureRequest:
     """``pubcert_of``'s certificate with a signature made by ``signed_by``'s key."""
     text = req.encode()
-    signature = signed_by.key.sign(text.encode(), padding.PKCS1v15(), hashes.SHA256())
-    return SecureRequest(text, base64.b64encode(signature).decode(), pubcert_of.pem)
+    return SecureRequest(text, X509Signer(signed_by.cert, signed_by.key).sign(text), pubcert_of.cert.read_text())
 
 
-def tampered(who: Issued, req: Request) -> SecureRequest:
+def tampered(who: CertFiles, req: Request) -> SecureRequest:
     """Signed, then the request changed (an identity filter added) after signing."""
     secure = signed(who, req)
     secure.message = secure.message.replace('"identity":[]', '"identity":["emu-0"]')
@@ -110,7 +103,7 @@ def refused_cases(p: PKI) -> dict[str, tuple[SecureRequest, Request]]:
         "not-yet-valid-certificate": (signed(p.future, rip), rip),
         "server-auth-only-certificate": (signed(p.server_only, rip), rip),
         "missing-intermediate": (signed(p.unchained, request("choria=chained.mcollective")), request("choria=chained.mcollective")),
-        "signature-not-base64": (SecureRequest(rip.encode(), "not base64!", p.rip.pem), rip),
+        "signature-not-base64": (SecureRequest(rip.encode(), "not base64!", p.rip.cert.read_text()), rip),
         "pubcert-not-pem": (SecureRequest(rip.encode(), signed(p.rip, rip).signature, "garbage"), rip),
         "pubcert-bad-der": (SecureRequest(rip.encode(), signed(p.rip, rip).signature, BAD_DER), rip),
         "insecure-registration": (insecure_registration(request(agent="registration").encode()), request(agent="registration")),
@@ -141,7 +134,7 @@ ACCEPTED = ["own-certificate", "name-in-dns-san", "privileged-acts-for-anyone", 
 
 @pytest.fixture(scope="session")
 def verifier(pki: PKI) -> RequestVerifier:
-    return RequestVerifier(pki.ca.cert_file)
+    return RequestVerifier(pki.ca.cert)
 
 
 @pytest.mark.parametrize("case", REFUSED)
@@ -166,10 +159,10 @@ def test_certificate_validity_is_checked_at_verification_time(pki: PKI, verifier
 
 def test_allowed_and_privileged_patterns_are_configurable(pki: PKI):
     outsider = request("choria=rip.example.com")
-    RequestVerifier(pki.ca.cert_file, allowed=(r"/\.example\.com$/",)).verify(signed(pki.outsider, outsider), outsider)
+    RequestVerifier(pki.ca.cert, allowed=(r"/\.example\.com$/",)).verify(signed(pki.outsider, outsider), outsider)
     bob = request("choria=bob.mcollective")
     with pytest.raises(SecurityError):
-        RequestVerifier(pki.ca.cert_file, privileged=(r"^nobody$",)).verify(signed(pki.admin, bob), bob)
+        RequestVerifier(pki.ca.cert, privileged=(r"^nobody$",)).verify(signed(pki.admin, bob), bob)
 
 
 def test_callerid_certname_is_ascii_like_gos_word_class(pki: PKI, verifier: RequestVerifier):
@@ -179,11 +172,11 @@ def test_callerid_certname_is_ascii_like_gos_word_class(pki: PKI, verifier: Requ
 
 
 def test_signer_leaves_aaa_signer_requests_unsigned(pki: PKI):
-    signer = X509Signer(pki.rip.cert_file, pki.rip.key_file)
+    signer = X509Signer(pki.rip.cert, pki.rip.key)
     assert signer.secure("{}", "aaa_signer").signature == "insecure"
     assert signer.secure("{}", "aaa_signer").pubcert == "insecure"
     secure = signer.secure("{}", "rpcutil")
-    assert secure.pubcert == pki.rip.pem and base64.b64decode(secure.signature)
+    assert secure.pubcert == pki.rip.cert.read_text() and base64.b64decode(secure.signature)
     assert signer.certname == "rip.mcollective"
 
 
@@ -206,7 +199,7 @@ INSTANCES = 3
 
 @pytest.fixture(scope="module")
 def secure_network(tmp_path_factory: pytest.TempPathFactory, own_nats, pki: PKI):
-    emulator = start_network(own_nats, tmp_path_factory, INSTANCES, "--workers", "1", "--secure", "--ca", str(pki.ca.cert_file), name="sec")
+    emulator = start_network(own_nats, tmp_path_factory, INSTANCES, "--workers", "1", "--secure", "--ca", str(pki.ca.cert), name="sec")
     yield emulator
     emulator.stop()
 
@@ -216,8 +209,8 @@ def cli(own_nats, *args: str) -> subprocess.CompletedProcess:
     return subprocess.run(command, capture_output=True, text=True, timeout=60)
 
 
-def signed_cli_flags(who: Issued, certname: str) -> list[str]:
-    return ["--secure", "--tls-cert", str(who.cert_file), "--tls-key", str(who.key_file), "--certname", certname]
+def signed_cli_flags(who: CertFiles, certname: str) -> list[str]:
+    return ["--secure", "--tls-cert", str(who.cert), "--tls-key", str(who.key), "--certname", certname]
 
 
 def test_cli_ping_with_a_signing_certificate_is_answered(secure_network, own_nats, pki: PKI):
@@ -277,6 +270,6 @@ async def test_signed_request_with_a_filter_is_verified_then_filtered(secure_net
 async def test_the_same_bytes_signed_through_the_client_stack_validate(secure_network, own_client, pki: PKI):
     """encode_request with an X509Signer produces what the daemons accept (client and daemon agree)."""
     req = request()
-    raw = encode_request(req, "unused", "security-test", signer=X509Signer(pki.rip.cert_file, pki.rip.key_file))
+    raw = encode_request(req, "unused", "security-test", signer=X509Signer(pki.rip.cert, pki.rip.key))
     secure = SecureRequest.decode(Transport.decode(raw).data)
     assert (await answered_by(own_client, secure, req, wait=1.0)) == [f"sec-{i}" for i in range(INSTANCES)]

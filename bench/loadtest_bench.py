@@ -9,7 +9,8 @@ emulate` spreading its instances over them, then for each payload size:
 * a `choria-emulator measure` suite (`run_suite`, the CLI's code) of REQUESTS broadcast
   `emulated0#generate` requests: round trip min/median/p95, replies per second;
 * through a Federation Broker (sizes up to --federation-max): the same suite via
-  `--federation`, and the broker's added latency (median difference);
+  `--federation`, and the broker's added latency: 7 direct and 7 federated round trips,
+  interleaved, and the median of their differences;
 
 and the memory: emulator PSS per instance (supervisor + workers, shared pages counted once)
 and nats-server RSS per connection (RSS above the idle server, summed over the cluster).
@@ -32,6 +33,7 @@ import math
 import os
 import platform
 import shutil
+import statistics
 import subprocess
 import sys
 import tempfile
@@ -45,7 +47,7 @@ from choria_emulator.federation.local import LocalBroker
 from choria_emulator.localnet import Emulator, NatsServer, find_nats_server
 from choria_emulator.measure import SuiteOptions, run_suite
 from choria_emulator.measure.cluster import LocalCluster
-from choria_emulator.protocol import Filter
+from choria_emulator.protocol import Filter, RPCRequest
 
 PER_SERVER = 15_000
 MAX_PER_WORKER = 12_500  # open files per emulator worker stay far below 20,000
@@ -127,6 +129,29 @@ async def suite(url: str, size: int, payload: int, outdir: Path, monitors: list[
     return result.report
 
 
+async def federation_pairs(direct_url: str, fed_url: str, size: int, payload: int, pairs: int = 7) -> dict[str, Any]:
+    """The broker's added latency: direct and federated round trips interleaved, so load drifts cancel."""
+    body = RPCRequest("emulated0", "generate", {"size": payload}).encode()
+    direct_config = ClientConfig.load(servers=[direct_url], search_default_files=False, identity="loadtest-bench")
+    fed_config = ClientConfig.load(servers=[fed_url], search_default_files=False, identity="loadtest-bench-fed")
+    async with ChoriaClient(direct_config) as direct, ChoriaClient(fed_config) as federated:
+        nodes = sorted(await discover(direct, Filter(agent=["emulated0"]), timeout=max(10.0, size / 2000), expect=size))
+        times: dict[str, list[float]] = {"direct": [], "federated": []}
+        for _ in range(pairs):
+            for kind, client, network in (("direct", direct, None), ("federated", federated, "bench")):
+                outcome = await client.request("emulated0", body, targets=nodes, timeout=30, federation=network)
+                if outcome.missing:
+                    raise RuntimeError(f"{len(outcome.missing)} nodes missing in a {kind} round trip")
+                times[kind].append(outcome.request_duration)
+    differences = [f - d for d, f in zip(times["direct"], times["federated"])]
+    return {
+        "pairs": pairs,
+        "direct_median": statistics.median(times["direct"]),
+        "federated_median": statistics.median(times["federated"]),
+        "added_median": statistics.median(differences),
+    }
+
+
 def nats_rss(servers: list[NatsServer]) -> int:
     return sum(s.varz()["mem"] for s in servers)
 
@@ -183,13 +208,15 @@ def bench_size(size: int, payloads: list[int], federation_max: int, out: Path, w
             if payload == payloads[0]:
                 shutil.copy(workdir / f"suite-{payload}" / "arrivals.png", out / f"loadtest_arrivals_{size}.png")
             if broker is not None:
+                pairs = asyncio.run(federation_pairs(client_url, fed.url, size, payload))
                 fed_report = asyncio.run(suite(fed.url, size, payload, workdir / f"fed-{payload}", [fed.monitor, *monitors], emulator.http, federation="bench", count=5))
-                fed_rt = fed_report["round_trip"]
-                row["federation_rt_median_s"] = round(fed_rt["median"], 3)
-                row["federation_added_ms"] = round((fed_rt["median"] - rt["median"]) * 1000, 1)
+                row["federation_rt_median_s"] = round(fed_report["round_trip"]["median"], 3)
                 row["federation_complete"] = fed_report["tests"]["complete"]
-                say(f"{size} × {payload} B via federation: median {fed_rt['median']:.3f} s (+{row['federation_added_ms']:.0f} ms), "
-                    f"{row['federation_complete']}/5 complete")
+                row["federation_added_ms"] = round(pairs["added_median"] * 1000, 1)
+                row["federation_pairs"] = pairs["pairs"]
+                say(f"{size} × {payload} B via federation: suite median {fed_report['round_trip']['median']:.3f} s, "
+                    f"{row['federation_complete']}/5 complete; {pairs['pairs']} interleaved pairs: direct {pairs['direct_median']:.3f} s, "
+                    f"federated {pairs['federated_median']:.3f} s, added {row['federation_added_ms']:+.0f} ms (median of the differences)")
             rows.append(row)
         after = nats_rss(servers) - idle
         for row in rows:
@@ -207,7 +234,7 @@ FIELDS = [
     "nodes", "payload", "servers", "emulator_workers", "requests", "complete", "connect_s", "discovered", "discovery_s",
     "rt_min_s", "rt_median_s", "rt_p95_s", "replies_per_s", "emulator_pss_kib_per_instance", "emulator_rss_kib_per_instance",
     "nats_kib_per_connection", "nats_kib_per_connection_after_runs", "nats_rss_mib_after",
-    "federation_rt_median_s", "federation_added_ms", "federation_complete", "measured_at", "load_before",
+    "federation_rt_median_s", "federation_added_ms", "federation_pairs", "federation_complete", "measured_at", "load_before",
 ]
 
 
@@ -293,15 +320,17 @@ def markdown(data: dict[str, Any]) -> str:
         "a client on the first server. Discovery = broadcast discovery of `emulated0` until every node answered. Round trip =",
         "one broadcast `emulated0#generate` until every node's reply is in (the suite's `request_duration`), over 10 requests",
         "(5 from 20,000 nodes). Emulator memory = PSS of the supervisor and workers / nodes; nats-server memory = RSS above",
-        "the idle servers / connections.",
+        "the idle servers / connections. Federation (up to 10,000 nodes): a federation nats-server and one",
+        "`choria-emulator federation` broker in front of the network; the suite median through it, and the broker's added",
+        "latency as the median difference of 7 direct and 7 federated round trips taken alternately (so load drifts cancel).",
         "",
         "## Results",
         "",
-        "| nodes | NATS servers | payload | discovery | round trip min / median / p95 | replies/s | complete | emulator KiB/node | nats KiB/conn (connected → after) | via federation: median (added) | measured (UTC), load |",
+        "| nodes | NATS servers | payload | discovery | round trip min / median / p95 | replies/s | complete | emulator KiB/node | nats KiB/conn (connected → after) | via Federation Broker: suite median (added) | measured (UTC), load |",
         "| ---: | ---: | ---: | ---: | --- | ---: | ---: | ---: | --- | --- | --- |",
     ]
     for r in runs:
-        fed = f"{r['federation_rt_median_s']:.3f} s (+{r['federation_added_ms']:.0f} ms)" if r.get("federation_rt_median_s") is not None else "–"
+        fed = f"{r['federation_rt_median_s']:.3f} s ({r['federation_added_ms']:+.0f} ms)" if r.get("federation_rt_median_s") is not None else "–"
         lines.append(
             f"| {r['nodes']:,} | {r['servers']} | {r['payload']} B | {r['discovery_s']:.2f} s | {r['rt_min_s']:.3f} / **{r['rt_median_s']:.3f}** / {r['rt_p95_s']:.3f} s "
             f"| {r['replies_per_s']:,} | {r['complete']}/{r['requests']} | {r['emulator_pss_kib_per_instance']} | {r['nats_kib_per_connection']} → {r.get('nats_kib_per_connection_after_runs', '–')} "

@@ -5,6 +5,7 @@ from __future__ import annotations
 import json
 import os
 import socket
+import sys
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -93,3 +94,34 @@ def test_loadtest_against_a_running_network_counts_the_emulators(lab):
         for name in ("stop-emulator.yml", "stop-nats.yml"):
             playbook(name, lab.inv, extra=variables)
     assert processes_under(lab.base / "run") == []
+
+
+def cluster_inventory(lab: Lab, path: Path) -> Path:
+    """Three `nats` hosts forming one cluster by host vars, one emulator host; all on this machine."""
+    ports = [(free_port(), free_port(), free_port()) for _ in range(3)]
+    routes = [f"127.0.0.1:{cluster}" for _, _, cluster in ports]
+    local = f"ansible_connection: local, ansible_host: 127.0.0.1, ansible_python_interpreter: {sys.executable}"
+    lines = ["all:", "  children:", "    nats:", "      hosts:"]
+    for index, (client, monitor, cluster) in enumerate(ports):
+        lines.append(
+            f"        n{index}: {{{local}, nats_port: {client}, nats_monitor_port: {monitor}, nats_name: n{index}, "
+            f"nats_cluster: {{name: lab, port: {cluster}, routes: {json.dumps(routes)}}}}}"
+        )
+    lines += ["    emulators:", "      hosts:", f"        e0: {{{local}, emulator_instances: 90, emulator_monitor_port: 0}}"]
+    path.write_text("\n".join(lines) + "\n")
+    return path
+
+
+def test_loadtest_on_a_nats_cluster_built_by_start_nats(lab):
+    """Scale-out from Ansible: start-nats.yml forms a 3-server cluster, the instances spread over it."""
+    inv = cluster_inventory(lab, lab.base / "cluster.yml")
+    report_dir = lab.base / "report-cluster"
+    variables = {"start": True, "count": 2, "setup_hosts": "n0", "venv": str(lab.venv), "run_dir": str(lab.base / "run-cluster"), "report_dir": str(report_dir)}
+    code, doc, err = playbook("loadtest.yml", inv, extra=variables, timeout=900)
+    assert code == 0, err + json.dumps(doc)[-3000:]
+    assert [r["ok"] for r in read_requests(report_dir)] == [90, 90]
+    report = json.loads((report_dir / "report.json").read_text())
+    after = report["nats"]["after"]
+    assert sorted(n["connections"] for n in after) == [30, 30, 31]  # 30 instances each, the measure client on one of them
+    assert all(n["num_routes"] >= 2 for n in after)
+    assert processes_under(lab.base / "run-cluster") == []

@@ -84,7 +84,9 @@ class Comparison:
 
 def write_playbook(directory: Path, data: dict[str, Any], name: str = "choria.yaml") -> Path:
     path = directory / name
-    path.write_text(yaml.safe_dump(data, sort_keys=False))
+    from pbhelpers import dump_yaml
+
+    path.write_text(dump_yaml(data))
     return path
 
 

@@ -58,3 +58,16 @@ def free_port() -> int:
     with socket.socket() as sock:
         sock.bind(("127.0.0.1", 0))
         return sock.getsockname()[1]
+
+
+def dump_yaml(data: Any) -> str:
+    """YAML that keeps Ruby symbols as unquoted ``:name`` (so they load back as symbols)."""
+    import yaml
+
+    from choria_emulator.playbook.yamlload import Symbol
+
+    class Dumper(yaml.SafeDumper):
+        pass
+
+    Dumper.add_representer(Symbol, lambda dumper, value: dumper.represent_scalar("tag:yaml.org,2002:str", f":{str.__str__(value)}", style=""))
+    return yaml.dump(data, Dumper=Dumper, sort_keys=False)

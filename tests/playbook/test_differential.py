@@ -312,6 +312,24 @@ def etcd_state(env: Env) -> Any:
     return {"app/cluster": Etcd(None, env.etcd_url).get("app/cluster")}  # type: ignore[arg-type]
 
 
+def _trail(name: str, ok: bool = True) -> dict[str, Any]:
+    return {"shell": {"description": name, "command": "echo %s >> {trail}; %s" % (name, "true" if ok else "exit 4")}}
+
+
+def _hooks(*fail: str) -> Adapt:
+    """Every task list and hook, recording the order they run in; ``fail`` names the one that fails."""
+    def adapt(data, env):
+        trail = env.tmp / "trail.out"
+
+        def t(name):
+            task = _trail(name, ok=name not in fail)
+            task["shell"]["command"] = task["shell"]["command"].format(trail=trail)
+            return task
+        hooks = {h: [t(h)] for h in ("pre_book", "pre_task", "post_task", "on_success", "on_fail", "post_book")}
+        return complete({"tasks": [t("first"), t("second")], "hooks": hooks})
+    return adapt
+
+
 CASES = [
     Case("tips_array_input_as_nodes", "website__docs_playbooks_tips__array_input_as_nodes.yaml", _array_nodes, {"cluster": ["emu-0", "emu-3"]}),
     Case("node_sets_mcollective_fact_filter", "website__docs_playbooks_node_sets__mcollective_fact_filter.yaml", _fact_filter),
@@ -342,6 +360,13 @@ CASES = [
     Case("spec_fixture_playbook", "mcollective-choria__spec_fixtures_playbooks@0.6.0__playbook.yaml", _spec_fixture, {"two": "second"}),
     Case("spec_fixture_playbook_empty_node_set", "mcollective-choria__spec_fixtures_playbooks@0.6.0__playbook.yaml", _spec_fixture_empty, {"two": "second"}, success=False),
     Case("nats_kv_store_with_locks", None, _nats_kv, {"cluster": "echo"}, state=kv_state, reset=kv_reset),
+    Case("hooks_in_order", None, _hooks(), state=file_content("trail.out"), reset=clear("trail.out")),
+    Case("hooks_main_task_fails", None, _hooks("second"), success=False, state=file_content("trail.out"), reset=clear("trail.out")),
+    Case("hooks_pre_book_fails", None, _hooks("pre_book"), success=False, state=file_content("trail.out"), reset=clear("trail.out")),
+    Case("hooks_post_task_fails", None, _hooks("post_task"), success=False, state=file_content("trail.out"), reset=clear("trail.out")),
+    Case("hooks_on_success_fails", None, _hooks("on_success"), success=False, state=file_content("trail.out"), reset=clear("trail.out")),
+    Case("hooks_main_and_on_fail_fail", None, _hooks("first", "on_fail"), success=False, state=file_content("trail.out"), reset=clear("trail.out")),
+    Case("hooks_post_book_fails", None, _hooks("post_book"), success=False, state=file_content("trail.out"), reset=clear("trail.out")),
 ]
 
 

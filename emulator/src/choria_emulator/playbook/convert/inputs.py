@@ -49,7 +49,8 @@ def coerce(expr: str, kind: str) -> str:
     if kind == "Boolean":
         return f"({expr} | bool)"
     if kind == "Array":
-        return f"(({expr}.replace(',', '\\n').splitlines() | map('trim') | select | list) if {expr} is string else {expr})"
+        # one per line (AWX textarea) or comma-separated (-e hosts=a,b)
+        return f"(({expr}.splitlines() | map('split', ',') | flatten | map('trim') | select | list) if {expr} is string else {expr})"
     return expr
 
 

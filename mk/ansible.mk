@@ -3,7 +3,7 @@
 # ansible-builder and ansible-runner as AWX uses them. Every tier starts real nats-server and
 # emulator processes on free ports and stops them again.
 
-ANSIBLE_TIERS := test-ansible-sanity test-ansible-units test-ansible-integration
+ANSIBLE_TIERS := test-ansible-sanity test-ansible-units test-ansible-integration test-molecule
 TEST_TIERS += $(ANSIBLE_TIERS)
 
 # Outside the checkout: inside a git work tree ansible-test lists files with git, and the copy is ignored.
@@ -47,3 +47,11 @@ test-ansible-integration: venv
 	printf 'choria_test_venv: %s\n' "$(VENV)" > $(ANSIBLE_TMP)/integration/ansible_collections/chorialab/choria/tests/integration/integration_config.yml
 	cd $(ANSIBLE_TMP)/integration/ansible_collections/chorialab/choria && \
 	  $(BIN)/ansible-test integration --local --python $(ANSIBLE_PY) --color no $(ANSIBLE_TEST_ARGS)
+
+# molecule finds the scenarios in extensions/molecule/ (collection mode) and the collection through
+# a collections path that links to this checkout.
+test-molecule: venv
+	rm -rf $(ANSIBLE_TMP)/molecule && mkdir -p $(ANSIBLE_TMP)/molecule/ansible_collections/chorialab
+	ln -s $(CURDIR) $(ANSIBLE_TMP)/molecule/ansible_collections/chorialab/choria
+	CI=true NO_COLOR=1 ANSIBLE_NOCOLOR=1 CHORIA_COLLECTIONS_PATH=$(ANSIBLE_TMP)/molecule CHORIA_TEST_VENV=$(VENV) \
+	  CHORIA_MOLECULE_CACHE=$(ANSIBLE_TMP)/molecule-cache $(BIN)/molecule test --all < /dev/null

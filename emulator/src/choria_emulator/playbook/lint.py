@@ -14,7 +14,7 @@ from .errors import PlaybookError
 from .inputs import cli_type
 from .playbook import METADATA_KEYS, Playbook
 from .runner import HOOKS
-from .stores import STORE_TYPES, parse_path
+from .stores import STORE_TYPES, StoreContext, parse_path
 from .tasks import TASK_TYPES
 from .templates import references
 
@@ -42,6 +42,13 @@ def lint(book: Playbook) -> tuple[list[str], list[str]]:
 
     for name, props in stores.items():
         kind = (props or {}).get("type")
+        if kind == "shell" and not references(props):
+            from .stores.shell import ShellStore
+
+            try:
+                ShellStore(str(name), StoreContext()).from_hash(dict(props)).validate_configuration()
+            except PlaybookError as exc:  # 0.6.0 never ran these checks, so the playbook still runs
+                warnings.append(f"data store {name}: {exc}")
         if kind not in STORE_TYPES:
             errors.append(f"Cannot find a handler for Data Store type {kind}")
         elif kind == "consul":

@@ -4,6 +4,8 @@ from __future__ import annotations
 
 import argparse
 import asyncio
+import logging
+import os
 import sys
 from typing import Any, Awaitable, Callable
 
@@ -12,6 +14,8 @@ from ..protocol import FactFilter, Filter, ProtocolError
 
 
 class CLIError(Exception):
+    """An error the user can act on: printed as one line, then exit with ``exit_code``."""
+
     def __init__(self, message: str, exit_code: int = 1):
         super().__init__(message)
         self.exit_code = exit_code
@@ -20,6 +24,10 @@ class CLIError(Exception):
 def run_command(args: argparse.Namespace) -> int:
     try:
         return int(args.func(args) or 0)
+    except BrokenPipeError:
+        # `choria-emulator discover | head -1`: the reader left; stop quietly like other Unix tools
+        os.dup2(os.open(os.devnull, os.O_WRONLY), sys.stdout.fileno())
+        return 141
     except (ClientError, ClientConfigError, ProtocolError, ValueError, OSError) as exc:
         raise CLIError(str(exc)) from None
 
@@ -78,6 +86,7 @@ def client_config(args: argparse.Namespace) -> ClientConfig:
 
 def with_client(args: argparse.Namespace, call: Callable[[ChoriaClient], Awaitable[Any]]) -> Any:
     config = client_config(args)
+    logging.getLogger("choria_emulator.cli").debug("connecting to %s (settings from %s)", ", ".join(config.servers), config.source)
 
     async def main() -> Any:
         async with ChoriaClient(config) as client:

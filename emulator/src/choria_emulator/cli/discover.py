@@ -6,7 +6,7 @@ import argparse
 import json
 
 from ..client import ChoriaClient, discover
-from .common import add_client_options, add_filter_options, filter_from_args, with_client
+from .common import add_client_options, add_filter_options, filter_from_args, progress, with_client
 
 
 def register(sub: argparse._SubParsersAction) -> None:
@@ -24,14 +24,16 @@ def run(args: argparse.Namespace) -> int:
     filt = filter_from_args(args)  # bad filters fail before connecting
 
     async def call(client: ChoriaClient) -> list[str]:
-        return await discover(
-            client,
-            filt,
-            collective=args.collective,
-            timeout=args.timeout,
-            sliding_window=args.sliding_window,
-            expect=args.expect,
-        )
+        with progress(args.expect, "discover") as bar:
+            return await discover(
+                client,
+                filt,
+                collective=args.collective,
+                timeout=args.timeout,
+                sliding_window=args.sliding_window,
+                expect=args.expect,
+                on_reply=lambda record: bar.advance(),
+            )
 
     nodes = with_client(args, call)
     if args.json:

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import argparse
 import json
+import sys
 
 from ..client import ChoriaClient, ping
 from .common import add_client_options, add_filter_options, filter_from_args, progress, with_client
@@ -50,6 +51,6 @@ def run(args: argparse.Namespace) -> int:
             f"median: {summary['median']:.2f} overhead: {result.duration * 1000:.2f} ms"
         )
     if args.expect is not None and result.count < args.expect:
-        print(f"expected {args.expect} replies, got {result.count}")
+        print(f"expected {args.expect} replies, got {result.count}", file=sys.stderr)
         return 1
     return 0 if result.count else 1

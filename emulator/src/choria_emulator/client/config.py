@@ -1,10 +1,17 @@
 """Where the broker is and who we are: ``--server`` flags, else a Choria client config, else localhost.
 
-Choria client config files are ``key = value`` lines (go-choria ``config``). The keys read:
-``plugin.choria.middleware_hosts``, ``collectives``, ``main_collective``, ``identity``,
-``discovery_timeout``, ``plugin.security.provider``, ``plugin.security.file.{certificate,key,ca}``,
-``plugin.security.certname``, ``plugin.nats.{credentials,user,pass}``,
-``plugin.choria.puppetdb_host``/``_port`` and ``plugin.choria.use_srv`` (ignored).
+Precedence, as the issue and the Choria tools have it: ``--server`` (repeatable, ``host:port``
+or ``nats://``/``tls://`` URLs, comma lists) wins; else ``plugin.choria.middleware_hosts`` of
+the config file (``--config FILE``, else ``$CHORIA_CONFIG``, else ``~/.choriarc``, else
+``/etc/choria/client.conf``); else ``nats://127.0.0.1:4222``. Other flags override single keys
+of the file.
+
+Choria client config files are ``key = value`` lines (go-choria ``config``); unknown keys are
+ignored, as Choria does. The keys read: ``plugin.choria.middleware_hosts``, ``collectives``,
+``main_collective``, ``identity``, ``discovery_timeout``, ``plugin.security.provider``
+(``file``: ``plugin.security.file.{certificate,key,ca}``; ``puppet``: the Puppet SSL dir
+``plugin.choria.ssldir`` with ``plugin.security.certname``), ``plugin.security.certname``,
+``plugin.nats.{credentials,user,pass}``, ``plugin.choria.puppetdb_host``/``_port``.
 """
 
 from __future__ import annotations
@@ -42,6 +49,11 @@ def read_config_file(path: str | Path) -> dict[str, str]:
         key, value = line.split("=", 1)
         data[key.strip()] = value.strip()
     return data
+
+
+def puppet_ssldir() -> str:
+    """Puppet's SSL dir: the system one for root, ``~/.puppetlabs`` for everyone else (as Choria)."""
+    return "/etc/puppetlabs/puppet/ssl" if os.geteuid() == 0 else "~/.puppetlabs/etc/puppet/ssl"
 
 
 def _split(value: str) -> list[str]:
@@ -142,7 +154,12 @@ class ClientConfig:
     def apply_file(self, data: dict[str, str], path: str) -> None:
         self.source = path
         if "plugin.choria.middleware_hosts" in data:
-            self.servers = normalise_servers([data["plugin.choria.middleware_hosts"]])
+            try:
+                self.servers = normalise_servers([data["plugin.choria.middleware_hosts"]])
+            except ClientConfigError as exc:
+                raise ClientConfigError(f"{path}: plugin.choria.middleware_hosts: {str(exc).removeprefix('bad --server ')}") from None
+            if not self.servers:
+                raise ClientConfigError(f"{path}: plugin.choria.middleware_hosts is empty")
         if "collectives" in data:
             self.collectives = _split(data["collectives"]) or self.collectives
         self.main_collective = data.get("main_collective", self.collectives[0])
@@ -154,10 +171,15 @@ class ClientConfig:
             except ValueError:
                 raise ClientConfigError(f"{path}: discovery_timeout must be a number") from None
         provider = data.get("plugin.security.provider", "")
+        if provider == "puppet":
+            ssldir = Path(data.get("plugin.choria.ssldir", puppet_ssldir())).expanduser()
+            self.tls_ca = str(ssldir / "certs" / "ca.pem")
+            self.tls_cert = str(ssldir / "certs" / f"{self.certname}.pem")
+            self.tls_key = str(ssldir / "private_keys" / f"{self.certname}.pem")
         self.tls_ca = data.get("plugin.security.file.ca", self.tls_ca)
         self.tls_cert = data.get("plugin.security.file.certificate", self.tls_cert)
         self.tls_key = data.get("plugin.security.file.key", self.tls_key)
-        if provider == "file" and self.tls_cert:
+        if provider in ("file", "puppet") and self.tls_cert:
             self.tls = True
             self.secure = True
         self.credentials = data.get("plugin.nats.credentials", self.credentials)
@@ -165,4 +187,7 @@ class ClientConfig:
         self.password = data.get("plugin.nats.pass", self.password)
         self.puppetdb_host = data.get("plugin.choria.puppetdb_host", self.puppetdb_host)
         if "plugin.choria.puppetdb_port" in data:
-            self.puppetdb_port = int(data["plugin.choria.puppetdb_port"])
+            try:
+                self.puppetdb_port = int(data["plugin.choria.puppetdb_port"])
+            except ValueError:
+                raise ClientConfigError(f"{path}: plugin.choria.puppetdb_port must be a port number") from None

@@ -199,6 +199,7 @@ class ChoriaClient:
         outcome = RequestOutcome(request.requestid, agent, request.collective, list(targets) if targets is not None else None)
         pending = set(targets) if targets is not None else None
         done = asyncio.Event()
+        wake = asyncio.Event()  # the waiter re-checks when set: on done, and on every reply with a sliding window
         last_reply = [0.0]
         loop = asyncio.get_running_loop()
         start = [loop.time()]
@@ -225,6 +226,8 @@ class ChoriaClient:
                     done.set()
             if expect is not None and len(outcome.replies) >= expect:
                 done.set()
+            if sliding_window or done.is_set():
+                wake.set()
 
         try:
             sub = await self.nc.subscribe(reply_to, cb=collect, pending_msgs_limit=1_000_000, pending_bytes_limit=1024 * 1024 * 1024)
@@ -249,7 +252,7 @@ class ChoriaClient:
             outcome.publish_duration = loop.time() - start[0]
             if pending is not None and not pending:
                 done.set()
-            await self._wait(done, timeout, sliding_window, last_reply, start[0])
+            await self._wait(done, wake, timeout, sliding_window, last_reply, start[0])
             outcome.request_duration = loop.time() - start[0]
             await sub.unsubscribe()
         except NatsError as exc:
@@ -277,7 +280,8 @@ class ChoriaClient:
         await self.nc.flush()
 
     @staticmethod
-    async def _wait(done: asyncio.Event, timeout: float, sliding: bool, last_reply: list[float], start: float) -> None:
+    async def _wait(done: asyncio.Event, wake: asyncio.Event, timeout: float, sliding: bool, last_reply: list[float], start: float) -> None:
+        """Until ``done``, the timeout, or (sliding window) SLIDING_WINDOW s after the last reply."""
         loop = asyncio.get_running_loop()
         deadline = start + timeout
         while not done.is_set():
@@ -287,7 +291,8 @@ class ChoriaClient:
                 remaining = min(remaining, last_reply[0] + SLIDING_WINDOW - now)
             if remaining <= 0:
                 return
+            wake.clear()
             try:
-                await asyncio.wait_for(done.wait(), remaining)
+                await asyncio.wait_for(wake.wait(), remaining)
             except asyncio.TimeoutError:
-                continue  # recompute: a reply may have moved the sliding window
+                continue  # recompute: the window or the deadline may have passed

@@ -2,9 +2,11 @@
 
 from __future__ import annotations
 
+from typing import Callable
+
 from ..protocol import Filter
 from ..protocol.filter import is_regex
-from .core import ChoriaClient
+from .core import ChoriaClient, ReplyRecord
 
 PING_MESSAGE = "cGluZw=="  # base64("ping"), what Go discovery sends
 
@@ -19,6 +21,7 @@ async def discover(
     sliding_window: bool = False,
     expect: int | None = None,
     federation: str | None = None,
+    on_reply: Callable[[ReplyRecord], None] | None = None,
 ) -> list[str]:
     """Identities of the nodes matching ``filter``, in the order they answered, without duplicates.
 
@@ -39,6 +42,7 @@ async def discover(
         sliding_window=sliding_window,
         expect=expect,
         federation=federation,
+        on_reply=on_reply,
     )
     return list(dict.fromkeys(outcome.senders))
 

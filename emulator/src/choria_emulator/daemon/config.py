@@ -81,6 +81,8 @@ class EmulatorConfig:
             raise ValueError("at least one --server is needed")
         if self.name_format not in NAME_FORMATS:
             raise ValueError(f"--name-format must be one of {', '.join(NAME_FORMATS)}")
+        if self.start_index < 0:
+            raise ValueError("--start-index must not be negative")
         if self.workers < 1 or self.connect_concurrency < 1:
             raise ValueError("--workers and --connect-concurrency must be at least 1")
         if self.registration_interval < 0 or self.registration_size < 0:

@@ -3,7 +3,7 @@
 # ansible-builder and ansible-runner as AWX uses them. Every tier starts real nats-server and
 # emulator processes on free ports and stops them again.
 
-ANSIBLE_TIERS := test-ansible-sanity test-ansible-units test-ansible-integration test-molecule
+ANSIBLE_TIERS := test-ansible-sanity test-ansible-units test-ansible-integration test-molecule test-galaxy test-awx
 TEST_TIERS += $(ANSIBLE_TIERS)
 
 # Outside the checkout: inside a git work tree ansible-test lists files with git, and the copy is ignored.
@@ -55,3 +55,14 @@ test-molecule: venv
 	ln -s $(CURDIR) $(ANSIBLE_TMP)/molecule/ansible_collections/chorialab/choria
 	CI=true NO_COLOR=1 ANSIBLE_NOCOLOR=1 CHORIA_COLLECTIONS_PATH=$(ANSIBLE_TMP)/molecule CHORIA_TEST_VENV=$(VENV) \
 	  CHORIA_MOLECULE_CACHE=$(ANSIBLE_TMP)/molecule-cache $(BIN)/molecule test --all < /dev/null
+
+# ansible-galaxy collection build + install into a temp path, the playbooks by FQCN from there,
+# setup-prereqs into a fresh venv; and the changelog fragments antsibull-changelog will release.
+test-galaxy: venv
+	$(BIN)/antsibull-changelog lint
+	$(BIN)/antsibull-changelog lint-changelog-yaml changelogs/changelog.yaml
+	$(PYTEST) tests/ansible/test_galaxy.py $(PYTEST_ARGS)
+
+# ansible-builder create (execution environment build context) and ansible-runner jobs as AWX runs them.
+test-awx: venv
+	$(PYTEST) tests/ansible/test_awx.py $(PYTEST_ARGS)

@@ -20,42 +20,11 @@ author:
   - chorialab (@chorialab)
 extends_documentation_fragment:
   - chorialab.choria.connection
+  - chorialab.choria.discovery
   - chorialab.choria.attributes
   - chorialab.choria.attributes.info_module
   - chorialab.choria.attributes.actiongroup_choria
 options:
-  identities:
-    description: Identities, exact or C(/regex/) (like C(-I)).
-    type: list
-    elements: str
-  agents:
-    description: Agents the nodes must have (like C(-A)); default C(rpcutil).
-    type: list
-    elements: str
-  facts:
-    description: Fact filters such as C(country=uk) (like C(-F)).
-    type: list
-    elements: str
-  classes:
-    description: Class filters (like C(-C)).
-    type: list
-    elements: str
-  compound:
-    description: A compound filter expression (like C(-S)).
-    type: str
-  collective:
-    description: Sub-collective to discover in.
-    type: str
-  discovery_method:
-    description: C(mc)/C(broadcast) asks the network, C(choria)/C(puppetdb) asks PuppetDB.
-    type: str
-    choices: [mc, broadcast, choria, puppetdb]
-  discovery_timeout:
-    description: Seconds to wait for discovery replies.
-    type: float
-  puppetdb:
-    description: Where PuppetDB is (Bolt option names C(server_urls), C(cacert), C(cert), C(key), C(token)), else C(PUPPETDB_*) variables or the Choria config.
-    type: dict
   node_sets:
     description: Choria playbook node sets, name to options (as under C(nodes:) of a playbook).
     type: dict
@@ -72,9 +41,6 @@ options:
     description: Seconds to wait for the replies of the C(test) ping and the C(uses) inventory request.
     type: float
     default: 10
-  config_file:
-    description: A Choria client configuration file to read before the options above.
-    type: path
 notes:
   - O(node_sets) cannot be combined with the filter options.
 seealso:

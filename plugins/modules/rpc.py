@@ -20,6 +20,7 @@ author:
   - chorialab (@chorialab)
 extends_documentation_fragment:
   - chorialab.choria.connection
+  - chorialab.choria.discovery
   - chorialab.choria.attributes
   - chorialab.choria.attributes.actiongroup_choria
 attributes:
@@ -57,38 +58,6 @@ options:
     description:
       - A Choria playbook node set (C(type) and its options, e.g. C(yaml), C(shell), C(terraform), C(pql), C(mcollective))
         whose nodes are the targets. Resolved with C(limit), C(at_least), C(when_empty), C(test) and C(uses) as a playbook does.
-    type: dict
-  identities:
-    description: Discovery filter - identities, exact or C(/regex/) (like C(-I)).
-    type: list
-    elements: str
-  agents:
-    description: Discovery filter - further agents the nodes must have (like C(-A)).
-    type: list
-    elements: str
-  facts:
-    description: Discovery filter - facts such as C(country=uk) or C(memory>=8) (like C(-F)).
-    type: list
-    elements: str
-  classes:
-    description: Discovery filter - configuration management classes (like C(-C)).
-    type: list
-    elements: str
-  compound:
-    description: Discovery filter - a compound expression (like C(-S)).
-    type: str
-  collective:
-    description: Sub-collective to address (default the main collective).
-    type: str
-  discovery_method:
-    description: How filters are discovered; C(mc)/C(broadcast) asks the network, C(choria)/C(puppetdb) asks PuppetDB.
-    type: str
-    choices: [mc, broadcast, choria, puppetdb]
-  discovery_timeout:
-    description: Seconds to wait for discovery replies.
-    type: float
-  puppetdb:
-    description: Where PuppetDB is for the C(choria) discovery method and C(pql) node sets (Bolt option names, see the nodeset inventory plugin).
     type: dict
   batch_size:
     description: Address this many nodes at a time.
@@ -132,9 +101,6 @@ options:
   description:
     description: Text for the summary message (C(Summary for <description>)).
     type: str
-  config_file:
-    description: A Choria client configuration file to read before the options above (they win).
-    type: path
 notes:
   - O(nodes) and O(node_set) are mutually exclusive; without either, the discovery filters choose the nodes.
 seealso:

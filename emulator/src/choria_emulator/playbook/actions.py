@@ -15,7 +15,7 @@ from typing import Any, Callable
 
 from ..client import ClientConfig
 from .errors import PlaybookError, describe
-from .logger import PlaybookLogger
+from .logger import LoggingBridge, PlaybookLogger
 from .runtime import RunOptions, Services
 from .stores import DataStores, StoreContext
 from .tasks.mcollective import McollectiveTask
@@ -95,7 +95,7 @@ def discover(params: dict[str, Any]) -> dict[str, Any]:
     params = plain(params)
     config = client_config(params)
     lines: list[str] = []
-    log = _ListLog(lines)
+    log = _lines(lines)
     uses = {str(k): str(v) for k, v in (params.get("uses") or {}).items()}
     if uses:
         from .uses import Uses
@@ -123,31 +123,9 @@ def discover(params: dict[str, Any]) -> dict[str, Any]:
     return {"changed": False, "nodes": nodes, "count": len(nodes), "log": lines}
 
 
-class _ListLog:
-    """Node-set resolution logs kept as lines for the task result."""
-
-    def __init__(self, lines: list[str]):
-        self.lines = lines
-
-    def _add(self, level: str, msg: str, args: tuple[Any, ...]) -> None:
-        self.lines.append(f"{level}: {msg % args if args else msg}")
-
-    def debug(self, msg: str, *args: Any, **_: Any) -> None:
-        return None
-
-    def info(self, msg: str, *args: Any, **_: Any) -> None:
-        self._add("info", msg, args)
-
-    def warning(self, msg: str, *args: Any, **_: Any) -> None:
-        self._add("warn", msg, args)
-
-    warn = warning
-
-    def error(self, msg: str, *args: Any, **_: Any) -> None:
-        self._add("error", msg, args)
-
-    def isEnabledFor(self, level: int) -> bool:  # noqa: N802 - logging.Logger's name
-        return True
+def _lines(lines: list[str]) -> LoggingBridge:
+    """Node-set resolution logs kept as ``level: msg`` lines for the task result (debug left out)."""
+    return LoggingBridge(lambda level, msg: None if level == "debug" else lines.append(f"{level}: {msg}"))
 
 
 # -- rpc ------------------------------------------------------------------------------------
@@ -165,7 +143,7 @@ def rpc(params: dict[str, Any], check_mode: bool = False, sleep: Callable[[float
         spec = dict(params.get("node_set") or _node_set_spec(params))
         if not params.get("node_set"):
             spec["agents"] = list(dict.fromkeys([agent, *(spec.get("agents") or [])]))
-        nodes = list(_resolve({"targets": spec}, {}, config, params, _ListLog([]))["targets"].nodes)
+        nodes = list(_resolve({"targets": spec}, {}, config, params, _lines([]))["targets"].nodes)
     nodes = [str(n) for n in nodes]
     result: dict[str, Any] = {"changed": False, "agent": agent, "action": action, "nodes": nodes}
     if check_mode:

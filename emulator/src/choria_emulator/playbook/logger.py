@@ -83,3 +83,34 @@ class PlaybookLogger:
     def external(self, level: str, msg: str) -> None:
         """A line from library code outside the engine (demoted to debug unless debugging)."""
         self.log(level if level in LEVELS else "info", msg, external=True)
+
+
+class LoggingBridge:
+    """``logging.Logger``-style calls (``info("%d nodes", n)``) forwarded to ``emit(level, msg)``.
+
+    Library code that logs through a Logger (node-set resolution) reports into a playbook's log
+    or a task result this way.
+    """
+
+    def __init__(self, emit: Callable[[str, str], None]):
+        self._emit = emit
+
+    def _log(self, level: str, msg: str, args: tuple[object, ...]) -> None:
+        self._emit(level, msg % args if args else msg)
+
+    def debug(self, msg: str, *args: object, **_: object) -> None:
+        self._log("debug", msg, args)
+
+    def info(self, msg: str, *args: object, **_: object) -> None:
+        self._log("info", msg, args)
+
+    def warning(self, msg: str, *args: object, **_: object) -> None:
+        self._log("warn", msg, args)
+
+    warn = warning
+
+    def error(self, msg: str, *args: object, **_: object) -> None:
+        self._log("error", msg, args)
+
+    def isEnabledFor(self, level: int) -> bool:  # noqa: N802 - logging.Logger's name
+        return True

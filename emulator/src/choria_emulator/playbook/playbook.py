@@ -18,7 +18,7 @@ from typing import Any
 
 from .errors import PlaybookError, PlaybookInvalid, TemplateError, describe
 from .inputs import Inputs
-from .logger import LEVELS, PlaybookLogger
+from .logger import LEVELS, LoggingBridge, PlaybookLogger
 from .report import Report
 from .result import TaskResult
 from .runner import TaskSets
@@ -61,19 +61,8 @@ class Playbook:
         book = cls(options)
         if isinstance(source, dict):
             return book.from_hash(source)
-        path = Path(source)
-        import yaml
-
-        try:
-            data = load_yaml_file(path)
-        except OSError as exc:
-            raise PlaybookError(f"Cannot read playbook {path}: {exc.strerror}") from None
-        except yaml.YAMLError as exc:
-            raise PlaybookError(f"Playbook {path} is not valid YAML: {' '.join(str(exc).split())}") from None
-        if not isinstance(data, dict):
-            raise PlaybookError(f"Playbook {path} should be a YAML mapping, got {type(data).__name__ if data is not None else 'an empty file'}")
-        book.source = path
-        return book.from_hash(data)
+        book.source = Path(source)
+        return book.from_hash(read_playbook_file(source))
 
     def from_hash(self, data: dict[str, Any]) -> Playbook:
         with self.log.in_context("loading"):
@@ -193,7 +182,7 @@ class Playbook:
             client=self.services.client_config,
             puppetdb=puppetdb,
             uses=dict(self.uses.uses),
-            log=_NodeSetLog(self.log),  # type: ignore[arg-type]
+            log=LoggingBridge(self.log.log),  # type: ignore[arg-type]  # playbook code: lines are not demoted
             rpc_timeout=self.options.rpc_timeout,
         )
         if self.options.discovery_timeout is not None:
@@ -286,31 +275,20 @@ class Playbook:
         }
 
 
-class _NodeSetLog:
-    """Node-set resolution logs into the playbook log (it is playbook code, so lines are not demoted)."""
+def read_playbook_file(source: str | Path) -> dict[str, Any]:
+    """The mapping in a playbook file, or one clear :class:`PlaybookError`."""
+    import yaml
 
-    def __init__(self, log: PlaybookLogger):
-        self._log = log
-
-    def _emit(self, level: str, msg: str, args: tuple[Any, ...]) -> None:
-        self._log.log(level, msg % args if args else msg)
-
-    def debug(self, msg: str, *args: Any, **_: Any) -> None:
-        self._emit("debug", msg, args)
-
-    def info(self, msg: str, *args: Any, **_: Any) -> None:
-        self._emit("info", msg, args)
-
-    def warning(self, msg: str, *args: Any, **_: Any) -> None:
-        self._emit("warn", msg, args)
-
-    warn = warning
-
-    def error(self, msg: str, *args: Any, **_: Any) -> None:
-        self._emit("error", msg, args)
-
-    def isEnabledFor(self, level: int) -> bool:  # noqa: N802 - logging.Logger's name
-        return True
+    path = Path(source)
+    try:
+        data = load_yaml_file(path)
+    except OSError as exc:
+        raise PlaybookError(f"Cannot read playbook {path}: {exc.strerror}") from None
+    except yaml.YAMLError as exc:
+        raise PlaybookError(f"Playbook {path} is not valid YAML: {' '.join(str(exc).split())}") from None
+    if not isinstance(data, dict):
+        raise PlaybookError(f"Playbook {path} should be a YAML mapping, got {type(data).__name__ if data is not None else 'an empty file'}")
+    return data
 
 
 def _human(seconds: int) -> str:

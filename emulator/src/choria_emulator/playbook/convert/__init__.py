@@ -248,17 +248,13 @@ def dump(plays: list[dict[str, Any]], header: list[str]) -> str:
 
 def convert_file(source: str | Path, output: str | Path, survey: str | None = None, hosts: str = "localhost") -> list[str]:
     """Convert ``source`` into ``output`` (and an AWX survey spec when ``survey`` is not None)."""
-    from ..yamlload import load_yaml_file
+    from ..playbook import read_playbook_file
 
     path = Path(source)
     try:
-        data = load_yaml_file(path)
-    except OSError as exc:
-        raise ConvertError(f"Cannot read playbook {path}: {exc.strerror}") from None
-    except yaml.YAMLError as exc:
-        raise ConvertError(f"Playbook {path} is not valid YAML: {' '.join(str(exc).split())}") from None
-    if not isinstance(data, dict):
-        raise ConvertError(f"Playbook {path} should be a YAML mapping")
+        data = read_playbook_file(path)
+    except PlaybookError as exc:
+        raise ConvertError(str(exc)) from None
     try:
         plays, spec, header = convert(data, path.name, hosts)
     except PlaybookError as exc:

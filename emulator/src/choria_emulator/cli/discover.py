@@ -16,7 +16,7 @@ def register(sub: argparse._SubParsersAction) -> None:
     p.add_argument("--timeout", "-t", type=float, default=None, help="discovery timeout in seconds (default 2)")
     p.add_argument("--sliding-window", action="store_true", help="stop 300 ms after the last reply (go-choria's dynamic timeout)")
     p.add_argument("--expect", type=int, help="stop as soon as this many nodes answered")
-    p.add_argument("--json", action="store_true")
+    p.add_argument("--json", action="store_true", help="print the identities as a JSON list")
     p.set_defaults(func=run)
 
 

@@ -24,7 +24,7 @@ def register(sub: argparse._SubParsersAction) -> None:
     p.add_argument("--batch", type=int, metavar="N", help="send to N nodes at a time")
     p.add_argument("--batch-sleep", type=float, default=0.0, metavar="S", help="seconds between batches")
     p.add_argument("--timeout", "-t", type=float, default=10.0, help="seconds to wait for replies (default 10)")
-    p.add_argument("--discovery-timeout", "--dt", type=float, default=None)
+    p.add_argument("--discovery-timeout", "--dt", type=float, default=None, metavar="S", help="discovery timeout in seconds (default: discovery_timeout, 2)")
     p.add_argument("--json", action="store_true", help="print every reply and the stats as JSON")
     p.set_defaults(func=run)
 

@@ -1,0 +1,108 @@
+"""The worker's hot path in-process: a request that breaks a handler is counted, never raised; the cache stays bounded.
+
+Unit tests in addition to the network tests: they reach code paths the protocol layer does
+not produce today (an agent or filter that raises), with real encoded requests.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+from choria_emulator.daemon.config import EmulatorConfig
+from choria_emulator.daemon.requests import MALFORMED, RequestCache
+from choria_emulator.daemon.worker import Worker
+from choria_emulator.natsproto import parse_server
+from choria_emulator.protocol import Filter, Request
+from choria_emulator.protocol.messages import encode_request
+
+
+class RecordingConnection:
+    """Stands in for a NatsConnection: records what an instance publishes."""
+
+    def __init__(self) -> None:
+        self.published: list[tuple[bytes, bytes]] = []
+        self.server = parse_server("nats://127.0.0.1:4222")
+
+    def publish(self, subject: bytes, payload: bytes) -> bool:
+        self.published.append((subject, payload))
+        return True
+
+
+def worker(instances: int = 3) -> tuple[Worker, list[RecordingConnection]]:
+    config = EmulatorConfig(instances=instances, name="unit", servers=[parse_server("127.0.0.1:4222")], workers=1)
+    w = Worker(config, range(instances))
+    connections = []
+    for instance in w.instances:
+        conn = RecordingConnection()
+        instance.connected_to(conn)  # type: ignore[arg-type]
+        connections.append(conn)
+    return w, connections
+
+
+def ping_request(**kwargs: Any) -> bytes:
+    request = Request("cGluZw==", "unit", "choria=unit.mcollective", "mcollective", "discovery", **kwargs)
+    return encode_request(request, "mcollective.reply.unit", "unit")
+
+
+def test_every_instance_answers_a_ping():
+    w, connections = worker()
+    payload = ping_request()
+    for instance in w.instances:
+        w.dispatch(instance, 2, payload)
+    assert [len(c.published) for c in connections] == [1, 1, 1]
+    assert w.counters.totals()["replies"] == 3
+
+
+def test_a_handler_that_raises_is_counted_as_malformed_for_every_instance():
+    w, connections = worker()
+    calls = []
+
+    def broken(instance, decoded):
+        calls.append(instance.identity)
+        raise TypeError("agent bug")
+
+    w.layout.handlers["discovery"] = broken
+    payload = ping_request()
+    for instance in w.instances:
+        w.dispatch(instance, 2, payload)  # must not raise
+    totals = w.counters.totals()
+    assert calls == ["unit-0"]  # the first failure poisons the request for the others
+    assert totals["total"] == 3 and totals["malformed"] == 3 and totals["validated"] == 0
+    assert totals["replies"] == 0 and not any(c.published for c in connections)
+    assert w.request_errors == 1
+
+
+def test_a_filter_that_raises_is_dropped(monkeypatch):
+    w, _ = worker(2)
+
+    def explode(self, node):
+        raise RecursionError("filter bug")
+
+    monkeypatch.setattr(Filter, "matches", explode)
+    payload = ping_request(filter=Filter(identity=["/unit/"]))
+    for instance in w.instances:
+        w.dispatch(instance, 2, payload)
+    assert w.counters.totals()["malformed"] == 2
+
+
+def test_request_cache_is_bounded_in_entries_and_bytes():
+    cache = RequestCache(None, limit=4, max_bytes=10_000)
+    small = [ping_request() for _ in range(6)]
+    for payload in small:
+        assert cache.get(payload).status == 0
+    assert len(cache) == 4
+    big = [ping_request(filter=Filter(identity=["x" * 3000])) for _ in range(5)]
+    for payload in big:
+        cache.get(payload)
+    assert cache.size_bytes <= 10_000 and len(cache) <= 3
+    assert cache.get(b"garbage").status == MALFORMED and len(cache) <= 3  # garbage is never cached
+
+
+def test_poison_returns_whether_it_had_validated():
+    cache = RequestCache(None)
+    payload = ping_request()
+    cache.get(payload)
+    assert cache.poison(payload) is True
+    assert cache.get(payload).status == MALFORMED
+    assert cache.poison(payload) is False
+    assert cache.poison(b"never seen") is False

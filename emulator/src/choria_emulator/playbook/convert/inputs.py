@@ -85,12 +85,13 @@ class InputPlan:
             raise ConvertError(f"input {name}: {exc}") from None
         kind = (self.stores.get(store) or {}).get("type")
         default = f", default={literal(plain(props['default']))}" if "default" in props else ""
+        missing = f"undef({literal(f'Could not resolve {path} for input {name}: RuntimeError: No such key {key}')})"
         if kind == "memory":
-            fallback = literal(plain(props["default"])) if "default" in props else "undef()"
+            fallback = literal(plain(props["default"])) if "default" in props else missing
             return f"(choria_memory[{literal(store)}][{literal(key)}] if {literal(key)} in choria_memory[{literal(store)}] else {fallback})"
         if kind == "environment":
             env = f"{(self.stores[store] or {}).get('prefix') or ''}{key}"
-            fallback = literal(plain(props["default"])) if "default" in props else "undef()"
+            fallback = literal(plain(props["default"])) if "default" in props else missing
             return f"(choria_environment[{literal(env)}] if {literal(env)} in choria_environment else lookup('ansible.builtin.env', {literal(env)}, default={fallback}))"
         validation = f", validation={literal(plain(props['validation']))}" if "validation" in props else ""
         return f"lookup('chorialab.choria.playbook_data', {literal(path)}, stores=choria_data_stores, input={literal(name)}{validation}{default})"
@@ -98,16 +99,17 @@ class InputPlan:
     def value(self, name: str) -> str:
         props = self.inputs[name]
         kind = props["_kind"]
+        no_value = f"undef({literal(f'Input {name} has no value, data source or default')})"
         if props.get("dynamic"):
             if "data" not in props:
-                return "{{ " + (literal(plain(props["default"])) if "default" in props else "undef()") + " }}"
+                return "{{ " + (literal(plain(props["default"])) if "default" in props else no_value) + " }}"
             return "{{ " + self.store_read(name, props) + " }}"
         given = coerce(user_var(name), kind)
         if "data" in props:
             return "{{ " + f"{given} if {supplied(name)} else {self.store_read(name, props)}" + " }}"
         if "default" in props:
             return "{{ " + f"{given} if {supplied(name)} else {literal(plain(props['default']))}" + " }}"
-        return "{{ " + given + " }}"
+        return "{{ " + f"{given} if {supplied(name)} else {no_value}" + " }}"
 
     def variables(self) -> dict[str, str]:
         return {name: self.value(name) for name in self.inputs}

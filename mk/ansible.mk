@@ -10,8 +10,9 @@ TEST_TIERS += $(ANSIBLE_TIERS)
 ANSIBLE_TMP ?= /tmp/chorialab-choria-ansible-$(shell printf %s "$(CURDIR)" | md5sum | cut -c1-8)
 ANSIBLE_PY = $(shell $(BIN)/python -c 'import sys; print("%d.%d" % sys.version_info[:2])')
 ANSIBLE_TEST_ARGS ?=
-# What ansible-test sees: the Ansible content (the emulator package has its own tests in test-emulator).
-ANSIBLE_CONTENT := galaxy.yml README.md LICENSE meta plugins roles playbooks extensions changelogs docs \
+# What ansible-test sees: the Ansible content. The emulator package, its benchmarks' data and the
+# other docs have their own tests (test-emulator and friends).
+ANSIBLE_CONTENT := galaxy.yml README.md LICENSE meta plugins roles playbooks extensions changelogs docs/ansible \
   tests/unit tests/integration tests/sanity requirements.txt bindep.txt
 
 .PHONY: test-ansible $(ANSIBLE_TIERS) ansible-test-shim ansible-docs

@@ -75,10 +75,20 @@ def normalize_route(route: str) -> str:
     return "%s://%s:%s" % (scheme, match.group(2), match.group(3))
 
 
+def normalize_leaf_url(url: str) -> str:
+    """``host:port``, ``nats-leaf://`` or ``tls://host:port`` → a leafnode remote URL (the hub)."""
+    match = _ROUTE_RE.match(url.strip().replace("nats-leaf://", "nats://", 1))
+    if not match or not 0 < int(match.group(3)) < 65536:
+        raise NatsConfigError("leafnodes.remotes: %r is not host:port or nats-leaf://host:port" % url)
+    scheme = "tls" if match.group(1) == "tls" else "nats-leaf"
+    return "%s://%s:%s" % (scheme, match.group(2), match.group(3))
+
+
 def build_config(params: Dict[str, Any]) -> Dict[str, Any]:
     """The nats-server settings for the module options, in a stable order."""
     bind = params["bind"]
     config: Dict[str, Any] = {}
+    block: Dict[str, Any]
     if params.get("name"):
         config["server_name"] = params["name"]
     config["host"] = bind
@@ -91,7 +101,7 @@ def build_config(params: Dict[str, Any]) -> Dict[str, Any]:
     config["ports_file_dir"] = params["config_dir"]
     cluster = params.get("cluster")
     if cluster:
-        block: Dict[str, Any] = {}
+        block = {}
         if cluster.get("name"):
             block["name"] = cluster["name"]
         block["host"] = cluster.get("bind") or bind
@@ -107,6 +117,18 @@ def build_config(params: Dict[str, Any]) -> Dict[str, Any]:
         if tls.get("timeout") is not None:
             block["timeout"] = tls["timeout"]
         config["tls"] = block
+    leafnodes = params.get("leafnodes")
+    if leafnodes:
+        block = {}
+        if leafnodes.get("port") is not None:
+            block["host"] = leafnodes.get("bind") or bind
+            block["port"] = leafnodes["port"]
+        if leafnodes.get("remotes"):
+            remote: Dict[str, Any] = {"urls": [normalize_leaf_url(url) for url in leafnodes["remotes"]]}
+            if leafnodes.get("credentials"):
+                remote["credentials"] = leafnodes["credentials"]
+            block["remotes"] = [remote]
+        config["leafnodes"] = block
     for key, value in (params.get("extra_config") or {}).items():
         if isinstance(value, dict) and isinstance(config.get(key), dict):
             config[key] = dict(config[key], **value)

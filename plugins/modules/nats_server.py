@@ -105,6 +105,25 @@ options:
       timeout:
         description: Seconds a client has to complete the TLS handshake (raise it for thousands of connects at once).
         type: float
+  leafnodes:
+    description:
+      - Leaf node connections, as the 2019 emulator's C(start_nats) set up to reach Synadia NGS or a hub.
+    type: dict
+    suboptions:
+      port:
+        description: Accept leaf node connections on this port (7422 by convention); omit to accept none.
+        type: int
+      bind:
+        description: Address of the leaf node listener (default O(bind)).
+        type: str
+      remotes:
+        description: Hubs to connect to as a leaf node, C(host:port), C(nats-leaf://host:port) or C(tls://host:port).
+        type: list
+        elements: str
+        default: []
+      credentials:
+        description: NATS credentials (C(.creds)) file for the connections to O(leafnodes.remotes).
+        type: path
   max_connections:
     description:
       - Most client connections the server accepts (nats-server default 65536). Each emulated
@@ -165,6 +184,12 @@ EXAMPLES = r"""
     cluster:
       name: choria
       routes: "{{ groups['brokers'] | map('regex_replace', '$', ':6222') | list }}"
+
+- name: A leaf node of Synadia NGS, like the 2019 emulator's start_nats with credentials
+  chorialab.choria.nats_server:
+    leafnodes:
+      remotes: [tls://connect.ngs.global:7422]
+      credentials: /etc/choria/ngs.creds
 
 - name: TLS for clients
   chorialab.choria.nats_server:
@@ -310,6 +335,15 @@ ARGUMENT_SPEC = dict(
             timeout=dict(type="float"),
         ),
     ),
+    leafnodes=dict(
+        type="dict",
+        options=dict(
+            port=dict(type="int"),
+            bind=dict(type="str"),
+            remotes=dict(type="list", elements="str", default=[]),
+            credentials=dict(type="path"),
+        ),
+    ),
     max_connections=dict(type="int"),
     max_payload=dict(type="int"),
     extra_config=dict(type="dict"),
@@ -356,6 +390,11 @@ class NatsServerModule:
         for option in ("max_connections", "max_payload"):
             if params.get(option) is not None and params[option] < 1:
                 self.fail("%s must be a positive number; got %d" % (option, params[option]))
+        leafnodes = params.get("leafnodes") or {}
+        if leafnodes.get("port") is not None and not (leafnodes["port"] == -1 or 0 < leafnodes["port"] < 65536):
+            self.fail("leafnodes.port must be between 1 and 65535, or -1 for a free port; got %d" % leafnodes["port"])
+        if leafnodes.get("credentials") and not os.path.isfile(leafnodes["credentials"]):
+            self.fail("leafnodes.credentials: file not found: %s" % leafnodes["credentials"])
         tls = params.get("tls")
         if tls:
             for key in ("cert", "key", "ca"):
@@ -426,6 +465,9 @@ class NatsServerModule:
         cluster = params.get("cluster")
         if cluster:
             listeners.append(("cluster", cluster.get("bind") or params["bind"], cluster["port"]))
+        leafnodes = params.get("leafnodes") or {}
+        if leafnodes.get("port") is not None:
+            listeners.append(("leafnode", leafnodes.get("bind") or params["bind"], leafnodes["port"]))
         for what, host, port in listeners:
             if port_in_use(host, port):
                 self.fail(describe_port_conflict(host, port, what))

@@ -11,7 +11,7 @@ from pathlib import Path
 
 
 def free_ports(count: int) -> list:
-    sockets = [socket.socket() for _ in range(count)]
+    sockets = [socket.socket() for dummy in range(count)]
     for sock in sockets:
         sock.bind(("127.0.0.1", 0))
     ports = [sock.getsockname()[1] for sock in sockets]

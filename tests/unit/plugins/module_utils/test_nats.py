@@ -24,7 +24,7 @@ from ansible_collections.chorialab.choria.plugins.module_utils.nats import (
 def params(**overrides):
     base = dict(
         port=4222, monitor_port=8222, bind="0.0.0.0", name=None, cluster=None, tls=None,
-        max_connections=None, max_payload=None, extra_config=None, config_dir="/tmp/choria-emulator",
+        max_connections=None, max_payload=None, extra_config=None, leafnodes=None, config_dir="/tmp/choria-emulator",
         config_file=None, pid_file=None, log_file=None,
     )
     base.update(overrides)
@@ -108,12 +108,24 @@ def test_log_error_finds_the_fatal_line():
     assert log_error("[1] [INF] fine\n") is None
 
 
+def test_leafnodes_listen_and_connect_to_hubs_with_credentials():
+    config = build_config(params(leafnodes=dict(port=7422, bind=None, remotes=["hub:7422", "tls://connect.ngs.global:7422"],
+                                                credentials="/etc/ngs.creds")))
+    assert config["leafnodes"] == {
+        "host": "0.0.0.0", "port": 7422,
+        "remotes": [{"urls": ["nats-leaf://hub:7422", "tls://connect.ngs.global:7422"], "credentials": "/etc/ngs.creds"}],
+    }
+    assert 'remotes: [\n    {\n      urls: [\n        "nats-leaf://hub:7422"' in render_config(config)
+    with pytest.raises(NatsConfigError, match="leafnodes.remotes"):
+        build_config(params(leafnodes=dict(remotes=["hub"])))
+
+
 def test_real_nats_server_accepts_what_we_render(tmp_path, nats_server_binary):
     config = build_config(params(
         name="n1", bind="127.0.0.1", port=-1, monitor_port=-1, config_dir=str(tmp_path),
         max_connections=1000, max_payload=4194304,
         cluster=dict(name="c", port=-1, bind=None, routes=["127.0.0.1:6222", "nats-route://127.0.0.2:6222"]),
-        extra_config={"leafnodes": {"port": -1}},
+        leafnodes=dict(port=-1, bind=None, remotes=["127.0.0.1:7422"], credentials=str(tmp_path / "ngs.creds")),
     ))
     path = tmp_path / "n1.conf"
     path.write_text(render_config(config))

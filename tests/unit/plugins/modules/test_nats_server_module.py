@@ -75,6 +75,7 @@ def test_restarted_always_restarts(server, run_module):
         (dict(cluster=dict(port=6222, routes=["nowhere"])), "cluster.routes: 'nowhere' is not host:port"),
         (dict(tls=dict(cert="/no/cert.pem", key="/no/key.pem")), "tls.cert: file not found: /no/cert.pem"),
         (dict(binary="/no/nats-server"), "nats-server binary /no/nats-server does not exist"),
+        (dict(leafnodes=dict(remotes=["hub:7422"], credentials="/no/ngs.creds")), "leafnodes.credentials: file not found: /no/ngs.creds"),
         (dict(extra_config={"max_connections": "lots"}), "nats-server rejected the configuration"),
     ],
 )

@@ -143,3 +143,9 @@ def test_emulate_keeps_retrying_an_unreachable_broker(tmp_path):
     assert all(f"to 127.0.0.1:{port}" in w and "Connection refused" in w and "retrying" in w for w in warnings), warnings
     assert len(warnings) <= 4  # a summary per worker every 10 s, not a line per attempt
     assert "Traceback" not in text
+
+
+@pytest.mark.parametrize("command", CLIENT_COMMANDS, ids=lambda c: c[0])
+def test_missing_tls_file(command, tmp_path, no_default_config):
+    message = one_line(run_cli(*command, "--server", "127.0.0.1:1", "--tls", "--tls-ca", str(tmp_path / "ca.pem"), timeout=60), command[0])
+    assert message == f"cannot load the TLS files (CA {tmp_path / 'ca.pem'}, certificate none, key none): No such file or directory"

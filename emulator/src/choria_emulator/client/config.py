@@ -24,6 +24,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 from ..natsproto.connection import parse_server
+from ..natsproto.tls import client_context
 from ..protocol.security import InsecureSigner, Signer, X509Signer
 
 DEFAULT_SERVER = "nats://127.0.0.1:4222"
@@ -114,15 +115,13 @@ class ClientConfig:
         return X509Signer(self.tls_cert, self.tls_key)
 
     def ssl_context(self) -> ssl.SSLContext | None:
+        """The TLS context for NATS, or None without TLS; bad files raise ClientConfigError naming them."""
         if not self.tls:
             return None
-        context = ssl.create_default_context(cafile=self.tls_ca) if self.tls_ca else ssl.create_default_context()
-        if not self.tls_verify:
-            context.check_hostname = False
-            context.verify_mode = ssl.CERT_NONE
-        if self.tls_cert:
-            context.load_cert_chain(self.tls_cert, self.tls_key)
-        return context
+        try:
+            return client_context(self.tls_ca, self.tls_cert, self.tls_key, self.tls_verify)
+        except ValueError as exc:
+            raise ClientConfigError(str(exc)) from None
 
     @classmethod
     def load(

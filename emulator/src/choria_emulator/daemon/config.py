@@ -9,6 +9,7 @@ from pathlib import Path
 
 from ..natsproto import ConnectOptions, ServerAddress
 from ..natsproto.auth import Credentials
+from ..natsproto.tls import client_context
 
 BUILTIN_AGENTS = ("discovery", "rpcutil", "choria_util")
 NAME_FORMATS = ("blog", "e3")
@@ -33,16 +34,7 @@ class TLSFiles:
 
     def context(self) -> ssl.SSLContext:
         """A client context; without ``verify`` the server certificate is not checked (like ``--tls`` alone)."""
-        try:
-            context = ssl.create_default_context(cafile=self.ca) if self.ca else ssl.create_default_context()
-            if not self.verify:
-                context.check_hostname = False
-                context.verify_mode = ssl.CERT_NONE
-            if self.cert:
-                context.load_cert_chain(self.cert, self.key)
-        except (ssl.SSLError, OSError) as exc:
-            raise ValueError(f"cannot load the TLS files (--tls-ca {self.ca}, --tls-cert {self.cert}, --tls-key {self.key}): {exc}") from None
-        return context
+        return client_context(self.ca, self.cert, self.key, self.verify)
 
 
 @dataclass

@@ -154,6 +154,13 @@ async def test_generate_bad_size_is_invalid_data(small_network, client, size):
     assert reply["statuscode"] == 4 and reply["statusmsg"].startswith("Validation failed")
 
 
+async def test_generate_too_big_for_the_broker_is_refused_with_a_reason(small_network, client):
+    reply = await call(client, "emulated0", "generate", {"size": 2_000_000})
+    assert reply["statuscode"] == 4 and "max_payload of 1048576 bytes" in reply["statusmsg"]
+    reply = await call(client, "emulated0", "generate", {"size": 600_000})  # fits: sent
+    assert reply["statuscode"] == 0 and len(reply["data"]["message"]) == 600_000
+
+
 async def test_generate_unknown_action(small_network, client):
     reply = await call(client, "emulated1", "explode")
     assert (reply["statuscode"], reply["statusmsg"]) == (2, "Unknown action explode for agent emulated1")

@@ -33,6 +33,11 @@ def generate(size: int) -> str:
     return (_DIGITS * (size // 10 + 1))[:size]
 
 
+def reply_bytes(size: int) -> int:
+    """An upper bound of the transport bytes of a ``generate`` reply: base64 of the JSON layers around it."""
+    return (size + 1024) * 4 // 3 + 512
+
+
 def ok(data: Any) -> str:
     return RPCReply(data=data).encode()
 
@@ -75,6 +80,11 @@ def emulated(instance: Instance, decoded: DecodedRequest) -> str | None:
                 shared = fail(StatusCode.INVALID_DATA, "Validation failed: size should be an integer")
             elif not 0 <= size <= GENERATE_MAX_SIZE:
                 shared = fail(StatusCode.INVALID_DATA, f"Validation failed: size should be between 0 and {GENERATE_MAX_SIZE}")
+            elif instance.connection is not None and reply_bytes(size) > instance.connection.max_payload:
+                # Go would fail to publish and stay silent; every instance encoding megabytes it cannot
+                # send would stall the worker, so say why instead
+                limit = instance.connection.max_payload
+                shared = fail(StatusCode.INVALID_DATA, f"Validation failed: a reply with {size} characters does not fit the broker's max_payload of {limit} bytes")
             else:
                 shared = ok({"message": generate(size)})
         decoded.shared[agent] = shared

@@ -103,6 +103,9 @@ def test_bad_rpc_argument(no_default_config):
         (["-i", "2", "--tls-cert", "/x.pem", "--tls"], "--tls-cert: file not found: /x.pem"),
         (["-i", "2", "--name-format", "e3", "--start-index", "-1"], "--start-index must not be negative"),
         (["-i", "25000", "--workers", "1"], "open files"),
+        (["-i", "2", "--name", "my node"], "cannot be part of a NATS subject"),
+        (["-i", "2", "--name", "a..b"], "cannot be part of a NATS subject"),
+        (["-i", "2", "--name", "emu>"], "cannot be part of a NATS subject"),
     ],
 )
 def test_emulate_refuses_unusable_setups(flags, message):

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import os
+import re
 import ssl
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -13,6 +14,7 @@ from ..natsproto.tls import client_context
 
 BUILTIN_AGENTS = ("discovery", "rpcutil", "choria_util")
 NAME_FORMATS = ("blog", "e3")
+_SUBJECT_TOKENS = re.compile(r"^[^\s*>.]+(\.[^\s*>.]+)*$")  # identities end up in C.node.<identity>
 RECONNECT_MIN, RECONNECT_MAX = 0.25, 5.0  # seconds; backoff doubles from MIN up to MAX, with jitter
 
 
@@ -71,6 +73,8 @@ class EmulatorConfig:
             raise ValueError("--agents must be >= 0 and --collectives >= 1")
         if not self.servers:
             raise ValueError("at least one --server is needed")
+        if not _SUBJECT_TOKENS.match(self.name):
+            raise ValueError(f"--name {self.name!r} cannot be part of a NATS subject (no spaces, '*', '>' or empty '.' parts)")
         if self.name_format not in NAME_FORMATS:
             raise ValueError(f"--name-format must be one of {', '.join(NAME_FORMATS)}")
         if self.start_index < 0:

@@ -143,8 +143,8 @@ def valid_requests_with_garbage_inside(rng: random.Random, reply_to: str) -> Ite
         yield "discovery", text, False  # discovery stays silent unless the payload contains "ping"
 
 
-def deliveries(subject: str) -> int:
-    return 1 if ".node." in subject else INSTANCES
+def deliveries(subject: str, instances: int = INSTANCES) -> int:
+    return 1 if ".node." in subject else instances
 
 
 async def wait_for_total(emulator, total: int) -> dict[str, int]:
@@ -159,11 +159,12 @@ async def fuzz_network(nats_server, emulator_factory):
         yield emulator, client
 
 
-async def publish_all(nc, items: list[tuple[str, bytes]]) -> int:
+async def publish_all(nc, items: list[tuple[str, bytes]], instances: int = INSTANCES) -> int:
+    """Publish everything; the number of deliveries to expect on a network of ``instances``."""
     count = 0
     for number, (subject, payload) in enumerate(items):
         await nc.publish(subject, payload)
-        count += deliveries(subject)
+        count += deliveries(subject, instances)
         if number % 200 == 0:
             await nc.flush()
     await nc.flush()
@@ -252,3 +253,54 @@ async def test_fuzz_never_crashes_or_stalls(fuzz_network):
     result = await ping(client, timeout=15, expect=INSTANCES)
     assert sorted(result.times) == sorted(f"fuzz-{i}" for i in range(INSTANCES))
     assert "Traceback" not in emulator.log()
+
+
+async def test_forged_requests_to_secure_daemons_are_unvalidated(nats_server, emulator_factory, tmp_path):
+    """With --secure, every well-formed request that is not properly signed counts as unvalidated, never answered."""
+    from choria_emulator.protocol.security import X509Signer
+
+    from choria_pki import CertAuthority
+
+    ca = CertAuthority.create(tmp_path / "ca")
+    other = CertAuthority.create(tmp_path / "other", name="Other CA")
+    rip = ca.issue(tmp_path, "rip.mcollective")
+    stranger = other.issue(tmp_path / "other-certs", "rip.mcollective")
+    emulator = await asyncio.to_thread(emulator_factory, nats_server.url, 10, "--workers", "2", "--secure", "--ca", str(ca.cert), name="sfuzz")
+    config = ClientConfig.load(servers=[nats_server.url], search_default_files=False, identity="fuzzer")
+    rng = random.Random(SEED)
+    signer, foreign = X509Signer(rip.cert, rip.key), X509Signer(stranger.cert, stranger.key)
+    reply_to = reply_subject("mcollective", "choria=rip.mcollective", "e" * 32)
+
+    def signed(message: str, signature: str, pubcert: str) -> bytes:
+        return transport(b64(secure(message, signature, pubcert)), {"mc_sender": "fuzz", "reply-to": reply_to})
+
+    forged: list[bytes] = []
+    for _ in range(40):
+        text = request_text(callerid="choria=rip.mcollective")
+        forged.append(signed(text, "insecure", "insecure"))  # unsigned
+        forged.append(signed(text, b64(rng.randbytes(256)), signer.pubcert))  # random signature, real certificate
+        forged.append(signed(text, signer.sign(text + " "), signer.pubcert))  # signature of other bytes
+        forged.append(signed(text, foreign.sign(text), foreign.pubcert))  # certificate of another CA
+        forged.append(signed(text, signer.sign(text), "-----BEGIN CERTIFICATE-----\n" + b64(rng.randbytes(300)) + "\n-----END CERTIFICATE-----\n"))
+        other_caller = request_text(callerid="choria=mallory.mcollective")
+        forged.append(signed(other_caller, signer.sign(other_caller), signer.pubcert))  # certname does not match the caller
+    genuine = request_text(callerid="choria=rip.mcollective", requestid="d" * 32)
+
+    async with ChoriaClient(config) as client:
+        replies: list[bytes] = []
+
+        async def on_reply(msg: Any) -> None:
+            replies.append(msg.data)
+
+        sub = await client.nc.subscribe(reply_to, cb=on_reply)
+        start = await asyncio.to_thread(stable_counters, emulator)
+        expected = await publish_all(client.nc, [(BROADCAST[0], payload) for payload in forged], instances=10)
+        await wait_for_total(emulator, start["total"] + expected)
+        after = await asyncio.to_thread(stable_counters, emulator)
+        assert after["unvalidated"] - start["unvalidated"] == expected == 10 * len(forged)
+        assert after["validated"] == start["validated"] and after["replies"] == start["replies"]
+        assert replies == []
+        # and the properly signed request still gets every answer
+        await client.nc.publish(BROADCAST[0], signed(genuine, signer.sign(genuine), signer.pubcert))
+        await apoll(lambda: len(replies) >= 10, timeout=30, what="10 replies to the signed request")
+        await sub.unsubscribe()

@@ -74,8 +74,8 @@ async def test_broker_restart_on_the_same_port(fresh_nats, emulator_factory):
 async def test_failover_to_the_live_server(fresh_nats, emulator_factory):
     first, second = fresh_nats(), fresh_nats()
     emulator = emulator_factory([first.url, second.url], 20, "--workers", "2")
-    # instances are spread over both servers
-    poll(lambda: first.varz()["connections"] == 10 and second.varz()["connections"] == 10, what="instances spread over both servers")
+    # instances are spread over both servers (i % 2, unless a connect attempt failed and moved on)
+    poll(lambda: (a := first.varz()["connections"]) > 0 and a + second.varz()["connections"] == 20, what="instances spread over both servers")
     first.kill()
     poll(lambda: second.varz()["connections"] == 20, timeout=90, what="every instance on the live server")
     emulator.wait_connected(timeout=30)

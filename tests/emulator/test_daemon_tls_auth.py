@@ -64,6 +64,12 @@ async def test_tls_without_verification(tls_nats, pki, emulator_factory):
     assert await names(tls_nats.url, 6, tls=True, tls_ca=str(pki["ca"])) == {f"tls-{i}" for i in range(6)}
 
 
+async def test_tls_scheme_implies_tls(tls_nats, emulator_factory):
+    host = tls_nats.url.split("://", 1)[1]
+    emulator = await asyncio.to_thread(emulator_factory, f"tls://{host}", 2, name="scheme")
+    assert emulator.debug_vars()["config"]["TLS"] == 1
+
+
 async def test_tls_with_verification(tls_nats, pki, emulator_factory):
     emulator = await asyncio.to_thread(emulator_factory, tls_nats.url, 4, "--tls", "--verify", "--tls-ca", str(pki["ca"]), name="vtls")
     assert emulator.debug_vars()["config"]["tlsVerify"] == 1
@@ -88,7 +94,8 @@ def test_wrong_ca_with_verify_fails_clearly(tls_nats, pki):
 
 
 def test_plain_emulator_against_tls_server(tls_nats):
-    result = run_cli("emulate", "-i", "2", "--server", tls_nats.url, "--http-port", "0", timeout=120)
+    plain = tls_nats.url.replace("tls://", "nats://")  # the tls:// scheme alone would turn TLS on
+    result = run_cli("emulate", "-i", "2", "--server", plain, "--http-port", "0", timeout=120)
     assert result.returncode == 1
     assert f"cannot connect to 127.0.0.1:{tls_nats.port}: the server requires TLS (use --tls)" in one_error(result)
 

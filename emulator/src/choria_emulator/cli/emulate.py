@@ -58,7 +58,8 @@ def config_from_args(args: argparse.Namespace) -> EmulatorConfig:
                     servers.append(parse_server(item))
                 except ValueError as exc:
                     raise CLIError(f"bad --server: {exc}", exit_code=2) from None
-    tls = TLSFiles(args.tls_ca, args.tls_cert, args.tls_key, args.verify) if (args.tls or args.verify) else None
+    wants_tls = args.tls or args.verify or any(server.tls for server in servers)  # tls://host implies --tls
+    tls = TLSFiles(args.tls_ca, args.tls_cert, args.tls_key, args.verify) if wants_tls else None
     try:
         config = EmulatorConfig(
             instances=args.instances,

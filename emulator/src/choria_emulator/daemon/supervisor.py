@@ -126,8 +126,8 @@ class Supervisor:
             try:
                 while handle.channel.poll():
                     handle.snapshot = json.loads(handle.channel.recv())
-                    if handle.snapshot.get("fatal") and not self.stopping:
-                        log.error("%s", handle.snapshot["fatal"])
+                    if handle.snapshot.get("fatal") and not self.stopping and not self._stop.is_set():  # type: ignore[union-attr]
+                        log.error("%s", handle.snapshot["fatal"])  # once, though every worker may hit it
                         self.request_stop(exit_code=1)
                 self._note_all_connected()
             except (EOFError, OSError, ValueError):

@@ -99,6 +99,7 @@ def test_bad_rpc_argument(no_default_config):
         (["-i", "2", "--registration-interval", "-1"], "must not be negative"),
         (["-i", "2", "--audit", "/nonexistent/dir/audit-%s.log"], "--audit: directory /nonexistent/dir does not exist"),
         (["-i", "2", "--stats-file", "/nonexistent/stats.json"], "--stats-file: directory /nonexistent does not exist"),
+        (["-i", "2", "--pid-file", "/nonexistent/emu.pid"], "--pid-file: directory /nonexistent does not exist"),
         (["-i", "2", "--secure"], "--secure needs --ca"),
         (["-i", "2", "--tls-cert", "/x.pem", "--tls"], "--tls-cert: file not found: /x.pem"),
         (["-i", "2", "--name-format", "e3", "--start-index", "-1"], "--start-index must not be negative"),

@@ -5,6 +5,7 @@ from __future__ import annotations
 import argparse
 import os
 import socket
+from pathlib import Path
 
 from ..daemon.config import NAME_FORMATS, EmulatorConfig, TLSFiles
 from ..daemon.facts import FactsError, FactsTemplate
@@ -91,6 +92,8 @@ def config_from_args(args: argparse.Namespace) -> EmulatorConfig:
         config.connect_options()  # TLS files and NATS credentials load, or fail here
     except (ValueError, FactsError, OSError) as exc:
         raise CLIError(str(exc), exit_code=2) from None
+    if args.pid_file and not Path(args.pid_file).parent.is_dir():
+        raise CLIError(f"--pid-file: directory {Path(args.pid_file).parent} does not exist", exit_code=2)
     per_worker = -(-config.instances // config.workers)
     import resource
 

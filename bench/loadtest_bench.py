@@ -109,7 +109,10 @@ async def timed_discovery(url: str, size: int, federation: str | None = None) ->
         return len(nodes), time.monotonic() - started
 
 
-async def suite(url: str, size: int, payload: int, outdir: Path, monitors: list[str], emulator: str, federation: str | None = None, count: int | None = None) -> dict[str, Any]:
+async def suite(
+    url: str, size: int, payload: int, outdir: Path, monitors: list[str], emulator: str,
+    federation: str | None = None, count: int | None = None, workers: int = 1, direct: bool = False,
+) -> dict[str, Any]:
     config = ClientConfig.load(servers=[url], search_default_files=False, identity="loadtest-bench")
     options = SuiteOptions(
         count=count or requests_for(size),
@@ -120,6 +123,8 @@ async def suite(url: str, size: int, payload: int, outdir: Path, monitors: list[
         timeout=30.0,
         discovery_timeout=max(2.0, size / 4000),
         federation=federation,
+        force_direct=direct,
+        workers=workers,
         nats_monitors=monitors,
         emulator_monitors=[emulator],
         events=False,
@@ -156,7 +161,7 @@ def nats_rss(servers: list[NatsServer]) -> int:
     return sum(s.varz()["mem"] for s in servers)
 
 
-def bench_size(size: int, payloads: list[int], federation_max: int, out: Path, workdir: Path, load: float) -> list[dict[str, Any]]:
+def bench_size(size: int, payloads: list[int], federation_max: int, workers_sizes: list[int], out: Path, workdir: Path, load: float) -> list[dict[str, Any]]:
     servers, owner = start_nats(size, workdir)
     emulator = broker = fed = None
     rows: list[dict[str, Any]] = []
@@ -217,6 +222,12 @@ def bench_size(size: int, payloads: list[int], federation_max: int, out: Path, w
                 say(f"{size} × {payload} B via federation: suite median {fed_report['round_trip']['median']:.3f} s, "
                     f"{row['federation_complete']}/5 complete; {pairs['pairs']} interleaved pairs: direct {pairs['direct_median']:.3f} s, "
                     f"federated {pairs['federated_median']:.3f} s, added {row['federation_added_ms']:+.0f} ms (median of the differences)")
+            if size in workers_sizes and payload == payloads[0]:
+                for workers in (1, 2):
+                    report = asyncio.run(suite(client_url, size, payload, workdir / f"direct-{workers}", monitors, emulator.http, count=5, workers=workers, direct=True))
+                    row[f"direct_w{workers}_median_s"] = round(report["round_trip"]["median"], 3)
+                    say(f"{size} × {payload} B directed, {workers} client worker(s): median {report['round_trip']['median']:.3f} s, "
+                        f"{report['tests']['complete']}/5 complete")
             rows.append(row)
         after = nats_rss(servers) - idle
         for row in rows:
@@ -234,7 +245,8 @@ FIELDS = [
     "nodes", "payload", "servers", "emulator_workers", "requests", "complete", "connect_s", "discovered", "discovery_s",
     "rt_min_s", "rt_median_s", "rt_p95_s", "replies_per_s", "emulator_pss_kib_per_instance", "emulator_rss_kib_per_instance",
     "nats_kib_per_connection", "nats_kib_per_connection_after_runs", "nats_rss_mib_after",
-    "federation_rt_median_s", "federation_added_ms", "federation_pairs", "federation_complete", "measured_at", "load_before",
+    "federation_rt_median_s", "federation_added_ms", "federation_pairs", "federation_complete",
+    "direct_w1_median_s", "direct_w2_median_s", "measured_at", "load_before",
 ]
 
 
@@ -336,6 +348,17 @@ def markdown(data: dict[str, Any]) -> str:
             f"| {r['replies_per_s']:,} | {r['complete']}/{r['requests']} | {r['emulator_pss_kib_per_instance']} | {r['nats_kib_per_connection']} → {r.get('nats_kib_per_connection_after_runs', '–')} "
             f"| {fed} | {r['measured_at'][:16].replace('T', ' ')}, {r['load_before']} |"
         )
+    workers = [r for r in runs if r.get("direct_w1_median_s") is not None]
+    if workers:
+        lines += [
+            "",
+            "## `measure --workers`: one or two client processes (directed requests)",
+            "",
+            "| nodes | payload | 1 worker: median | 2 workers: median | measured (UTC) |",
+            "| ---: | ---: | ---: | ---: | --- |",
+        ]
+        for r in workers:
+            lines.append(f"| {r['nodes']:,} | {r['payload']} B | {r['direct_w1_median_s']:.3f} s | {r['direct_w2_median_s']:.3f} s | {r['measured_at'][:16].replace('T', ' ')} |")
     lines += [
         "",
         "## The original's published figures (protocol.md §4.8), for comparison",
@@ -395,7 +418,7 @@ def main() -> int:
             say(f"{size}: skipped, the load average stayed at {load:.2f} (> {ARGS.max_load}); run it again later")
             continue
         with tempfile.TemporaryDirectory(prefix=f"loadtest-{size}-") as workdir:
-            rows = bench_size(size, ARGS.payloads, ARGS.federation_max, out, Path(workdir), load)
+            rows = bench_size(size, ARGS.payloads, ARGS.federation_max, ARGS.workers_sizes, out, Path(workdir), load)
         all_rows += rows
         data = merge(out / "loadtest.json", rows, machine_info())  # after every size: a later failure keeps this one
         write_csv(out / "loadtest.csv", data["runs"])
@@ -409,6 +432,7 @@ def parse_args() -> argparse.Namespace:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--sizes", type=int, nargs="+", default=[1000, 5000, 10000, 20000, 50000])
     parser.add_argument("--payloads", type=int, nargs="+", default=[10, 1000])
+    parser.add_argument("--workers-sizes", type=int, nargs="*", default=[10_000], help="sizes also measured directed with 1 and 2 client workers")
     parser.add_argument("--federation-max", type=int, default=10_000, help="largest size also measured through a Federation Broker")
     parser.add_argument("--max-load", type=float, default=1.0, help="1-minute load average under which sizes >= 20,000 run")
     parser.add_argument("--wait", type=float, default=1800, help="seconds to wait for that load before skipping a size")

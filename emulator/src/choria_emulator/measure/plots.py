@@ -7,6 +7,7 @@ and JSON file and says which plots it skipped.
 from __future__ import annotations
 
 import logging
+import math
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, Sequence
 
@@ -17,6 +18,7 @@ if TYPE_CHECKING:
 
 log = logging.getLogger(__name__)
 ARRIVALS_PNG, ROUND_TRIPS_PNG, COMPARE_PNG = "arrivals.png", "round_trips.png", "compare.png"
+MAX_PLOT_BUCKETS = 300
 
 
 class PlotsUnavailable(RuntimeError):
@@ -34,19 +36,26 @@ def _pyplot() -> Any:
     return plt
 
 
+def plot_interval(tests: Sequence[TestResult]) -> float:
+    """The original's 10 ms buckets, widened in 10 ms steps so a plot has at most ~300 of them."""
+    longest = max((t.last_reply for t in tests), default=0.0)
+    return BUCKET_SECONDS * max(1, math.ceil(longest / (MAX_PLOT_BUCKETS * BUCKET_SECONDS)))
+
+
 def arrivals(path: Path, tests: Sequence[TestResult], title: str) -> None:
-    """Replies per 10 ms bucket against time since the publish, one line per request."""
+    """Replies per bucket against time since the publish, one line per request."""
     plt = _pyplot()
     fig, ax = plt.subplots(figsize=(10, 5), dpi=100)
     cmap = plt.get_cmap("viridis")
+    interval = plot_interval(tests)
     for index, test in enumerate(tests):
-        buckets = time_buckets(test.times)
+        buckets = time_buckets(test.times, interval)
         if not buckets:
             continue
-        xs = [i * BUCKET_SECONDS * 1000 for i in range(len(buckets))]
+        xs = [i * interval * 1000 for i in range(len(buckets))]
         ax.step(xs, buckets, where="mid", color=cmap(index / max(1, len(tests) - 1)), alpha=0.8, linewidth=1, label=f"request {test.test}")
     ax.set_xlabel("time since publish (ms)")
-    ax.set_ylabel("replies per 10 ms")
+    ax.set_ylabel(f"replies per {interval * 1000:.0f} ms")
     ax.set_title(title)
     ax.grid(alpha=0.3)
     if 0 < len(tests) <= 10:

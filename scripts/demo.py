@@ -1,20 +1,19 @@
 #!/usr/bin/env python3
 """`make demo`: the collection's playbooks stand up 1,000 emulated nodes here; ping and load-test them.
 
-Runs ``setup-prereqs.yml`` (a venv under ``.cache/demo/``, no root), ``start-nats.yml`` (free
-ports on 127.0.0.1) and ``start-emulator.yml`` against localhost, then pings the network and
-sends ``emulated0#generate`` requests, printing counts and timings. ``stop-emulator.yml`` and
+Runs ``setup-prereqs.yml`` (a venv under ``.cache/demo/``, no root), ``start-nats.yml`` (on ports
+nats-server picks itself on 127.0.0.1) and ``start-emulator.yml`` against localhost, then pings the
+network and sends ``emulated0#generate`` requests, printing counts and timings. ``stop-emulator.yml`` and
 ``stop-nats.yml`` run whatever happens, and anything they could not stop is killed by PID.
 """
 
 from __future__ import annotations
 
 import asyncio
+import json
 import os
 import re
 import shutil
-import signal
-import socket
 import statistics
 import subprocess
 import sys
@@ -23,7 +22,7 @@ import time
 from pathlib import Path
 
 from choria_emulator.client import ChoriaClient, ClientConfig, ping, rpc
-from choria_emulator.localnet import http_json
+from choria_emulator.localnet import http_json, kill_pid_files
 
 REPO = Path(__file__).resolve().parent.parent
 CACHE = REPO / ".cache" / "demo"
@@ -34,10 +33,11 @@ PLAYBOOK = Path(sys.executable).with_name("ansible-playbook")
 MSG = re.compile(r'^\s+"msg": "(.*)"\s*$')
 
 
-def free_port() -> int:
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        return sock.getsockname()[1]
+def broker_ports(run_dir: Path) -> tuple[int, int]:
+    """Client and monitor ports nats-server picked (-1 asks it to; no race with other programs)."""
+    (ports_file,) = run_dir.glob("nats-server_*.ports")
+    ports = json.loads(ports_file.read_text())
+    return int(ports["nats"][0].rsplit(":", 1)[1]), int(ports["monitoring"][0].rsplit(":", 1)[1])
 
 
 def playbook(name: str, /, **extra: object) -> None:
@@ -78,30 +78,17 @@ async def drive(url: str) -> int:
         return 0 if result.count == INSTANCES else 1
 
 
-def kill_leftovers(run_dir: Path) -> None:
-    """Last resort after the stop playbooks: SIGKILL any process whose PID file is still there."""
-    for pid_file in run_dir.glob("*.pid"):
-        try:
-            pid = int(pid_file.read_text().strip())
-            cmdline = Path(f"/proc/{pid}/cmdline").read_bytes()
-        except (OSError, ValueError):
-            continue
-        if b"nats-server" in cmdline or b"emulate" in cmdline:
-            os.killpg(pid, signal.SIGKILL)
-            print(f"killed pid {pid} ({pid_file.name}) that the stop playbooks left running")
-
-
 def main() -> int:
     started = time.monotonic()
     CACHE.mkdir(parents=True, exist_ok=True)
     venv = CACHE / "venv"
     run_dir = Path(tempfile.mkdtemp(prefix="choria-demo-"))
-    port, monitor = free_port(), free_port()
     common = {"venv": venv, "run_dir": run_dir}
     code = 1
     try:
         playbook("setup-prereqs.yml", venv=venv, setup_prereqs_wheel_cache=CACHE / "wheels")
-        playbook("start-nats.yml", port=port, monitor=monitor, bind="127.0.0.1", **common)
+        playbook("start-nats.yml", port=-1, monitor=-1, bind="127.0.0.1", **common)
+        port, monitor = broker_ports(run_dir)
         playbook("start-emulator.yml", instances=INSTANCES, servers=f"127.0.0.1:{port}", monitor=0, name="demo", **common)
         code = asyncio.run(drive(f"nats://127.0.0.1:{port}"))
         varz = http_json(f"http://127.0.0.1:{monitor}/varz")
@@ -110,12 +97,13 @@ def main() -> int:
     except (RuntimeError, OSError) as exc:
         print(f"demo failed: {exc}")
     finally:
-        for name, extra in (("stop-emulator.yml", {"name": "demo"}), ("stop-nats.yml", {"port": port})):
+        for name, extra in (("stop-emulator.yml", {"name": "demo"}), ("stop-nats.yml", {"port": -1})):
             try:
                 playbook(name, **extra, **common)
             except RuntimeError as exc:
                 print(f"{exc}; killing by PID")
-        kill_leftovers(run_dir)
+        for pid in kill_pid_files(run_dir):
+            print(f"killed pid {pid} that the stop playbooks left running")
         shutil.rmtree(run_dir, ignore_errors=True)
         print(f"demo took {time.monotonic() - started:.1f} s")
     return code

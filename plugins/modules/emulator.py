@@ -294,6 +294,7 @@ from ansible_collections.chorialab.choria.plugins.module_utils.emulator import (
     running_args,
     status,
 )
+from ansible_collections.chorialab.choria.plugins.module_utils.daemon import STATES, DaemonModule
 from ansible_collections.chorialab.choria.plugins.module_utils.monitor import MonitorError, poll
 from ansible_collections.chorialab.choria.plugins.module_utils.processes import (
     ProcessError,
@@ -310,7 +311,7 @@ from ansible_collections.chorialab.choria.plugins.module_utils.processes import 
 def argument_spec() -> Dict[str, Any]:
     spec = connection_argument_spec()
     spec.update(
-        state=dict(type="str", choices=["started", "stopped", "restarted"], default="started"),
+        state=dict(type="str", choices=STATES, default="started"),
         name=dict(type="str"),
         instances=dict(type="int"),
         agents=dict(type="int", default=1),
@@ -339,31 +340,19 @@ def argument_spec() -> Dict[str, Any]:
     return spec
 
 
-class EmulatorModule:
+class EmulatorModule(DaemonModule):
     """One named ``choria-emulator emulate`` process on the target."""
 
     def __init__(self, module: AnsibleModule):
-        self.module = module
-        self.params = module.params
-        if not self.params.get("name"):
-            self.params["name"] = default_name()
-        self.files: EmulatorFiles = default_files(self.params)
+        params = module.params
+        params["name"] = params.get("name") or default_name()
+        files = default_files(params)
+        super().__init__(module, [files.pid_file, files.port_file], name=params["name"], pid_file=files.pid_file, log_file=files.log_file)
+        self.files: EmulatorFiles = files
         self.process: Optional[Popen] = None
         self.servers: List[ServerAddress] = []
-        self.result: Dict[str, Any] = dict(
-            changed=False,
-            restarted=False,
-            name=self.params["name"],
-            running=False,
-            pid=None,
-            pid_file=self.files.pid_file,
-            log_file=self.files.log_file,
-        )
-        if not NAME_RE.match(self.params["name"]):
-            self.fail("name %r may only contain letters, digits, '_', '.' and '-'" % self.params["name"])
-
-    def fail(self, msg: str) -> None:
-        self.module.fail_json(msg=msg, **self.result)
+        if not NAME_RE.match(params["name"]):
+            self.fail("name %r may only contain letters, digits, '_', '.' and '-'" % params["name"])
 
     # ---- checks ----------------------------------------------------------------------------
     def _validate(self) -> List[str]:
@@ -405,20 +394,12 @@ class EmulatorModule:
                 self.fail("; ".join(problems))
 
     # ---- process ---------------------------------------------------------------------------
-    def _running_pid(self) -> Optional[int]:
+    def running_pid(self) -> Optional[int]:
         pid = find_emulator(self.files)
         url = endpoint(self.params["monitor_bind"], self.params["monitor_port"])
         if pid is None and url:
             pid = pid_from_debug_vars(url)
         return pid
-
-    def _stop(self, pid: int) -> None:
-        try:
-            self.result["stopped"] = stop_process(pid, self.params["stop_timeout"])
-        except ProcessError as exc:
-            self.fail(str(exc))
-        remove_file(self.files.pid_file)
-        remove_file(self.files.port_file)
 
     def _start(self, argv: List[str]) -> int:
         remove_file(self.files.port_file)
@@ -457,8 +438,7 @@ class EmulatorModule:
         if fresh and self.process:
             if self.process.poll() is None:
                 stop_process(pid, 10)
-            remove_file(self.files.pid_file)
-            remove_file(self.files.port_file)
+            self.forget()
         if reason and reason.startswith("exited"):
             last = tail.strip().splitlines()[-1] if tail.strip() else ""
             self.fail("choria-emulator %s%s; last lines of %s:\n%s" % (reason, ": %s" % last if last else "", self.files.log_file, tail))
@@ -477,52 +457,28 @@ class EmulatorModule:
     def started(self, force_restart: bool) -> None:
         argv = self._validate()
         self.result["command"] = argv
-        pid = self._running_pid()
+        pid = self.running_pid()
         current = running_args(pid) if pid else None
         if self.module._diff:
             self.result["diff"] = dict(before=" ".join(current) + "\n" if current else "", after=" ".join(argv) + "\n")
         if pid is not None and current == argv and not force_restart:
             self._report(pid, self._wait_connected(pid, fresh=False))
             return
-        self.result.update(changed=True, restarted=pid is not None)
-        if self.module.check_mode:
-            self.result.update(running=pid is not None, pid=pid)
+        if self.predict_change(pid):
             return
         try:
             os.makedirs(self.params["state_dir"], exist_ok=True)
         except OSError as exc:
             self.fail("cannot create state_dir %s: %s" % (self.params["state_dir"], to_native(exc)))
         if pid is not None:
-            self._stop(pid)
+            self.stop(pid)
         self._preflight()
         new_pid = self._start(argv)
         self._report(new_pid, self._wait_connected(new_pid, fresh=True))
 
-    def stopped(self) -> None:
-        pid = self._running_pid()
-        if pid is None:
-            if not self.module.check_mode:
-                remove_file(self.files.pid_file)
-                remove_file(self.files.port_file)
-            return
-        self.result["changed"] = True
-        if self.module._diff:
-            self.result["diff"] = dict(before="running (pid %d)\n" % pid, after="stopped\n")
-        if self.module.check_mode:
-            self.result.update(running=True, pid=pid)
-            return
-        self._stop(pid)
-
 
 def main() -> None:
-    module = AnsibleModule(argument_spec=argument_spec(), supports_check_mode=True)
-    emulator = EmulatorModule(module)
-    state = module.params["state"]
-    if state == "stopped":
-        emulator.stopped()
-    else:
-        emulator.started(force_restart=state == "restarted")
-    module.exit_json(**emulator.result)
+    EmulatorModule(AnsibleModule(argument_spec=argument_spec(), supports_check_mode=True)).run()
 
 
 if __name__ == "__main__":

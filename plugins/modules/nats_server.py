@@ -283,6 +283,7 @@ from typing import Any, Dict, Optional
 from ansible.module_utils.basic import AnsibleModule
 from ansible.module_utils.common.text.converters import to_native
 
+from ansible_collections.chorialab.choria.plugins.module_utils.daemon import STATES, DaemonModule
 from ansible_collections.chorialab.choria.plugins.module_utils.monitor import MonitorError, poll
 from ansible_collections.chorialab.choria.plugins.module_utils.nats import (
     BINARY_NAMES,
@@ -311,7 +312,7 @@ from ansible_collections.chorialab.choria.plugins.module_utils.processes import 
 )
 
 ARGUMENT_SPEC = dict(
-    state=dict(type="str", choices=["started", "stopped", "restarted"], default="started"),
+    state=dict(type="str", choices=STATES, default="started"),
     port=dict(type="int", default=4222),
     monitor_port=dict(type="int", default=8222),
     bind=dict(type="str", default="0.0.0.0"),
@@ -358,41 +359,32 @@ ARGUMENT_SPEC = dict(
 )
 
 
-class NatsServerModule:
+class NatsServerModule(DaemonModule):
     """One nats-server on the target, identified by its files (see ``default_files``)."""
 
     def __init__(self, module: AnsibleModule):
-        self.module = module
-        self.params = module.params
-        self.files: NatsFiles = default_files(self.params)
-        self.result: Dict[str, Any] = dict(
-            changed=False,
-            restarted=False,
-            running=False,
-            pid=None,
-            config_file=self.files.config_file,
-            pid_file=self.files.pid_file,
-            log_file=self.files.log_file,
-        )
+        files = default_files(module.params)
+        super().__init__(module, [files.pid_file], config_file=files.config_file, pid_file=files.pid_file, log_file=files.log_file)
+        self.files: NatsFiles = files
+
+    def running_pid(self) -> Optional[int]:
+        return find_server(self.files)
 
     # ---- helpers ---------------------------------------------------------------------------
-    def fail(self, msg: str, **extra: Any) -> None:
-        self.module.fail_json(msg=msg, **dict(self.result, **extra))
+    def _check_port(self, option: str, port: Optional[int]) -> None:
+        if port is not None and not (port == -1 or 0 < port < 65536):
+            self.fail("%s must be between 1 and 65535, or -1 for a free port; got %d" % (option, port))
 
     def _validate(self) -> None:
         params = self.params
-        for option in ("port", "monitor_port"):
-            if not (params[option] == -1 or 0 < params[option] < 65536):
-                self.fail("%s must be between 1 and 65535, or -1 for a free port; got %d" % (option, params[option]))
-        cluster = params.get("cluster")
-        if cluster and not (cluster["port"] == -1 or 0 < cluster["port"] < 65536):
-            self.fail("cluster.port must be between 1 and 65535, or -1 for a free port; got %d" % cluster["port"])
+        cluster = params.get("cluster") or {}
+        leafnodes = params.get("leafnodes") or {}
+        for option, port in (("port", params["port"]), ("monitor_port", params["monitor_port"]),
+                             ("cluster.port", cluster.get("port")), ("leafnodes.port", leafnodes.get("port"))):
+            self._check_port(option, port)
         for option in ("max_connections", "max_payload"):
             if params.get(option) is not None and params[option] < 1:
                 self.fail("%s must be a positive number; got %d" % (option, params[option]))
-        leafnodes = params.get("leafnodes") or {}
-        if leafnodes.get("port") is not None and not (leafnodes["port"] == -1 or 0 < leafnodes["port"] < 65536):
-            self.fail("leafnodes.port must be between 1 and 65535, or -1 for a free port; got %d" % leafnodes["port"])
         if leafnodes.get("credentials") and not os.path.isfile(leafnodes["credentials"]):
             self.fail("leafnodes.credentials: file not found: %s" % leafnodes["credentials"])
         tls = params.get("tls")
@@ -472,13 +464,6 @@ class NatsServerModule:
             if port_in_use(host, port):
                 self.fail(describe_port_conflict(host, port, what))
 
-    def _stop(self, pid: int) -> None:
-        try:
-            self.result["stopped"] = stop_process(pid, self.params["stop_timeout"])
-        except ProcessError as exc:
-            self.fail(str(exc))
-        remove_file(self.files.pid_file)
-
     def _start(self, binary: str) -> int:
         self._check_ports()
         try:
@@ -504,7 +489,7 @@ class NatsServerModule:
         tail = log_tail(self.files.log_file)
         if is_running(pid):
             stop_process(pid, 5)
-        remove_file(self.files.pid_file)
+        self.forget()
         if reason == "nats-server exited":
             cause = log_error(tail)
             self.fail("nats-server exited right after start%s; last lines of %s:\n%s"
@@ -533,23 +518,20 @@ class NatsServerModule:
         except NatsConfigError as exc:
             self.fail(str(exc))
         before = self._existing_config()
-        pid = find_server(self.files)
+        pid = self.running_pid()
         if self.module._diff:
             self.result["diff"] = dict(before=before or "", after=text, before_header=self.files.config_file, after_header=self.files.config_file)
         up_to_date = pid is not None and before == text and not self._stale(pid)
         if up_to_date and not force_restart:
             self._report(pid)
             return
-        self.result["changed"] = True
-        self.result["restarted"] = pid is not None
-        if self.module.check_mode:
-            self.result.update(running=pid is not None, pid=pid)
+        if self.predict_change(pid):
             return
         try:
             os.makedirs(self.params["config_dir"], exist_ok=True)
             self._test_config(binary, text)
             if pid is not None:
-                self._stop(pid)
+                self.stop(pid)
             if before != text:
                 self._write_config(text)
             new_pid = self._start(binary)
@@ -557,30 +539,9 @@ class NatsServerModule:
             self.fail("cannot write nats-server files in %s: %s" % (self.params["config_dir"], to_native(exc)))
         self._report(new_pid, self._wait_ready(new_pid))
 
-    def stopped(self) -> None:
-        pid = find_server(self.files)
-        if pid is None:
-            if not self.module.check_mode and os.path.exists(self.files.pid_file):
-                remove_file(self.files.pid_file)  # stale: its process is gone
-            return
-        self.result["changed"] = True
-        if self.module._diff:
-            self.result["diff"] = dict(before="running (pid %d)\n" % pid, after="stopped\n")
-        if self.module.check_mode:
-            self.result.update(running=True, pid=pid)
-            return
-        self._stop(pid)
-
 
 def main() -> None:
-    module = AnsibleModule(argument_spec=ARGUMENT_SPEC, supports_check_mode=True)
-    server = NatsServerModule(module)
-    state = module.params["state"]
-    if state == "stopped":
-        server.stopped()
-    else:
-        server.started(force_restart=state == "restarted")
-    module.exit_json(**server.result)
+    NatsServerModule(AnsibleModule(argument_spec=ARGUMENT_SPEC, supports_check_mode=True)).run()
 
 
 if __name__ == "__main__":

@@ -3,8 +3,6 @@
 from __future__ import annotations
 
 import os
-import signal
-import socket
 import subprocess
 import sys
 import tarfile
@@ -12,17 +10,11 @@ from pathlib import Path
 
 import pytest
 
-from choria_emulator.localnet import NatsServer
+from choria_emulator.localnet import NatsServer, kill_pid_files
 
 REPO = Path(__file__).resolve().parents[2]
 BIN = Path(sys.executable).parent
 VENV = BIN.parent
-
-
-def free_port() -> int:
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        return sock.getsockname()[1]
 
 
 def run(command: list, cwd: Path, env: dict | None = None, check: bool = True, timeout: float = 600) -> subprocess.CompletedProcess:
@@ -35,21 +27,6 @@ def run(command: list, cwd: Path, env: dict | None = None, check: bool = True, t
     if check:
         assert proc.returncode == 0, f"{' '.join(map(str, command))} exited {proc.returncode}:\n{proc.stdout}"
     return proc
-
-
-def kill_leftovers(run_dir: Path) -> list:
-    """SIGKILL whatever a failed test left running by its PID files; returns what it found."""
-    found = []
-    for pid_file in run_dir.glob("**/*.pid"):
-        try:
-            pid = int(pid_file.read_text().strip())
-            cmdline = Path(f"/proc/{pid}/cmdline").read_bytes()
-        except (OSError, ValueError):
-            continue
-        if b"nats-server" in cmdline or b"emulate" in cmdline:
-            found.append(pid)
-            os.killpg(pid, signal.SIGKILL)
-    return found
 
 
 @pytest.fixture(scope="session")
@@ -89,7 +66,7 @@ def run_dir(tmp_path):
     path = tmp_path / "run"
     path.mkdir()
     yield path
-    leftovers = kill_leftovers(path)
+    leftovers = kill_pid_files(path)
     assert not leftovers, f"processes left running: {leftovers}"
 
 

@@ -6,7 +6,7 @@ import hashlib
 import re
 import tarfile
 
-from conftest import VENV, free_port, run, tarball_names
+from conftest import VENV, run, tarball_names
 
 
 def test_the_tarball_keeps_what_users_and_ansible_builder_need(collection_tarball):
@@ -25,11 +25,12 @@ def test_the_tarball_keeps_what_users_and_ansible_builder_need(collection_tarbal
 
 
 def test_start_and_stop_by_fqcn_from_the_installed_collection(outside, run_dir):
-    port, monitor = free_port(), free_port()
     common = ["-e", f"venv={VENV}", "-e", f"run_dir={run_dir}"]
-    started = run(["ansible-playbook", "chorialab.choria.start_nats", "-e", f"port={port}", "-e", f"monitor={monitor}",
+    started = run(["ansible-playbook", "chorialab.choria.start_nats", "-e", "port=-1", "-e", "monitor=-1",
                    "-e", "bind=127.0.0.1", *common], **outside)
-    assert f"on nats://127.0.0.1:{port} (monitor http://127.0.0.1:{monitor})" in started.stdout
+    match = re.search(r"on nats://127\.0\.0\.1:(\d+) \(monitor http://127\.0\.0\.1:\d+\)", started.stdout)
+    assert match, started.stdout
+    port = int(match.group(1))
     try:
         out = run(["ansible-playbook", "chorialab.choria.start_emulator", "-e", "instances=40", "-e", "agents=3",
                    "-e", f"servers=127.0.0.1:{port}", "-e", "monitor=0", *common], **outside).stdout
@@ -42,7 +43,7 @@ def test_start_and_stop_by_fqcn_from_the_installed_collection(outside, run_dir):
         assert re.search(r"localhost\s+: ok=\d+\s+changed=0\s", again), again
     finally:
         stopped = run(["ansible-playbook", "chorialab.choria.stop_emulator", *common], **outside)
-        run(["ansible-playbook", "chorialab.choria.stop_nats", "-e", f"port={port}", *common], **outside)
+        run(["ansible-playbook", "chorialab.choria.stop_nats", "-e", "port=-1", *common], **outside)
     assert re.search(r"localhost\s+: ok=\d+\s+changed=1\s", stopped.stdout)
 
 
@@ -71,7 +72,7 @@ def test_setup_prereqs_from_the_installed_collection_then_the_demo_playbook(outs
     assert not (tmp_path / "venv2" / "bin" / "nats-server").exists()
 
     demo = run(["ansible-playbook", "chorialab.choria.demo", "-e", f"venv={venv}", "-e", "instances=60", "-e", "requests=2",
-                "-e", f"port={free_port()}", "-e", "monitor=-1", "-e", f"run_dir={run_dir}",
+                "-e", "port=-1", "-e", "monitor=-1", "-e", f"run_dir={run_dir}",
                 "-e", f"setup_prereqs_wheel_cache={tmp_path / 'wheels'}"], **outside).stdout
     assert "60 replies" in demo
     assert demo.count("60 OK, 0 failed") == 2, demo

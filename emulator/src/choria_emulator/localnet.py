@@ -8,6 +8,7 @@ read its ports file, wait for ``/debug/vars`` and stop everything by PID.
 from __future__ import annotations
 
 import json
+import os
 import shutil
 import signal
 import subprocess
@@ -50,6 +51,28 @@ def _stop(process: subprocess.Popen, timeout: float) -> int | None:
             process.kill()
             process.wait(5)
     return process.returncode
+
+
+def kill_pid_files(directory: str | Path) -> list[int]:
+    """SIGKILL the process group of every nats-server or emulator still running from a PID file below ``directory``.
+
+    The last resort after a demo or test whose own stop step failed (the collection's playbooks
+    keep ``<name>.pid`` files in their run directory); returns the PIDs it killed.
+    """
+    killed = []
+    for pid_file in sorted(Path(directory).glob("**/*.pid")):
+        try:
+            pid = int(pid_file.read_text().strip())
+            cmdline = Path(f"/proc/{pid}/cmdline").read_bytes()
+        except (OSError, ValueError):
+            continue
+        if b"nats-server" in cmdline or b"emulate" in cmdline:
+            try:
+                os.killpg(pid, signal.SIGKILL)
+            except ProcessLookupError:
+                continue
+            killed.append(pid)
+    return killed
 
 
 @dataclass

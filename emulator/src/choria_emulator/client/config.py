@@ -22,6 +22,7 @@ import socket
 import ssl
 from dataclasses import dataclass, field
 from pathlib import Path
+from typing import Any
 
 from ..natsproto.connection import parse_server
 from ..natsproto.tls import client_context
@@ -113,6 +114,20 @@ class ClientConfig:
         if not (self.tls_cert and self.tls_key):
             raise ClientConfigError("signed requests need a certificate and key (--tls-cert/--tls-key or plugin.security.file.*)")
         return X509Signer(self.tls_cert, self.tls_key)
+
+    def nats_options(self) -> dict[str, Any]:
+        """The nats-py ``connect()`` keywords for where and how to connect: servers, TLS, credentials.
+
+        Callers add their own name, timeouts and reconnect policy.
+        """
+        options: dict[str, Any] = {"servers": list(self.servers)}
+        if self.tls:
+            options["tls"] = self.ssl_context()
+        if self.credentials:
+            options["user_credentials"] = self.credentials
+        if self.user:
+            options["user"], options["password"] = self.user, self.password
+        return options
 
     def ssl_context(self) -> ssl.SSLContext | None:
         """The TLS context for NATS, or None without TLS; bad files raise ClientConfigError naming them."""

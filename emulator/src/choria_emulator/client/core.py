@@ -126,7 +126,7 @@ class ChoriaClient:
             errors.append(exc)
 
         options: dict[str, Any] = {
-            "servers": config.servers,
+            **config.nats_options(),
             "name": f"choria-emulator-client {config.identity}",
             "connect_timeout": timeout,
             "allow_reconnect": False,
@@ -136,12 +136,6 @@ class ChoriaClient:
             "pending_size": 64 * 1024 * 1024,
             "error_cb": remember,
         }
-        if config.tls:
-            options["tls"] = config.ssl_context()
-        if config.credentials:
-            options["user_credentials"] = config.credentials
-        if config.user:
-            options["user"], options["password"] = config.user, config.password
         try:
             self.nc = await nats.connect(**options)
         except (OSError, NatsError, asyncio.TimeoutError) as exc:

@@ -13,7 +13,7 @@ cleanup() {
         ansible-playbook -i "$inventory" chorialab.choria.stop_emulator -e "run_dir=$WORK" || true
         ansible-playbook -i "$inventory" chorialab.choria.stop_nats -e "run_dir=$WORK" || true
     done
-    if pgrep -f "$WORK"; then echo "processes left running"; exit 1; fi
+    if python3 ../setup_choria/files/processes_with.py "$WORK"; then echo "processes left running"; exit 1; fi
     rm -rf "$WORK"
 }
 trap cleanup EXIT

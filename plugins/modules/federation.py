@@ -226,6 +226,7 @@ from ansible_collections.chorialab.choria.plugins.module_utils.connection import
     parse_servers,
     unreachable,
 )
+from ansible_collections.chorialab.choria.plugins.module_utils.daemon import STATES, DaemonModule
 from ansible_collections.chorialab.choria.plugins.module_utils.emulator import find_executable, monitor_url
 from ansible_collections.chorialab.choria.plugins.module_utils.federation import (
     FederationFiles,
@@ -253,7 +254,7 @@ NETWORK_RE = re.compile(r"^[A-Za-z0-9_-]{1,64}$")
 
 def argument_spec() -> Dict[str, Any]:
     return dict(
-        state=dict(type="str", choices=["started", "stopped", "restarted"], default="started"),
+        state=dict(type="str", choices=STATES, default="started"),
         name=dict(type="str", required=True),
         federation_servers=dict(type="list", elements="str"),
         collective_servers=dict(type="list", elements="str", default=["localhost:4222"]),
@@ -277,24 +278,20 @@ def argument_spec() -> Dict[str, Any]:
     )
 
 
-class FederationModule:
+class FederationModule(DaemonModule):
     """One named ``choria-emulator federation`` process on the target."""
 
     def __init__(self, module: AnsibleModule):
-        self.module = module
-        self.params = module.params
-        if not NETWORK_RE.match(self.params["name"]):
-            module.fail_json(msg="name %r may only contain letters, digits, '_' and '-' (it is part of NATS subjects)" % self.params["name"])
-        self.files: FederationFiles = default_files(self.params)
+        files = default_files(module.params)
+        super().__init__(module, [files.pid_file, files.port_file], name=module.params["name"], pid_file=files.pid_file, log_file=files.log_file)
+        self.files: FederationFiles = files
         self.process: Optional[subprocess.Popen] = None
         self.all_servers: List[ServerAddress] = []
-        self.result: Dict[str, Any] = dict(
-            changed=False, restarted=False, name=self.params["name"], running=False, pid=None,
-            pid_file=self.files.pid_file, log_file=self.files.log_file,
-        )
+        if not NETWORK_RE.match(self.params["name"]):
+            self.fail("name %r may only contain letters, digits, '_' and '-' (it is part of NATS subjects)" % self.params["name"])
 
-    def fail(self, msg: str) -> None:
-        self.module.fail_json(msg=msg, **self.result)
+    def running_pid(self) -> Optional[int]:
+        return find_broker(self.files)
 
     def _validate(self) -> List[str]:
         params = self.params
@@ -330,14 +327,6 @@ class FederationModule:
             )
         return [executable] + command_args(params, federation, collectives, self.files)
 
-    def _stop(self, pid: int) -> None:
-        try:
-            self.result["stopped"] = stop_process(pid, self.params["stop_timeout"])
-        except ProcessError as exc:
-            self.fail(str(exc))
-        remove_file(self.files.pid_file)
-        remove_file(self.files.port_file)
-
     def _wait_connected(self, pid: int, fresh: bool) -> Dict[str, Any]:
         def exited() -> Optional[str]:
             code = self.process.poll() if self.process else None
@@ -358,8 +347,7 @@ class FederationModule:
         if fresh and self.process:
             if self.process.poll() is None:
                 stop_process(pid, 10)
-            remove_file(self.files.pid_file)
-            remove_file(self.files.port_file)
+            self.forget()
         exited_early = bool(reason and reason.startswith("exited"))
         what = reason if exited_early else "did not connect both sides within %s s (%s)" % (self.params["wait_timeout"], reason)
         again = "; it was stopped again" if fresh and not exited_early else ""
@@ -369,23 +357,21 @@ class FederationModule:
     def started(self, force_restart: bool) -> None:
         argv = self._validate()
         self.result["command"] = argv
-        pid = find_broker(self.files)
+        pid = self.running_pid()
         current = running_args(pid) if pid else None
         if self.module._diff:
             self.result["diff"] = dict(before=" ".join(current) + "\n" if current else "", after=" ".join(argv) + "\n")
         if pid is not None and current == argv and not force_restart:
             self.result.update(status(self._wait_connected(pid, fresh=False), pid, monitor_url(self.params, self.files)))
             return
-        self.result.update(changed=True, restarted=pid is not None)
-        if self.module.check_mode:
-            self.result.update(running=pid is not None, pid=pid)
+        if self.predict_change(pid):
             return
         try:
             os.makedirs(self.params["state_dir"], exist_ok=True)
         except OSError as exc:
             self.fail("cannot create state_dir %s: %s" % (self.params["state_dir"], to_native(exc)))
         if pid is not None:
-            self._stop(pid)
+            self.stop(pid)
         if self.params["monitor_port"] > 0 and port_in_use(self.params["monitor_bind"], self.params["monitor_port"]):
             self.fail(describe_port_conflict(self.params["monitor_bind"], self.params["monitor_port"], "monitor"))
         if self.params["check_servers"]:
@@ -401,30 +387,9 @@ class FederationModule:
         data = self._wait_connected(self.process.pid, fresh=True)
         self.result.update(status(data, self.process.pid, monitor_url(self.params, self.files)))
 
-    def stopped(self) -> None:
-        pid = find_broker(self.files)
-        if pid is None:
-            if not self.module.check_mode:
-                remove_file(self.files.pid_file)
-                remove_file(self.files.port_file)
-            return
-        self.result["changed"] = True
-        if self.module._diff:
-            self.result["diff"] = dict(before="running (pid %d)\n" % pid, after="stopped\n")
-        if self.module.check_mode:
-            self.result.update(running=True, pid=pid)
-            return
-        self._stop(pid)
-
 
 def main() -> None:
-    module = AnsibleModule(argument_spec=argument_spec(), supports_check_mode=True)
-    broker = FederationModule(module)
-    if module.params["state"] == "stopped":
-        broker.stopped()
-    else:
-        broker.started(force_restart=module.params["state"] == "restarted")
-    module.exit_json(**broker.result)
+    FederationModule(AnsibleModule(argument_spec=argument_spec(), supports_check_mode=True)).run()
 
 
 if __name__ == "__main__":

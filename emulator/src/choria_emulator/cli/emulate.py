@@ -10,6 +10,7 @@ from pathlib import Path
 from ..daemon.config import NAME_FORMATS, EmulatorConfig, TLSFiles
 from ..daemon.facts import FactsError, FactsTemplate
 from ..natsproto import parse_server
+from ..protocol.security import DEFAULT_ALLOWED
 from .common import CLIError
 
 FD_HEADROOM = 200
@@ -37,7 +38,7 @@ def register(sub: argparse._SubParsersAction) -> None:
     p.add_argument("--tls-key", help="client key for TLS")
     p.add_argument("--secure", action="store_true", help="require signed requests (x509, verified against --ca)")
     p.add_argument("--ca", help="CA that signs client certificates, for --secure")
-    p.add_argument("--allowed-callers", action="append", metavar="REGEX", help=r"certname pattern allowed with --secure (default \.mcollective$)")
+    p.add_argument("--allowed-callers", action="append", metavar="REGEX", help=r"certname pattern allowed with --secure (default \.mcollective$ and \.choria$, as go-choria)")
     p.add_argument("--credentials", help="NATS credentials (.creds) file")
     p.add_argument("--facts", help="YAML/JSON facts template with per-instance variation (see docs/emulator.md)")
     p.add_argument("--audit", metavar="PATTERN", help="JSON audit log per RPC request; %%s = instance identity")
@@ -74,7 +75,7 @@ def config_from_args(args: argparse.Namespace) -> EmulatorConfig:
             tls=tls,
             secure=args.secure,
             ca=args.ca,
-            allowed_callers=tuple(args.allowed_callers or (r"\.mcollective$",)),
+            allowed_callers=tuple(args.allowed_callers or DEFAULT_ALLOWED),
             credentials=args.credentials,
             facts=args.facts,
             audit=args.audit,

@@ -11,6 +11,7 @@ from pathlib import Path
 from ..natsproto import ConnectOptions, ServerAddress
 from ..natsproto.auth import Credentials
 from ..natsproto.tls import client_context
+from ..protocol.security import DEFAULT_ALLOWED
 
 BUILTIN_AGENTS = ("discovery", "rpcutil", "choria_util")
 NAME_FORMATS = ("blog", "e3")
@@ -52,7 +53,7 @@ class EmulatorConfig:
     tls: TLSFiles | None = None
     secure: bool = False
     ca: str | None = None
-    allowed_callers: tuple[str, ...] = (r"\.mcollective$",)
+    allowed_callers: tuple[str, ...] = DEFAULT_ALLOWED
     credentials: str | None = None
     facts: str | None = None
     audit: str | None = None

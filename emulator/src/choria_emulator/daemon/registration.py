@@ -16,7 +16,7 @@ from typing import TYPE_CHECKING
 
 from ..protocol import Request, gojson
 from ..protocol.messages import broadcast_subject
-from ..protocol.secure import SecureRequest
+from ..protocol.security import insecure_registration
 from ..protocol.transport import Transport
 from .agents import generate
 
@@ -56,7 +56,7 @@ class Registrar:
             collective=self.worker.layout.collectives[0],
             agent="registration",
         )
-        secure = SecureRequest(request.encode(), "insecure registration", "insecure registration")
+        secure = insecure_registration(request.encode())
         return Transport(secure.encode(), sender=identity).encode()
 
     def _tick(self) -> None:

@@ -35,7 +35,7 @@ def test_start_and_stop_by_fqcn_from_the_installed_collection(outside, run_dir):
         out = run(["ansible-playbook", "chorialab.choria.start_emulator", "-e", "instances=40", "-e", "agents=3",
                    "-e", f"servers=127.0.0.1:{port}", "-e", "monitor=0", *common], **outside).stdout
         assert '"msg": "1 host x 40 instances = 40 nodes on 1 broker"' in out
-        assert "40/40 instances (3 agents, 1 collectives)" in out
+        assert "40/40 instances (3 agents, 1 collective)" in out
         ping = run(["choria-emulator", "ping", "--server", f"127.0.0.1:{port}", "--expect", "40", "--quiet"], **outside)
         assert re.search(r"^40 replies", ping.stdout, re.M)
         again = run(["ansible-playbook", "chorialab.choria.start_emulator", "-e", "instances=40", "-e", "agents=3",

@@ -33,6 +33,14 @@ PLAYBOOK = Path(sys.executable).with_name("ansible-playbook")
 MSG = re.compile(r'^\s+"msg": "(.*)"\s*$')
 
 
+def say(text: str = "") -> None:
+    """print(), but a closed stdout (``make demo | head``) must not stop the clean-up."""
+    try:
+        print(text, flush=True)
+    except BrokenPipeError:
+        sys.stdout = open(os.devnull, "w")  # noqa: SIM115 - for the rest of the run
+
+
 def broker_ports(run_dir: Path) -> tuple[int, int]:
     """Client and monitor ports nats-server picked (-1 asks it to; no race with other programs)."""
     (ports_file,) = run_dir.glob("nats-server_*.ports")
@@ -50,13 +58,13 @@ def playbook(name: str, /, **extra: object) -> None:
     proc = subprocess.run(command, cwd=REPO, env=env, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True, check=False)
     took = time.monotonic() - started
     recap = next((line.split(":", 1)[1].split() for line in proc.stdout.splitlines() if line.startswith("localhost ") and "ok=" in line), [])
-    print(f"ansible-playbook playbooks/{name}: {' '.join(recap[:3]) or 'no recap'} in {took:.1f} s")
+    say(f"ansible-playbook playbooks/{name}: {' '.join(recap[:3]) or 'no recap'} in {took:.1f} s")
     for line in proc.stdout.splitlines():
         match = MSG.match(line)
         if match:
-            print(f"    {match.group(1)}")
+            say(f"    {match.group(1)}")
     if proc.returncode != 0:
-        print(proc.stdout)
+        say(proc.stdout)
         raise RuntimeError(f"playbooks/{name} failed with exit code {proc.returncode}")
 
 
@@ -65,16 +73,16 @@ async def drive(url: str) -> int:
     async with ChoriaClient(config) as client:
         result = await ping(client, timeout=10, expect=INSTANCES)
         summary = result.summary()
-        print(f"ping: {result.count}/{INSTANCES} replies in {result.duration * 1000:.0f} ms "
+        say(f"ping: {result.count}/{INSTANCES} replies in {result.duration * 1000:.0f} ms "
               f"(min {summary['min']:.1f} / median {summary['median']:.1f} / max {summary['max']:.1f} ms)")
         nodes = sorted(result.times)
         times = []
         for n in range(1, REQUESTS + 1):
             res = await rpc(client, "emulated0", "generate", {"size": SIZE}, targets=nodes, directed=False, timeout=10)
             times.append(res.stats.request_duration)
-            print(f"emulated0#generate size={SIZE} #{n}: {res.stats.ok} OK, {res.stats.failed} failed, "
+            say(f"emulated0#generate size={SIZE} #{n}: {res.stats.ok} OK, {res.stats.failed} failed, "
                   f"{res.stats.noresponses} no response in {res.stats.request_duration * 1000:.0f} ms")
-        print(f"round trip to {INSTANCES} nodes: median {statistics.median(times) * 1000:.0f} ms, max {max(times) * 1000:.0f} ms")
+        say(f"round trip to {INSTANCES} nodes: median {statistics.median(times) * 1000:.0f} ms, max {max(times) * 1000:.0f} ms")
         return 0 if result.count == INSTANCES else 1
 
 
@@ -92,20 +100,22 @@ def main() -> int:
         playbook("start-emulator.yml", instances=INSTANCES, servers=f"127.0.0.1:{port}", monitor=0, name="demo", **common)
         code = asyncio.run(drive(f"nats://127.0.0.1:{port}"))
         varz = http_json(f"http://127.0.0.1:{monitor}/varz")
-        print(f"nats-server: {varz['connections']} connections, {varz['subscriptions']} subscriptions, "
+        say(f"nats-server: {varz['connections']} connections, {varz['subscriptions']} subscriptions, "
               f"{varz['in_msgs']} msgs in, {varz['out_msgs']} msgs out")
     except (RuntimeError, OSError) as exc:
-        print(f"demo failed: {exc}")
+        say(f"demo failed: {exc}")
     finally:
-        for name, extra in (("stop-emulator.yml", {"name": "demo"}), ("stop-nats.yml", {"port": -1})):
-            try:
-                playbook(name, **extra, **common)
-            except RuntimeError as exc:
-                print(f"{exc}; killing by PID")
-        for pid in kill_pid_files(run_dir):
-            print(f"killed pid {pid} that the stop playbooks left running")
-        shutil.rmtree(run_dir, ignore_errors=True)
-        print(f"demo took {time.monotonic() - started:.1f} s")
+        try:
+            for name, extra in (("stop-emulator.yml", {"name": "demo"}), ("stop-nats.yml", {"port": -1})):
+                try:
+                    playbook(name, **extra, **common)
+                except (RuntimeError, OSError) as exc:
+                    say(f"{exc}; killing by PID")
+        finally:
+            for pid in kill_pid_files(run_dir):
+                say(f"killed pid {pid} that the stop playbooks left running")
+            shutil.rmtree(run_dir, ignore_errors=True)
+            say(f"demo took {time.monotonic() - started:.1f} s")
     return code
 
 

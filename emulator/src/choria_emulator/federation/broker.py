@@ -91,21 +91,15 @@ class FederationBroker:
     async def _connect(self, side: Side, stop: asyncio.Event) -> bool:
         """Connect ``side``, retrying until it works or ``stop`` is set (go-choria retries forever)."""
         config = side.config
-        options: dict[str, Any] = {
-            "servers": config.servers,
-            "name": f"choria federation {self.name} {side.label} {self.identity}",
-            "allow_reconnect": True,
-            "max_reconnect_attempts": -1,
-            "reconnect_time_wait": RECONNECT_WAIT,
-            "pending_size": 64 * 1024 * 1024,
-            "connect_timeout": 5,
-        }
-        if config.tls:
-            options["tls"] = config.ssl_context()
-        if config.credentials:
-            options["user_credentials"] = config.credentials
-        if config.user:
-            options["user"], options["password"] = config.user, config.password
+        options: dict[str, Any] = config.nats_options()
+        options.update(
+            name=f"choria federation {self.name} {side.label} {self.identity}",
+            allow_reconnect=True,
+            max_reconnect_attempts=-1,
+            reconnect_time_wait=RECONNECT_WAIT,
+            pending_size=64 * 1024 * 1024,
+            connect_timeout=5,
+        )
 
         async def on_error(exc: Exception) -> None:
             log.warning("%s side: %s", side.label, exc)

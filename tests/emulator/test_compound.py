@@ -11,7 +11,8 @@ import pytest
 from choria_emulator.protocol import Filter
 from choria_emulator.protocol.compound import compile_program, failure_count, match_compound
 from choria_emulator.protocol.expr import ExprError, compile_expression
-from choria_emulator.protocol.semver import SemverError, satisfies
+from choria_emulator.semver import SemVerError
+from choria_emulator.semver.masterminds import satisfies
 
 
 @dataclass
@@ -271,5 +272,5 @@ def test_semver_constraints_like_masterminds_v1(version: str, constraint: str, e
 
 @pytest.mark.parametrize(("version", "constraint"), [("one", ">= 1"), ("1.2.3", ">>= 1"), ("1.2.3", "1.2.3.4"), ("", ">= 1")])
 def test_semver_errors(version: str, constraint: str):
-    with pytest.raises(SemverError):
+    with pytest.raises(SemVerError):
         satisfies(version, constraint)

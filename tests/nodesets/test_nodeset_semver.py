@@ -4,7 +4,8 @@ from __future__ import annotations
 
 import pytest
 
-from choria_emulator.semver import SemVerError, Version, VersionRange, agent_version, satisfies
+from choria_emulator.semver import SemVerError, Version
+from choria_emulator.semver.puppet import VersionRange, agent_version, satisfies
 
 
 @pytest.mark.parametrize(

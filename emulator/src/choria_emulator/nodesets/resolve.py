@@ -12,7 +12,8 @@ from typing import Any
 
 from ..client import ChoriaClient, rpc
 from ..client.rpc import RPCResult
-from ..semver import SemVerError, VersionRange, agent_version
+from ..semver import SemVerError
+from ..semver.puppet import VersionRange, agent_version
 from .context import CLIENT_ERRORS, NodeSetContext, ResolvedNodeSet
 from .errors import NodeSetError, Options
 from .sources import Source, build_source

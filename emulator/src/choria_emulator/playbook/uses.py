@@ -14,7 +14,8 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from .. import ddl
-from ..semver import SemVerError, VersionRange, agent_version
+from ..semver import SemVerError
+from ..semver.puppet import VersionRange, agent_version
 from .errors import PlaybookError, describe
 
 if TYPE_CHECKING:

@@ -18,10 +18,11 @@ import logging
 from functools import lru_cache
 from typing import Any
 
+from ..semver import SemVerError
+from ..semver.masterminds import satisfies
 from .errors import ProtocolError
 from .expr import ExprError, Function, Node, compile_expression, equal
 from .filter import FactFilter, lookup_fact, match_agents, match_classes, match_facts
-from .semver import SemverError, satisfies
 
 log = logging.getLogger("choria_emulator.compound")
 CACHE_LIMIT = 1024
@@ -77,7 +78,7 @@ def _include_call(node: Any, haystack: Any, needle: Any) -> bool:
 def _semver_call(node: Any, version: Any, constraint: Any) -> bool:
     try:
         return satisfies(_string(version, "semver"), _string(constraint, "semver"))
-    except SemverError as exc:
+    except SemVerError as exc:
         raise ExprError(str(exc)) from None
 
 

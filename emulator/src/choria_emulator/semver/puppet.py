@@ -1,4 +1,4 @@
-"""Semantic versions and SemanticPuppet-style version ranges, as Choria playbooks' ``uses`` reads them.
+"""SemanticPuppet version ranges, as Choria playbooks' ``uses`` reads them (over :mod:`.version`).
 
 MCollective agents never promised SemVer, so :func:`agent_version` pads ``X.Y`` to ``X.Y.0``
 before comparing (mcollective-choria ``valid_version?``). Range syntax and meaning follow
@@ -12,77 +12,15 @@ from __future__ import annotations
 
 import re
 from dataclasses import dataclass
-from functools import total_ordering
 
-NR = r"(0|[1-9][0-9]*)"
+from .version import NUMBER, QUALIFIER, SemVerError, Version, identifiers
+
 XR = r"(x|X|\*|0|[1-9][0-9]*)"
-PART = r"[0-9A-Za-z-]+"
-PARTS = rf"{PART}(?:\.{PART})*"
-QUALIFIER = rf"(?:-({PARTS}))?(?:\+({PARTS}))?"
-VERSION_RE = re.compile(rf"^{NR}\.{NR}\.{NR}{QUALIFIER}$")
-LOOSE_VERSION_RE = re.compile(rf"^{NR}(?:\.{NR}(?:\.{NR}{QUALIFIER})?)?$")
+LOOSE_VERSION_RE = re.compile(rf"^{NUMBER}(?:\.{NUMBER}(?:\.{NUMBER}{QUALIFIER})?)?$")
 PARTIAL_RE = re.compile(rf"^{XR}(?:\.{XR}(?:\.{XR}{QUALIFIER})?)?$")
 PARTIAL = r"(?:x|X|\*|0|[1-9][0-9]*)(?:\.(?:x|X|\*|0|[1-9][0-9]*)(?:\.(?:x|X|\*|0|[1-9][0-9]*)(?:-[0-9A-Za-z.-]+)?(?:\+[0-9A-Za-z.-]+)?)?)?"
 SIMPLE_RE = re.compile(rf"^(<=|>=|~>|~=|[<>=~^])?({PARTIAL})$")
 HYPHEN_RE = re.compile(rf"^({PARTIAL})\s+-\s+({PARTIAL})$")
-
-
-class SemVerError(ValueError):
-    """A version or range string that cannot be parsed; the message quotes it."""
-
-
-@total_ordering
-@dataclass(frozen=True)
-class Version:
-    major: int
-    minor: int
-    patch: int
-    prerelease: tuple[str, ...] = ()
-    build: str | None = None
-
-    @classmethod
-    def parse(cls, text: str) -> Version:
-        match = VERSION_RE.match(str(text).strip())
-        if not match:
-            raise SemVerError(f"Unable to parse {text!r} as a semantic version identifier")
-        major, minor, patch, pre, build = match.groups()
-        return cls(int(major), int(minor), int(patch), tuple(pre.split(".")) if pre else (), build)
-
-    @property
-    def stable(self) -> bool:
-        return not self.prerelease
-
-    @property
-    def triple(self) -> tuple[int, int, int]:
-        return (self.major, self.minor, self.patch)
-
-    def _key(self) -> tuple:
-        # SemVer 2.0 precedence: a pre-release sorts before its release; numeric ids before alphanumeric.
-        if not self.prerelease:
-            return (self.triple, 1, ())
-        ids = tuple((0, int(p), "") if p.isdigit() else (1, 0, p) for p in self.prerelease)
-        return (self.triple, 0, ids)
-
-    def __lt__(self, other: object) -> bool:
-        if not isinstance(other, Version):
-            return NotImplemented
-        return self._key() < other._key()
-
-    def __eq__(self, other: object) -> bool:
-        if not isinstance(other, Version):
-            return NotImplemented
-        return self._key() == other._key()
-
-    def __hash__(self) -> int:
-        return hash(self._key())
-
-    def __str__(self) -> str:
-        text = f"{self.major}.{self.minor}.{self.patch}"
-        if self.prerelease:
-            text += "-" + ".".join(self.prerelease)
-        if self.build:
-            text += "+" + self.build
-        return text
 
 
 def agent_version(text: str) -> Version:
@@ -179,7 +117,7 @@ def _loose(operand: str, source: str) -> tuple[int | None, int | None, int | Non
 
 def _padded(operand: str, source: str) -> Version:
     major, minor, patch, pre, build = _loose(operand, source)
-    return Version(major or 0, minor or 0, patch or 0, tuple(pre.split(".")) if pre else (), build)
+    return Version(major or 0, minor or 0, patch or 0, identifiers(pre), build)
 
 
 def _between(low: Version, high: Version) -> list[Comparator]:
@@ -193,7 +131,7 @@ def _patch_updates(major: int | None, minor: int | None, patch: int | None, pre:
         return _between(Version(major, 0, 0), Version(major + 1, 0, 0))
     if patch is None:
         return _between(Version(major, minor, 0), Version(major, minor + 1, 0))
-    version = Version(major, minor, patch, tuple(pre.split(".")) if pre else (), build)
+    version = Version(major, minor, patch, identifiers(pre), build)
     if exact:
         return [Comparator("=", version)]
     return _between(version, Version(major, minor + 1, 0))
@@ -207,7 +145,7 @@ def _simple(op: str | None, operand: str, source: str) -> list[Comparator]:
         major, minor, patch, pre, build = _loose(operand, source)
         if major == 0:
             return _patch_updates(major, minor, patch, pre, build, exact=False)
-        low = Version(major or 0, minor or 0, patch or 0, tuple(pre.split(".")) if pre and patch is not None else (), build)
+        low = Version(major or 0, minor or 0, patch or 0, identifiers(pre) if patch is not None else (), build)
         return _between(low, Version((major or 0) + 1, 0, 0))
     if op == ">":
         major, minor, patch, pre, build = _loose(operand, source)
@@ -217,7 +155,7 @@ def _simple(op: str | None, operand: str, source: str) -> list[Comparator]:
             return [Comparator(">=", Version(major + 1, 0, 0))]
         if patch is None:
             return [Comparator(">=", Version(major, minor + 1, 0))]
-        return [Comparator(">", Version(major, minor, patch, tuple(pre.split(".")) if pre else (), build))]
+        return [Comparator(">", Version(major, minor, patch, identifiers(pre), build))]
     if op == ">=":
         return [Comparator(">=", _padded(operand, source))]
     if op == "<":
@@ -230,7 +168,7 @@ def _simple(op: str | None, operand: str, source: str) -> list[Comparator]:
             return [Comparator("<", Version(major + 1, 0, 0))]
         if patch is None:
             return [Comparator("<", Version(major, minor + 1, 0))]
-        return [Comparator("<=", Version(major, minor, patch, tuple(pre.split(".")) if pre else (), build))]
+        return [Comparator("<=", Version(major, minor, patch, identifiers(pre), build))]
     # "=" or no operator: an x-range ("1.x", "1.2", "*") or one exact version.
     match = PARTIAL_RE.match(operand)
     if not match:

@@ -13,71 +13,11 @@ from dataclasses import dataclass
 from functools import lru_cache
 from typing import Callable
 
+from .version import SemVerError, Version
+
 _CV = r"v?([0-9|x|X|\*]+)(\.[0-9|x|X|\*]+)?(\.[0-9|x|X|\*]+)?(-([0-9A-Za-z\-]+(\.[0-9A-Za-z\-]+)*))?(\+([0-9A-Za-z\-]+(\.[0-9A-Za-z\-]+)*))?"
-_VERSION = re.compile(r"v?([0-9]+)(\.[0-9]+)?(\.[0-9]+)?(-([0-9A-Za-z\-]+(\.[0-9A-Za-z\-]+)*))?(\+([0-9A-Za-z\-]+(\.[0-9A-Za-z\-]+)*))?\Z")
 _CONSTRAINT = re.compile(r"\s*(~>|=>|=<|>=|<=|!=|=|>|<|~|\^|)\s*(" + _CV + r")\s*\Z")
 _RANGE = re.compile(r"\s*(" + _CV + r")\s+-\s+(" + _CV + r")\s*")
-_UINT64 = 2**64 - 1
-
-
-class SemverError(ValueError):
-    """An invalid version or constraint (a compound filter evaluating it fails)."""
-
-
-@dataclass(frozen=True, slots=True)
-class Version:
-    major: int
-    minor: int
-    patch: int
-    pre: str = ""
-
-    @classmethod
-    def parse(cls, text: str) -> Version:
-        match = _VERSION.match(text)
-        if match is None:
-            raise SemverError(f"invalid semantic version {text!r}")
-        numbers = [int(g.lstrip(".")) if g else 0 for g in match.group(1, 2, 3)]
-        if any(n > _UINT64 for n in numbers):
-            raise SemverError(f"version segment out of range in {text!r}")
-        return cls(*numbers, match.group(5) or "")
-
-    def compare(self, other: Version) -> int:
-        for mine, theirs in ((self.major, other.major), (self.minor, other.minor), (self.patch, other.patch)):
-            if mine != theirs:
-                return 1 if mine > theirs else -1
-        if self.pre == other.pre == "":
-            return 0
-        if not self.pre:
-            return 1
-        if not other.pre:
-            return -1
-        return _compare_prerelease(self.pre, other.pre)
-
-
-def _compare_pre_part(mine: str, theirs: str) -> int:
-    if mine == theirs:
-        return 0
-    if not mine:
-        return -1
-    if not theirs:
-        return 1
-    mine_num, theirs_num = mine.isdigit() and mine.isascii(), theirs.isdigit() and theirs.isascii()
-    if not mine_num and not theirs_num:
-        return 1 if mine > theirs else -1
-    if not theirs_num:
-        return -1  # numbers sort before alphanumerics
-    if not mine_num:
-        return 1
-    return 1 if int(mine) > int(theirs) else -1
-
-
-def _compare_prerelease(mine: str, theirs: str) -> int:
-    a, b = mine.split("."), theirs.split(".")
-    for i in range(max(len(a), len(b))):
-        d = _compare_pre_part(a[i] if i < len(a) else "", b[i] if i < len(b) else "")
-        if d:
-            return d
-    return 0
 
 
 @dataclass(frozen=True, slots=True)
@@ -92,11 +32,11 @@ class _Constraint:
 
 
 def _excluded_pre(v: Version, c: _Constraint) -> bool:
-    return bool(v.pre) and not c.con.pre
+    return bool(v.prerelease) and not c.con.prerelease
 
 
 def _non_zero(v: Version) -> bool:
-    return bool(v.major or v.minor or v.patch or v.pre)
+    return bool(v.major or v.minor or v.patch or v.prerelease)
 
 
 def _not_equal(v: Version, c: _Constraint) -> bool:
@@ -178,7 +118,7 @@ def _is_x(part: str) -> bool:
 def _parse_one(text: str) -> _Constraint:
     match = _CONSTRAINT.match(text)
     if match is None:
-        raise SemverError(f"improper constraint: {text}")
+        raise SemVerError(f"improper constraint: {text}")
     op, major, minor, patch, pre = match.group(1), match.group(3), match.group(4) or "", match.group(5) or "", match.group(6) or ""
     version, dirty, minor_dirty = match.group(2), False, False
     if _is_x(major):
@@ -188,15 +128,15 @@ def _parse_one(text: str) -> _Constraint:
     elif _is_x(patch.lstrip(".")):
         version, dirty = f"{major}{minor}.0{pre}", True
     try:
-        con = Version.parse(version)
-    except SemverError:
-        raise SemverError(f"improper constraint: {text}") from None
+        con = Version.parse_loose(version)
+    except SemVerError:
+        raise SemVerError(f"improper constraint: {text}") from None
     return _Constraint(_OPERATORS[op], con, dirty, minor_dirty)
 
 
 @lru_cache(maxsize=1024)
 def _parse_version(text: str) -> Version:
-    return Version.parse(text)
+    return Version.parse_loose(text)
 
 
 @lru_cache(maxsize=256)

@@ -43,8 +43,7 @@ from typing import Any
 
 from choria_emulator import __version__
 from choria_emulator.client import ChoriaClient, ClientConfig, discover
-from choria_emulator.federation.local import LocalBroker
-from choria_emulator.localnet import Emulator, NatsServer, find_nats_server
+from choria_emulator.localnet import Emulator, LocalBroker, NatsServer, find_nats_server
 from choria_emulator.measure import SuiteOptions, run_suite
 from choria_emulator.measure.cluster import LocalCluster
 from choria_emulator.protocol import Filter, RPCRequest

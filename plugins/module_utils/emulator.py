@@ -5,7 +5,9 @@
 
 Shared by ``emulator`` (starts and stops it) and ``emulator_info`` (reads it). The target
 never imports the emulator package: everything goes through the command line the
-``setup_prereqs`` role installed and the ``/debug/vars`` endpoint it serves.
+``setup_prereqs`` role installed and the ``/debug/vars`` endpoint it serves. What any
+``choria-emulator`` sub-command shares (files, recognising its process, its monitor URL) is
+here too; ``federation.py`` beside it adds the broker's command line and status.
 """
 
 from __future__ import annotations
@@ -13,7 +15,7 @@ from __future__ import annotations
 import os
 import re
 import socket
-from typing import Any, Dict, List, NamedTuple, Optional
+from typing import Any, Dict, List, NamedTuple, Optional, Tuple
 
 from ansible_collections.chorialab.choria.plugins.module_utils.connection import ServerAddress
 from ansible_collections.chorialab.choria.plugins.module_utils.monitor import MonitorError, fetch_json
@@ -35,13 +37,23 @@ def default_name() -> str:
     return socket.gethostname().split(".")[0] or "emulator"
 
 
-def default_files(params: Dict[str, Any]) -> EmulatorFiles:
-    base = os.path.join(params["state_dir"], "emulator-%s" % params["name"])
+def command_files(params: Dict[str, Any], prefix: str) -> EmulatorFiles:
+    """``<state_dir>/<prefix>-<name>.pid|.log|.port``, unless the PID or log file is given."""
+    base = os.path.join(params["state_dir"], "%s-%s" % (prefix, params["name"]))
     return EmulatorFiles(params.get("pid_file") or base + ".pid", params.get("log_file") or base + ".log", base + ".port")
+
+
+def default_files(params: Dict[str, Any]) -> EmulatorFiles:
+    return command_files(params, "emulator")
 
 
 def find_executable(venv: str, explicit: Optional[str]) -> str:
     return explicit or os.path.join(venv, "bin", "choria-emulator")
+
+
+def server_arg(server: ServerAddress) -> str:
+    """A server as the command line takes it: ``host:port``, with the scheme only for ``tls://``."""
+    return server.url if server.scheme == "tls" else str(server)
 
 
 def command_args(params: Dict[str, Any], servers: List[ServerAddress], files: EmulatorFiles) -> List[str]:
@@ -54,7 +66,7 @@ def command_args(params: Dict[str, Any], servers: List[ServerAddress], files: Em
         "--name", params["name"],
     ]
     for server in servers:
-        args += ["--server", server.url if server.scheme == "tls" else str(server)]
+        args += ["--server", server_arg(server)]
     args += ["--http-port", str(params["monitor_port"]), "--http-bind", params["monitor_bind"]]
     args += ["--pid-file", files.pid_file, "--port-file", files.port_file]
     optional = (
@@ -73,22 +85,32 @@ def command_args(params: Dict[str, Any], servers: List[ServerAddress], files: Em
     return args + [str(arg) for arg in params.get("extra_args") or []]
 
 
-def running_args(pid: int) -> Optional[List[str]]:
-    """``[script, "emulate", ...]`` from the command line of ``pid`` if it is a choria-emulator."""
-    return _emulate_args(cmdline(pid))
-
-
-def _emulate_args(argv: List[str]) -> Optional[List[str]]:
+def subcommand_args(argv: List[str], subcommand: str) -> Optional[List[str]]:
+    """``[script, subcommand, ...]`` when ``argv`` runs ``choria-emulator <subcommand>`` (script or ``-m``)."""
     for index, arg in enumerate(argv[:-1]):
-        if argv[index + 1] == "emulate" and os.path.basename(arg).startswith(SCRIPT_NAMES):
+        if argv[index + 1] == subcommand and os.path.basename(arg).startswith(SCRIPT_NAMES):
             return argv[index:]
-        if arg == "-m" and argv[index + 1] == "choria_emulator" and "emulate" in argv:
+        if arg == "-m" and argv[index + 1] == "choria_emulator" and subcommand in argv:
             return argv[index + 1:]
     return None
 
 
+def running_args(pid: int, subcommand: str = "emulate") -> Optional[List[str]]:
+    """``[script, subcommand, ...]`` from the command line of ``pid`` if it is that choria-emulator."""
+    return subcommand_args(cmdline(pid), subcommand)
+
+
+def find_subcommand(pid_file: str, subcommand: str) -> Optional[int]:
+    """The PID in ``pid_file`` if that process runs ``choria-emulator <subcommand>``."""
+    return find_process(pid_file, lambda argv: subcommand_args(argv, subcommand) is not None)
+
+
+def _emulate_args(argv: List[str]) -> Optional[List[str]]:
+    return subcommand_args(argv, "emulate")
+
+
 def find_emulator(files: EmulatorFiles) -> Optional[int]:
-    return find_process(files.pid_file, lambda argv: _emulate_args(argv) is not None)
+    return find_subcommand(files.pid_file, "emulate")
 
 
 def monitor_url(params: Dict[str, Any], files: EmulatorFiles) -> Optional[str]:
@@ -110,11 +132,16 @@ def endpoint(bind: str, port: Optional[int]) -> Optional[str]:
     return "http://%s:%d" % (url_host(connect_host(bind)), port)
 
 
-def debug_vars(url: str, timeout: float = 3.0) -> Dict[str, Any]:
+def read_debug_vars(url: str, section: str, what: str, timeout: float = 3.0) -> Dict[str, Any]:
+    """``/debug/vars`` below ``url``, if it has the dict ``section`` that marks ``what`` it is."""
     data = fetch_json(url.rstrip("/") + "/debug/vars", timeout=timeout)
-    if not isinstance(data, dict) or not isinstance(data.get("config"), dict):
-        raise MonitorError("%s/debug/vars is not a choria-emulator status endpoint" % url)
+    if not isinstance(data, dict) or not isinstance(data.get(section), dict):
+        raise MonitorError("%s/debug/vars is not %s" % (url, what))
     return data
+
+
+def debug_vars(url: str, timeout: float = 3.0) -> Dict[str, Any]:
+    return read_debug_vars(url, "config", "a choria-emulator status endpoint", timeout)
 
 
 def pid_from_debug_vars(url: str) -> Optional[int]:
@@ -126,6 +153,15 @@ def pid_from_debug_vars(url: str) -> Optional[int]:
     if isinstance(pid, int) and is_running(pid) and running_args(pid) is not None:
         return pid
     return None
+
+
+def locate(params: Dict[str, Any], files: EmulatorFiles) -> Tuple[Optional[int], Optional[str]]:
+    """The emulator's PID and /debug/vars URL: by its PID file, else like the original stop action."""
+    pid = find_emulator(files)
+    url = monitor_url(params, files) if pid else endpoint(params["monitor_bind"], params["monitor_port"])
+    if pid is None and url:
+        pid = pid_from_debug_vars(url)
+    return pid, url
 
 
 def status(data: Dict[str, Any], pid: Optional[int], url: Optional[str]) -> Dict[str, Any]:

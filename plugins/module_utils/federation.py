@@ -9,38 +9,29 @@ runs the command the ``setup_prereqs`` role installed and reads its ``/debug/var
 
 from __future__ import annotations
 
-import os
-from typing import Any, Dict, List, NamedTuple, Optional
+from typing import Any, Dict, List, Optional
 
 from ansible_collections.chorialab.choria.plugins.module_utils.connection import ServerAddress
-from ansible_collections.chorialab.choria.plugins.module_utils.monitor import MonitorError, fetch_json
-from ansible_collections.chorialab.choria.plugins.module_utils.processes import cmdline, find_process
-
-SCRIPT_NAMES = ("choria-emulator", "choria_emulator")
-
-
-class FederationFiles(NamedTuple):
-    pid_file: str
-    log_file: str
-    port_file: str
+from ansible_collections.chorialab.choria.plugins.module_utils.emulator import (
+    EmulatorFiles,
+    command_files,
+    read_debug_vars,
+    server_arg,
+    subcommand_args,
+)
 
 
-def default_files(params: Dict[str, Any]) -> FederationFiles:
-    base = os.path.join(params["state_dir"], "federation-%s" % params["name"])
-    return FederationFiles(params.get("pid_file") or base + ".pid", params.get("log_file") or base + ".log", base + ".port")
+def default_files(params: Dict[str, Any]) -> EmulatorFiles:
+    return command_files(params, "federation")
 
 
-def _server(address: ServerAddress) -> str:
-    return address.url if address.scheme == "tls" else str(address)
-
-
-def command_args(params: Dict[str, Any], federation: List[ServerAddress], collectives: List[List[ServerAddress]], files: FederationFiles) -> List[str]:
+def command_args(params: Dict[str, Any], federation: List[ServerAddress], collectives: List[List[ServerAddress]], files: EmulatorFiles) -> List[str]:
     """The ``federation`` arguments for the module options, in a fixed order (compared to /proc)."""
     args = ["federation", "--name", params["name"]]
     for server in federation:
-        args += ["--federation-server", _server(server)]
+        args += ["--federation-server", server_arg(server)]
     for pool in collectives:
-        args += ["--collective-server", ",".join(_server(s) for s in pool)]
+        args += ["--collective-server", ",".join(server_arg(s) for s in pool)]
     if params.get("identity"):
         args += ["--identity", params["identity"]]
     args += ["--http-port", str(params["monitor_port"]), "--http-bind", params["monitor_bind"]]
@@ -56,28 +47,11 @@ def command_args(params: Dict[str, Any], federation: List[ServerAddress], collec
 
 
 def _federation_args(argv: List[str]) -> Optional[List[str]]:
-    for index, arg in enumerate(argv[:-1]):
-        if argv[index + 1] == "federation" and os.path.basename(arg).startswith(SCRIPT_NAMES):
-            return argv[index:]
-        if arg == "-m" and argv[index + 1] == "choria_emulator" and "federation" in argv:
-            return argv[index + 1:]
-    return None
-
-
-def running_args(pid: int) -> Optional[List[str]]:
-    """``[script, "federation", ...]`` from the command line of ``pid`` if it is a broker."""
-    return _federation_args(cmdline(pid))
-
-
-def find_broker(files: FederationFiles) -> Optional[int]:
-    return find_process(files.pid_file, lambda argv: _federation_args(argv) is not None)
+    return subcommand_args(argv, "federation")
 
 
 def debug_vars(url: str, timeout: float = 3.0) -> Dict[str, Any]:
-    data = fetch_json(url.rstrip("/") + "/debug/vars", timeout=timeout)
-    if not isinstance(data, dict) or not isinstance(data.get("requests"), dict):
-        raise MonitorError("%s/debug/vars is not a choria-emulator federation broker" % url)
-    return data
+    return read_debug_vars(url, "requests", "a choria-emulator federation broker", timeout)
 
 
 def status(data: Dict[str, Any], pid: int, url: Optional[str]) -> Dict[str, Any]:

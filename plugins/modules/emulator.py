@@ -264,60 +264,35 @@ stopped:
   type: str
 """
 
-import os
-from subprocess import Popen
 from typing import Any, Dict, List, Optional
 
 from ansible.module_utils.basic import AnsibleModule
-from ansible.module_utils.common.text.converters import to_native
 
 from ansible_collections.chorialab.choria.plugins.module_utils.connection import (
     AddressError,
-    ServerAddress,
     connection_argument_spec,
-    missing_files,
     parse_servers,
-    unreachable,
 )
+from ansible_collections.chorialab.choria.plugins.module_utils.daemon import EmulatorCommandModule, emulator_command_argument_spec
 from ansible_collections.chorialab.choria.plugins.module_utils.emulator import (
     NAME_RE,
-    EmulatorFiles,
     command_args,
     debug_vars,
     default_files,
     default_name,
-    endpoint,
-    find_emulator,
-    find_executable,
-    monitor_url,
-    pid_from_debug_vars,
-    running_args,
+    locate,
     status,
-)
-from ansible_collections.chorialab.choria.plugins.module_utils.daemon import STATES, DaemonModule
-from ansible_collections.chorialab.choria.plugins.module_utils.monitor import MonitorError, poll
-from ansible_collections.chorialab.choria.plugins.module_utils.processes import (
-    ProcessError,
-    describe_port_conflict,
-    log_tail,
-    port_in_use,
-    remove_file,
-    start_detached,
-    stop_process,
-    write_pid_file,
 )
 
 
 def argument_spec() -> Dict[str, Any]:
-    spec = connection_argument_spec()
-    spec.update(
-        state=dict(type="str", choices=STATES, default="started"),
+    return emulator_command_argument_spec(
+        monitor_port=8080,
+        wait_timeout=120,
         name=dict(type="str"),
         instances=dict(type="int"),
         agents=dict(type="int", default=1),
         collectives=dict(type="int", default=1),
-        monitor_port=dict(type="int", default=8080),
-        monitor_bind=dict(type="str", default="127.0.0.1"),
         workers=dict(type="int"),
         start_index=dict(type="int"),
         name_format=dict(type="str", choices=["blog", "e3"]),
@@ -327,36 +302,24 @@ def argument_spec() -> Dict[str, Any]:
         facts=dict(type="path"),
         audit=dict(type="str"),
         extra_args=dict(type="list", elements="str"),
-        venv=dict(type="path", default="/opt/choria-emulator"),
-        executable=dict(type="path"),
-        state_dir=dict(type="path", default="/tmp/choria-emulator"),
-        pid_file=dict(type="path"),
-        log_file=dict(type="path"),
-        check_servers=dict(type="bool", default=True),
         wait=dict(type="bool", default=True),
-        wait_timeout=dict(type="float", default=120),
-        stop_timeout=dict(type="float", default=30),
+        **connection_argument_spec()
     )
-    return spec
 
 
-class EmulatorModule(DaemonModule):
+class EmulatorModule(EmulatorCommandModule):
     """One named ``choria-emulator emulate`` process on the target."""
+
+    SUBCOMMAND = "emulate"
 
     def __init__(self, module: AnsibleModule):
         params = module.params
         params["name"] = params.get("name") or default_name()
-        files = default_files(params)
-        super().__init__(module, [files.pid_file, files.port_file], name=params["name"], pid_file=files.pid_file, log_file=files.log_file)
-        self.files: EmulatorFiles = files
-        self.process: Optional[Popen] = None
-        self.servers: List[ServerAddress] = []
+        super().__init__(module, default_files(params), name=params["name"])
         if not NAME_RE.match(params["name"]):
             self.fail("name %r may only contain letters, digits, '_', '.' and '-'" % params["name"])
 
-    # ---- checks ----------------------------------------------------------------------------
-    def _validate(self) -> List[str]:
-        """The emulate command line, after every check that can fail before anything starts."""
+    def command(self) -> List[str]:
         params = self.params
         if params["instances"] is None:
             self.fail("instances is required to start an emulator")
@@ -367,114 +330,33 @@ class EmulatorModule(DaemonModule):
             self.fail("monitor_port must be between 0 (any free port) and 65535, or -1 for none; got %d" % params["monitor_port"])
         if params["secure"] and not params.get("ca"):
             self.fail("secure needs ca, the CA that signs client certificates")
-        if bool(params.get("tls_cert")) != bool(params.get("tls_key")):
-            self.fail("tls_cert and tls_key go together")
-        problems = missing_files(params, ("tls_ca", "tls_cert", "tls_key", "credentials", "ca", "facts"))
-        if problems:
-            self.fail("; ".join(problems))
+        self.check_files("ca", "facts")
         try:
             self.servers = parse_servers(params["servers"])
         except AddressError as exc:
             self.fail("servers: %s" % exc)
-        executable = find_executable(params["venv"], params.get("executable"))
-        if not (os.path.isfile(executable) and os.access(executable, os.X_OK)):
-            self.fail(
-                "choria-emulator not found at %s; run the chorialab.choria.setup_prereqs role "
-                "(playbooks/setup-prereqs.yml) or set venv/executable" % executable
-            )
-        return [executable] + command_args(params, self.servers, self.files)
+        return [self.executable()] + command_args(params, self.servers, self.files)
 
-    def _preflight(self) -> None:
-        params = self.params
-        if params["monitor_port"] > 0 and port_in_use(params["monitor_bind"], params["monitor_port"]):
-            self.fail(describe_port_conflict(params["monitor_bind"], params["monitor_port"], "monitor"))
-        if params["check_servers"]:
-            problems = unreachable(self.servers)
-            if problems:
-                self.fail("; ".join(problems))
-
-    # ---- process ---------------------------------------------------------------------------
     def running_pid(self) -> Optional[int]:
-        pid = find_emulator(self.files)
-        url = endpoint(self.params["monitor_bind"], self.params["monitor_port"])
-        if pid is None and url:
-            pid = pid_from_debug_vars(url)
-        return pid
+        return locate(self.params, self.files)[0]
 
-    def _start(self, argv: List[str]) -> int:
-        remove_file(self.files.port_file)
-        try:
-            process = start_detached(argv, self.files.log_file, cwd=self.params["state_dir"])
-        except ProcessError as exc:
-            self.fail(str(exc))
-        self.process = process
-        write_pid_file(self.files.pid_file, process.pid)
-        return process.pid
+    def debug_vars(self, url: str) -> Dict[str, Any]:
+        return debug_vars(url)
 
-    def _wait_connected(self, pid: int, fresh: bool) -> Dict[str, Any]:
-        """Poll /debug/vars until every instance is connected; a failed fresh start is stopped again."""
-        instances = self.params["instances"]
-        servers = ", ".join(str(s) for s in self.servers)
+    def ready(self, data: Dict[str, Any]) -> bool:
+        return not self.params["wait"] or data.get("connected") == self.params["instances"]
 
-        def exited() -> Optional[str]:
-            code = self.process.poll() if self.process else None
-            if code is not None:
-                return "exited with code %d" % code
-            return None if fresh or find_emulator(self.files) else "exited"
+    def status(self, data: Dict[str, Any], pid: int, url: Optional[str]) -> Dict[str, Any]:
+        return status(data, pid, url)
 
-        def fetch() -> Dict[str, Any]:
-            url = monitor_url(self.params, self.files)
-            if url is None:
-                raise MonitorError("no /debug/vars port yet")
-            return debug_vars(url)
-
-        def done(data: Dict[str, Any]) -> bool:
-            return not self.params["wait"] or data.get("connected") == instances
-
-        ok, data, reason = poll(fetch, done, self.params["wait_timeout"], interval=0.25, abort=exited)
-        if ok:
-            return data
-        tail = log_tail(self.files.log_file)
-        if fresh and self.process:
-            if self.process.poll() is None:
-                stop_process(pid, 10)
-            self.forget()
+    def not_ready(self, reason: Optional[str], data: Optional[Dict[str, Any]], fresh: bool, tail: str) -> str:
         if reason and reason.startswith("exited"):
             last = tail.strip().splitlines()[-1] if tail.strip() else ""
-            self.fail("choria-emulator %s%s; last lines of %s:\n%s" % (reason, ": %s" % last if last else "", self.files.log_file, tail))
+            return "choria-emulator %s%s" % (reason, ": %s" % last if last else "")
         connected = data.get("connected") if data else None
-        self.fail(
-            "%s of %d instances connected to %s within %s s (%s)%s; last lines of %s:\n%s"
-            % ("none" if connected is None else connected, instances, servers, self.params["wait_timeout"], reason,
-               "; the emulator was stopped again" if fresh else "", self.files.log_file, tail)
-        )
-        return {}
-
-    def _report(self, pid: int, data: Dict[str, Any]) -> None:
-        self.result.update(status(data, pid, monitor_url(self.params, self.files)))
-
-    # ---- states ----------------------------------------------------------------------------
-    def started(self, force_restart: bool) -> None:
-        argv = self._validate()
-        self.result["command"] = argv
-        pid = self.running_pid()
-        current = running_args(pid) if pid else None
-        if self.module._diff:
-            self.result["diff"] = dict(before=" ".join(current) + "\n" if current else "", after=" ".join(argv) + "\n")
-        if pid is not None and current == argv and not force_restart:
-            self._report(pid, self._wait_connected(pid, fresh=False))
-            return
-        if self.predict_change(pid):
-            return
-        try:
-            os.makedirs(self.params["state_dir"], exist_ok=True)
-        except OSError as exc:
-            self.fail("cannot create state_dir %s: %s" % (self.params["state_dir"], to_native(exc)))
-        if pid is not None:
-            self.stop(pid)
-        self._preflight()
-        new_pid = self._start(argv)
-        self._report(new_pid, self._wait_connected(new_pid, fresh=True))
+        return "%s of %d instances connected to %s within %s s (%s)%s" % (
+            "none" if connected is None else connected, self.params["instances"], ", ".join(str(s) for s in self.servers),
+            self.params["wait_timeout"], reason, "; the emulator was stopped again" if fresh else "")
 
 
 def main() -> None:

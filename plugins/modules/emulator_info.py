@@ -121,16 +121,7 @@ from typing import Any, Dict
 
 from ansible.module_utils.basic import AnsibleModule
 
-from ansible_collections.chorialab.choria.plugins.module_utils.emulator import (
-    debug_vars,
-    default_files,
-    default_name,
-    endpoint,
-    find_emulator,
-    monitor_url,
-    pid_from_debug_vars,
-    status,
-)
+from ansible_collections.chorialab.choria.plugins.module_utils.emulator import debug_vars, default_files, default_name, locate, status
 from ansible_collections.chorialab.choria.plugins.module_utils.monitor import MonitorError
 
 
@@ -147,12 +138,8 @@ def main() -> None:
     )
     params = module.params
     params["name"] = params["name"] or default_name()
-    files = default_files(params)
     result: Dict[str, Any] = dict(changed=False, running=False, pid=None, name=params["name"])
-    pid = find_emulator(files)
-    url = monitor_url(params, files) if pid else endpoint(params["monitor_bind"], params["monitor_port"])
-    if pid is None and url:
-        pid = pid_from_debug_vars(url)
+    pid, url = locate(params, default_files(params))
     if pid is None:
         module.exit_json(**result)
     try:

@@ -210,100 +210,56 @@ stopped:
   type: str
 """
 
-import os
 import re
-import subprocess
 from typing import Any, Dict, List, Optional
 
 from ansible.module_utils.basic import AnsibleModule
-from ansible.module_utils.common.text.converters import to_native
 
 from ansible_collections.chorialab.choria.plugins.module_utils.connection import (
     AddressError,
     ServerAddress,
-    missing_files,
+    connection_argument_spec,
     parse_server,
     parse_servers,
-    unreachable,
 )
-from ansible_collections.chorialab.choria.plugins.module_utils.daemon import STATES, DaemonModule
-from ansible_collections.chorialab.choria.plugins.module_utils.emulator import find_executable, monitor_url
-from ansible_collections.chorialab.choria.plugins.module_utils.federation import (
-    FederationFiles,
-    command_args,
-    debug_vars,
-    default_files,
-    find_broker,
-    running_args,
-    status,
-)
-from ansible_collections.chorialab.choria.plugins.module_utils.monitor import MonitorError, poll
-from ansible_collections.chorialab.choria.plugins.module_utils.processes import (
-    ProcessError,
-    describe_port_conflict,
-    log_tail,
-    port_in_use,
-    remove_file,
-    start_detached,
-    stop_process,
-    write_pid_file,
-)
+from ansible_collections.chorialab.choria.plugins.module_utils.daemon import EmulatorCommandModule, emulator_command_argument_spec
+from ansible_collections.chorialab.choria.plugins.module_utils.federation import command_args, debug_vars, default_files, status
 
 NETWORK_RE = re.compile(r"^[A-Za-z0-9_-]{1,64}$")
 
 
 def argument_spec() -> Dict[str, Any]:
-    return dict(
-        state=dict(type="str", choices=STATES, default="started"),
+    tls_options = connection_argument_spec()
+    del tls_options["servers"]  # two sides instead
+    return emulator_command_argument_spec(
+        monitor_port=0,
+        wait_timeout=60,
         name=dict(type="str", required=True),
         federation_servers=dict(type="list", elements="str"),
         collective_servers=dict(type="list", elements="str", default=["localhost:4222"]),
         identity=dict(type="str"),
-        tls=dict(type="bool", default=False),
-        tls_verify=dict(type="bool", default=False, aliases=["verify"]),
-        tls_ca=dict(type="path"),
-        tls_cert=dict(type="path"),
-        tls_key=dict(type="path"),
-        credentials=dict(type="path"),
-        monitor_port=dict(type="int", default=0),
-        monitor_bind=dict(type="str", default="127.0.0.1"),
-        venv=dict(type="path", default="/opt/choria-emulator"),
-        executable=dict(type="path"),
-        state_dir=dict(type="path", default="/tmp/choria-emulator"),
-        pid_file=dict(type="path"),
-        log_file=dict(type="path"),
-        check_servers=dict(type="bool", default=True),
-        wait_timeout=dict(type="float", default=60),
-        stop_timeout=dict(type="float", default=30),
+        **tls_options
     )
 
 
-class FederationModule(DaemonModule):
+class FederationModule(EmulatorCommandModule):
     """One named ``choria-emulator federation`` process on the target."""
 
+    SUBCOMMAND = "federation"
+    POLL_INTERVAL = 0.2
+
     def __init__(self, module: AnsibleModule):
-        files = default_files(module.params)
-        super().__init__(module, [files.pid_file, files.port_file], name=module.params["name"], pid_file=files.pid_file, log_file=files.log_file)
-        self.files: FederationFiles = files
-        self.process: Optional[subprocess.Popen] = None
-        self.all_servers: List[ServerAddress] = []
+        super().__init__(module, default_files(module.params), name=module.params["name"])
         if not NETWORK_RE.match(self.params["name"]):
             self.fail("name %r may only contain letters, digits, '_' and '-' (it is part of NATS subjects)" % self.params["name"])
 
-    def running_pid(self) -> Optional[int]:
-        return find_broker(self.files)
-
-    def _validate(self) -> List[str]:
+    def command(self) -> List[str]:
         params = self.params
         if not params.get("federation_servers"):
             self.fail("federation_servers is required to start a federation broker")
         if not (0 <= params["monitor_port"] < 65536):
             self.fail("monitor_port must be between 0 (any free port) and 65535; got %d" % params["monitor_port"])
-        if bool(params.get("tls_cert")) != bool(params.get("tls_key")):
-            self.fail("tls_cert and tls_key go together")
-        problems = missing_files(params, ("tls_ca", "tls_cert", "tls_key", "credentials"))
-        if problems:
-            self.fail("; ".join(problems))
+        self.check_files()
         try:
             federation = parse_servers(params["federation_servers"])
         except AddressError as exc:
@@ -318,74 +274,23 @@ class FederationModule(DaemonModule):
                 self.fail("collective_servers[%d] is empty" % index)
         if not collectives:
             self.fail("collective_servers needs at least one collective network")
-        self.all_servers = federation + [s for pool in collectives for s in pool]
-        executable = find_executable(params["venv"], params.get("executable"))
-        if not (os.path.isfile(executable) and os.access(executable, os.X_OK)):
-            self.fail(
-                "choria-emulator not found at %s; run the chorialab.choria.setup_prereqs role "
-                "(playbooks/setup-prereqs.yml) or set venv/executable" % executable
-            )
-        return [executable] + command_args(params, federation, collectives, self.files)
+        self.servers = federation + [s for pool in collectives for s in pool]
+        return [self.executable()] + command_args(params, federation, collectives, self.files)
 
-    def _wait_connected(self, pid: int, fresh: bool) -> Dict[str, Any]:
-        def exited() -> Optional[str]:
-            code = self.process.poll() if self.process else None
-            if code is not None:
-                return "exited with code %d" % code
-            return None if fresh or find_broker(self.files) else "exited"
+    def debug_vars(self, url: str) -> Dict[str, Any]:
+        return debug_vars(url)
 
-        def fetch() -> Dict[str, Any]:
-            url = monitor_url(self.params, self.files)
-            if url is None:
-                raise MonitorError("no /debug/vars port yet")
-            return debug_vars(url)
+    def ready(self, data: Dict[str, Any]) -> bool:
+        return bool(data.get("connected"))
 
-        ok, data, reason = poll(fetch, lambda d: bool(d.get("connected")), self.params["wait_timeout"], interval=0.2, abort=exited)
-        if ok:
-            return data
-        tail = log_tail(self.files.log_file)
-        if fresh and self.process:
-            if self.process.poll() is None:
-                stop_process(pid, 10)
-            self.forget()
+    def status(self, data: Dict[str, Any], pid: int, url: Optional[str]) -> Dict[str, Any]:
+        return status(data, pid, url)
+
+    def not_ready(self, reason: Optional[str], data: Optional[Dict[str, Any]], fresh: bool, tail: str) -> str:
         exited_early = bool(reason and reason.startswith("exited"))
         what = reason if exited_early else "did not connect both sides within %s s (%s)" % (self.params["wait_timeout"], reason)
         again = "; it was stopped again" if fresh and not exited_early else ""
-        self.fail("federation broker %s %s%s; last lines of %s:\n%s" % (self.params["name"], what, again, self.files.log_file, tail))
-        return {}
-
-    def started(self, force_restart: bool) -> None:
-        argv = self._validate()
-        self.result["command"] = argv
-        pid = self.running_pid()
-        current = running_args(pid) if pid else None
-        if self.module._diff:
-            self.result["diff"] = dict(before=" ".join(current) + "\n" if current else "", after=" ".join(argv) + "\n")
-        if pid is not None and current == argv and not force_restart:
-            self.result.update(status(self._wait_connected(pid, fresh=False), pid, monitor_url(self.params, self.files)))
-            return
-        if self.predict_change(pid):
-            return
-        try:
-            os.makedirs(self.params["state_dir"], exist_ok=True)
-        except OSError as exc:
-            self.fail("cannot create state_dir %s: %s" % (self.params["state_dir"], to_native(exc)))
-        if pid is not None:
-            self.stop(pid)
-        if self.params["monitor_port"] > 0 and port_in_use(self.params["monitor_bind"], self.params["monitor_port"]):
-            self.fail(describe_port_conflict(self.params["monitor_bind"], self.params["monitor_port"], "monitor"))
-        if self.params["check_servers"]:
-            problems = unreachable(self.all_servers)
-            if problems:
-                self.fail("; ".join(problems))
-        remove_file(self.files.port_file)
-        try:
-            self.process = start_detached(argv, self.files.log_file, cwd=self.params["state_dir"])
-        except ProcessError as exc:
-            self.fail(str(exc))
-        write_pid_file(self.files.pid_file, self.process.pid)
-        data = self._wait_connected(self.process.pid, fresh=True)
-        self.result.update(status(data, self.process.pid, monitor_url(self.params, self.files)))
+        return "federation broker %s %s%s" % (self.params["name"], what, again)
 
 
 def main() -> None:

@@ -283,7 +283,7 @@ from typing import Any, Dict, Optional
 from ansible.module_utils.basic import AnsibleModule
 from ansible.module_utils.common.text.converters import to_native
 
-from ansible_collections.chorialab.choria.plugins.module_utils.daemon import STATES, DaemonModule
+from ansible_collections.chorialab.choria.plugins.module_utils.daemon import DaemonModule, daemon_argument_spec
 from ansible_collections.chorialab.choria.plugins.module_utils.monitor import MonitorError, poll
 from ansible_collections.chorialab.choria.plugins.module_utils.nats import (
     BINARY_NAMES,
@@ -298,21 +298,9 @@ from ansible_collections.chorialab.choria.plugins.module_utils.nats import (
     summarize_varz,
     varz,
 )
-from ansible_collections.chorialab.choria.plugins.module_utils.processes import (
-    ProcessError,
-    describe_port_conflict,
-    is_running,
-    log_tail,
-    port_in_use,
-    remove_file,
-    start_detached,
-    start_time,
-    stop_process,
-    write_pid_file,
-)
+from ansible_collections.chorialab.choria.plugins.module_utils.processes import is_running, remove_file, start_time
 
-ARGUMENT_SPEC = dict(
-    state=dict(type="str", choices=STATES, default="started"),
+ARGUMENT_SPEC = daemon_argument_spec(
     port=dict(type="int", default=4222),
     monitor_port=dict(type="int", default=8222),
     bind=dict(type="str", default="0.0.0.0"),
@@ -349,13 +337,9 @@ ARGUMENT_SPEC = dict(
     max_payload=dict(type="int"),
     extra_config=dict(type="dict"),
     binary=dict(type="path"),
-    venv=dict(type="path", default="/opt/choria-emulator"),
     config_dir=dict(type="path", default="/tmp/choria-emulator"),
     config_file=dict(type="path"),
-    pid_file=dict(type="path"),
-    log_file=dict(type="path"),
     start_timeout=dict(type="float", default=30),
-    stop_timeout=dict(type="float", default=30),
 )
 
 
@@ -364,7 +348,7 @@ class NatsServerModule(DaemonModule):
 
     def __init__(self, module: AnsibleModule):
         files = default_files(module.params)
-        super().__init__(module, [files.pid_file], config_file=files.config_file, pid_file=files.pid_file, log_file=files.log_file)
+        super().__init__(module, files.pid_file, files.log_file, config_file=files.config_file)
         self.files: NatsFiles = files
 
     def running_pid(self) -> Optional[int]:
@@ -460,18 +444,7 @@ class NatsServerModule(DaemonModule):
         leafnodes = params.get("leafnodes") or {}
         if leafnodes.get("port") is not None:
             listeners.append(("leafnode", leafnodes.get("bind") or params["bind"], leafnodes["port"]))
-        for what, host, port in listeners:
-            if port_in_use(host, port):
-                self.fail(describe_port_conflict(host, port, what))
-
-    def _start(self, binary: str) -> int:
-        self._check_ports()
-        try:
-            pid = start_detached([binary, "-c", self.files.config_file], self.files.log_file, cwd=self.params["config_dir"]).pid
-        except ProcessError as exc:
-            self.fail(str(exc))
-        write_pid_file(self.files.pid_file, pid)
-        return pid
+        self.check_ports(listeners)
 
     def _wait_ready(self, pid: int) -> Dict[str, Any]:
         def exited() -> Optional[str]:
@@ -486,10 +459,7 @@ class NatsServerModule(DaemonModule):
         ok, data, reason = poll(fetch, lambda d: True, self.params["start_timeout"], abort=exited)
         if ok:
             return data
-        tail = log_tail(self.files.log_file)
-        if is_running(pid):
-            stop_process(pid, 5)
-        self.forget()
+        tail = self.give_up(pid, 5)
         if reason == "nats-server exited":
             cause = log_error(tail)
             self.fail("nats-server exited right after start%s; last lines of %s:\n%s"
@@ -534,7 +504,8 @@ class NatsServerModule(DaemonModule):
                 self.stop(pid)
             if before != text:
                 self._write_config(text)
-            new_pid = self._start(binary)
+            self._check_ports()
+            new_pid = self.launch([binary, "-c", self.files.config_file], cwd=self.params["config_dir"])
         except (IOError, OSError) as exc:
             self.fail("cannot write nats-server files in %s: %s" % (self.params["config_dir"], to_native(exc)))
         self._report(new_pid, self._wait_ready(new_pid))

@@ -38,6 +38,17 @@ attributes:
       - This action does not modify state.
 """
 
+    DAEMON = r"""
+options: {}
+attributes:
+  check_mode:
+    support: full
+  diff_mode:
+    support: full
+  idempotent:
+    support: full
+"""
+
     ACTIONGROUP_CHORIA = r"""
 options: {}
 attributes:

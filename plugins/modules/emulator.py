@@ -25,18 +25,16 @@ author:
   - chorialab (@chorialab)
 extends_documentation_fragment:
   - chorialab.choria.attributes
+  - chorialab.choria.attributes.daemon
   - chorialab.choria.attributes.actiongroup_choria
   - chorialab.choria.connection
+  - chorialab.choria.emulator_command
   - chorialab.choria.venv
 attributes:
-  check_mode:
-    support: full
   diff_mode:
     support: full
     details:
       - Shows the emulator's command line before and after.
-  idempotent:
-    support: full
 options:
   state:
     description:
@@ -104,13 +102,6 @@ options:
     description: More C(choria-emulator emulate) flags, for example V([--registration-interval, 300]).
     type: list
     elements: str
-  executable:
-    description: C(choria-emulator) executable, when not C(<venv>/bin/choria-emulator).
-    type: path
-  state_dir:
-    description: Directory for the PID, port and log files (created if missing).
-    type: path
-    default: /tmp/choria-emulator
   pid_file:
     description: PID file. Default C(<state_dir>/emulator-<name>.pid).
     type: path

@@ -25,16 +25,14 @@ author:
   - chorialab (@chorialab)
 extends_documentation_fragment:
   - chorialab.choria.attributes
+  - chorialab.choria.attributes.daemon
+  - chorialab.choria.emulator_command
   - chorialab.choria.venv
 attributes:
-  check_mode:
-    support: full
   diff_mode:
     support: full
     details:
       - Shows the broker's command line before and after.
-  idempotent:
-    support: full
 options:
   state:
     description: V(started) makes sure the broker runs with these options, V(stopped) stops it, V(restarted) always restarts it.
@@ -95,13 +93,6 @@ options:
     description: Address of that endpoint.
     type: str
     default: 127.0.0.1
-  executable:
-    description: C(choria-emulator) executable, when not C(<venv>/bin/choria-emulator).
-    type: path
-  state_dir:
-    description: Directory for the PID, port and log files (created if missing).
-    type: path
-    default: /tmp/choria-emulator
   pid_file:
     description: PID file. Default C(<state_dir>/federation-<name>.pid).
     type: path

@@ -23,16 +23,13 @@ author:
   - chorialab (@chorialab)
 extends_documentation_fragment:
   - chorialab.choria.attributes
+  - chorialab.choria.attributes.daemon
   - chorialab.choria.venv
 attributes:
-  check_mode:
-    support: full
   diff_mode:
     support: full
     details:
       - Shows the configuration file before and after; stopping shows the process state.
-  idempotent:
-    support: full
 options:
   state:
     description:

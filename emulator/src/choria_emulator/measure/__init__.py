@@ -2,8 +2,8 @@
 
 from .compare import load_run, table
 from .files import ORIGINAL_FILES, REQUESTS_HEADER, read_report, read_requests, read_times
-from .request import TestResult
-from .suite import MeasureError, Observer, SuiteOptions, SuiteResult, run_suite
+from .model import MeasureError, SuiteOptions, SuiteResult, TestResult
+from .suite import Observer, run_suite
 
 __all__ = [
     "MeasureError",

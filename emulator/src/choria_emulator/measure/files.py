@@ -15,13 +15,10 @@ from __future__ import annotations
 import csv
 import json
 from pathlib import Path
-from typing import IO, TYPE_CHECKING, Any
+from typing import IO, Any
 
-from .stats import time_buckets
-
-if TYPE_CHECKING:
-    from .request import TestResult
-    from .suite import SuiteOptions
+from .model import SuiteOptions, TestResult
+from .stats import ns, time_buckets
 
 REQUESTS_HEADER = (
     "test", "description", "payload_bytes", "expected", "discovered", "publish_duration",
@@ -30,10 +27,6 @@ REQUESTS_HEADER = (
 REQUESTS_CSV, TIMES_CSV, BUCKETS_CSV = "requests.csv", "times.csv", "time_buckets.csv"
 SUITE_JSON, REPORT_JSON = "suite.json", "report.json"
 ORIGINAL_FILES = (REQUESTS_CSV, TIMES_CSV, BUCKETS_CSV, SUITE_JSON)
-
-
-def ns(seconds: float) -> int:
-    return int(round(seconds * 1e9))
 
 
 def suite_document(options: SuiteOptions, suite_id: str) -> dict[str, Any]:

@@ -9,12 +9,10 @@ from __future__ import annotations
 import logging
 import math
 from pathlib import Path
-from typing import TYPE_CHECKING, Any, Sequence
+from typing import Any, Sequence
 
+from .model import TestResult
 from .stats import BUCKET_SECONDS, time_buckets
-
-if TYPE_CHECKING:
-    from .suite import TestResult
 
 log = logging.getLogger(__name__)
 ARRIVALS_PNG, ROUND_TRIPS_PNG, COMPARE_PNG = "arrivals.png", "round_trips.png", "compare.png"

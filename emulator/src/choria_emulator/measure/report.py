@@ -9,14 +9,12 @@ monitor snapshots taken before and after the suite.
 from __future__ import annotations
 
 import datetime as _dt
-from typing import TYPE_CHECKING, Any
+from typing import Any
 
 from . import monitor
 from .files import ORIGINAL_FILES, REPORT_JSON, suite_document
+from .model import SuiteResult
 from .stats import summary
-
-if TYPE_CHECKING:
-    from .suite import SuiteResult
 
 REPORT_VERSION = 1
 

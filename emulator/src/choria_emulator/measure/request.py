@@ -2,61 +2,14 @@
 
 from __future__ import annotations
 
-from dataclasses import dataclass
-from typing import TYPE_CHECKING, Any, Callable
+from typing import Callable
 
 from ..client import ChoriaClient, ReplyRecord, RequestOutcome
 from ..protocol import ProtocolError, RPCReply, RPCRequest
-from .files import ns
-from .stats import time_buckets
-
-if TYPE_CHECKING:
-    from .suite import SuiteOptions
+from .model import SuiteOptions, TestResult
 
 AGENT = "emulated0"
 ACTION = "generate"
-
-
-@dataclass
-class TestResult:
-    """One request of the suite; durations and ``times`` in seconds since the first publish."""
-
-    __test__ = False  # not a pytest class, despite the name
-
-    test: int
-    requestid: str
-    discovered: int
-    publish_duration: float
-    request_duration: float
-    ok: int
-    failed: int
-    noresponses: int
-    unexpected: int
-    responded: int
-    times: list[float]
-
-    @property
-    def complete(self) -> bool:
-        return self.ok == self.discovered and self.failed == 0
-
-    @property
-    def last_reply(self) -> float:
-        return max(self.times) if self.times else 0.0
-
-    def event_data(self, suite_id: str) -> dict[str, Any]:
-        return {
-            "suite_id": suite_id,
-            "instance": self.test,
-            "time_buckets": time_buckets(self.times),
-            "discovered": self.discovered,
-            "publish_duration": ns(self.publish_duration),
-            "request_duration": ns(self.request_duration),
-            "failed": self.failed,
-            "ok": self.ok,
-            "noresponses": self.noresponses,
-            "unexpected": self.unexpected,
-            "responded": self.responded,
-        }
 
 
 def result_from_outcome(test: int, outcome: RequestOutcome, nodes: list[str]) -> TestResult:

@@ -1,4 +1,4 @@
-"""Small statistics the reports share: percentiles, summaries, and the original's time buckets."""
+"""Small statistics the reports share: percentiles, summaries, nanoseconds, and the original's time buckets."""
 
 from __future__ import annotations
 
@@ -12,6 +12,11 @@ BUCKET_SECONDS = 0.01  # the original measure tool's 10 ms buckets
 def go_round(value: float) -> int:
     """Go's ``math.Round`` (half away from zero), not Python's banker's rounding."""
     return int(math.floor(abs(value) + 0.5)) * (1 if value >= 0 else -1)
+
+
+def ns(seconds: float) -> int:
+    """Seconds as the whole nanoseconds the original's files and events hold."""
+    return int(round(seconds * 1e9))
 
 
 def time_buckets(times: Iterable[float], interval: float = BUCKET_SECONDS) -> list[int]:

@@ -17,13 +17,11 @@ import asyncio
 import multiprocessing
 import time
 from dataclasses import asdict
-from typing import TYPE_CHECKING, Any
+from typing import Any
 
 from ..client import ChoriaClient, ClientConfig, ClientError
-from .request import TestResult, run_test
-
-if TYPE_CHECKING:
-    from .suite import SuiteOptions
+from .model import SuiteOptions, TestResult
+from .request import run_test
 
 START_DELAY = 0.05  # seconds between "go" and the common start: every worker has read its order
 

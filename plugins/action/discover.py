@@ -5,8 +5,7 @@
 
 from __future__ import annotations
 
-from ansible_collections.chorialab.choria.plugins.action.rpc import FILTER_SPEC
-from ansible_collections.chorialab.choria.plugins.plugin_utils.choria_actions import ChoriaAction, with_connection
+from ansible_collections.chorialab.choria.plugins.plugin_utils.choria_actions import FILTER_SPEC, ChoriaAction, with_connection
 
 
 class ActionModule(ChoriaAction):

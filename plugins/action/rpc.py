@@ -5,19 +5,7 @@
 
 from __future__ import annotations
 
-from ansible_collections.chorialab.choria.plugins.plugin_utils.choria_actions import ChoriaAction, with_connection
-
-FILTER_SPEC = {
-    "identities": {"type": "list", "elements": "str"},
-    "agents": {"type": "list", "elements": "str"},
-    "facts": {"type": "list", "elements": "str"},
-    "classes": {"type": "list", "elements": "str"},
-    "compound": {"type": "str"},
-    "collective": {"type": "str"},
-    "discovery_method": {"type": "str", "choices": ["mc", "broadcast", "choria", "puppetdb"]},
-    "discovery_timeout": {"type": "float"},
-    "puppetdb": {"type": "dict"},
-}
+from ansible_collections.chorialab.choria.plugins.plugin_utils.choria_actions import FILTER_SPEC, ChoriaAction, with_connection
 
 
 class ActionModule(ChoriaAction):

@@ -9,7 +9,7 @@ class ModuleDocFragment:
     """Choria discovery filters, as C(choria discover) and the playbook C(mcollective) node set take them.
 
     Shared by chorialab.choria.rpc and chorialab.choria.discover; the argument spec is
-    ``FILTER_SPEC`` in ``plugins/action/rpc.py``.
+    ``FILTER_SPEC`` in ``plugins/plugin_utils/choria_actions.py``.
     """
 
     DOCUMENTATION = r"""

@@ -15,6 +15,19 @@ from ansible.plugins.action import ActionBase
 from ansible_collections.chorialab.choria.plugins.module_utils.connection import connection_argument_spec
 from ansible_collections.chorialab.choria.plugins.plugin_utils.choria import import_choria_module
 
+# The discovery filters of chorialab.choria.rpc and chorialab.choria.discover (the discovery doc fragment).
+FILTER_SPEC = {
+    "identities": {"type": "list", "elements": "str"},
+    "agents": {"type": "list", "elements": "str"},
+    "facts": {"type": "list", "elements": "str"},
+    "classes": {"type": "list", "elements": "str"},
+    "compound": {"type": "str"},
+    "collective": {"type": "str"},
+    "discovery_method": {"type": "str", "choices": ["mc", "broadcast", "choria", "puppetdb"]},
+    "discovery_timeout": {"type": "float"},
+    "puppetdb": {"type": "dict"},
+}
+
 
 def with_connection(spec):
     """``spec`` plus the connection options every member of the action group takes."""

@@ -18,7 +18,7 @@ from isolated_network import own_client, own_nats, start_network  # noqa: F401 -
 
 from choria_emulator.client import discover, ping
 from choria_emulator.protocol import FactFilter, Filter, ProtocolError
-from choria_emulator.protocol.filter import lookup_fact
+from choria_emulator.protocol.matching import lookup_fact
 from choria_emulator.protocol.goregex import compile_go, search
 
 FIXTURES = Path(__file__).parent / "fixtures" / "facts"

@@ -5,7 +5,7 @@ from __future__ import annotations
 from typing import Callable
 
 from ..protocol import Filter
-from ..protocol.filter import is_regex
+from ..protocol.matching import is_regex
 from .core import ChoriaClient, ReplyRecord
 
 PING_MESSAGE = "cGluZw=="  # base64("ping"), what Go discovery sends

@@ -14,7 +14,7 @@ from typing import TYPE_CHECKING, Any, Callable
 
 from .. import __version__, ddl
 from ..protocol import RPCReply, StatusCode
-from ..protocol.filter import lookup_fact
+from ..protocol.matching import lookup_fact
 from .config import RECONNECT_MAX
 from .requests import DecodedRequest
 

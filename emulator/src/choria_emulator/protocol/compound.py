@@ -22,7 +22,7 @@ from ..semver import SemVerError
 from ..semver.masterminds import satisfies
 from .errors import ProtocolError
 from .expr import ExprError, Function, Node, compile_expression, equal
-from .filter import FactFilter, lookup_fact, match_agents, match_classes, match_facts
+from .matching import FactFilter, lookup_fact, match_agents, match_classes, match_facts
 
 log = logging.getLogger("choria_emulator.compound")
 CACHE_LIMIT = 1024

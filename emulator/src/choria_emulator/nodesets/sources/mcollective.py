@@ -14,7 +14,7 @@ from typing import Any
 
 from ...client import ChoriaClient, discover
 from ...protocol import FactFilter, Filter, ProtocolError
-from ...protocol.filter import is_regex
+from ...protocol.matching import is_regex
 from ..context import CLIENT_ERRORS, Discovered
 from . import Source
 from .pql import query_nodes

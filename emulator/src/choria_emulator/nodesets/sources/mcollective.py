@@ -16,7 +16,7 @@ from ...client import ChoriaClient, discover
 from ...protocol import FactFilter, Filter, ProtocolError
 from ...protocol.matching import is_regex
 from ..context import CLIENT_ERRORS, Discovered
-from . import Source
+from .base import Source
 from .pql import query_nodes
 
 BROADCAST_METHODS = ("mc", "broadcast")

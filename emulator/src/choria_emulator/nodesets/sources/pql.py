@@ -14,7 +14,7 @@ from typing import Any
 
 from ..context import Discovered
 from ..puppetdb import PuppetDB, PuppetDBError, certnames
-from . import Source
+from .base import Source
 
 SKIPPED_COLUMNS = frozenset({"certname", "deactivated", "expired"})
 

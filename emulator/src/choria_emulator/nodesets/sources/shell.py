@@ -16,7 +16,7 @@ import subprocess
 
 from ..context import Discovered
 from ..errors import check_hostnames
-from . import Source
+from .base import Source
 
 DEFAULT_TIMEOUT = 10.0
 ASSIGNMENT = re.compile(r"^[A-Za-z_][A-Za-z0-9_]*=")

@@ -18,7 +18,7 @@ from typing import Any
 
 from ..context import Discovered
 from ..errors import check_hostnames
-from . import Source
+from .base import Source
 from .shell import run_command
 
 NAME_KEYS = ("name", "hostname", "fqdn", "certname", "identity")

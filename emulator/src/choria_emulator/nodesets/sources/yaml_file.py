@@ -8,7 +8,7 @@ import yaml
 
 from ..context import Discovered
 from ..errors import yaml_problem
-from . import Source
+from .base import Source
 
 
 class YAMLSource(Source):

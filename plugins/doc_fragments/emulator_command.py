@@ -9,7 +9,7 @@ class ModuleDocFragment:
     """Options that every module running a ``choria-emulator`` sub-command documents alike.
 
     Shared by chorialab.choria.emulator and chorialab.choria.federation; the argument spec is
-    ``emulator_command_argument_spec()`` in ``plugins/module_utils/daemon.py``. Their other
+    ``emulator_command_argument_spec()`` in ``plugins/module_utils/emulator_command.py``. Their other
     options there are documented by each module in its own words.
     """
 

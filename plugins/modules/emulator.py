@@ -264,7 +264,7 @@ from ansible_collections.chorialab.choria.plugins.module_utils.connection import
     connection_argument_spec,
     parse_servers,
 )
-from ansible_collections.chorialab.choria.plugins.module_utils.daemon import EmulatorCommandModule, emulator_command_argument_spec
+from ansible_collections.chorialab.choria.plugins.module_utils.emulator_command import EmulatorCommandModule, emulator_command_argument_spec
 from ansible_collections.chorialab.choria.plugins.module_utils.emulator import (
     NAME_RE,
     command_args,

@@ -213,7 +213,7 @@ from ansible_collections.chorialab.choria.plugins.module_utils.connection import
     parse_server,
     parse_servers,
 )
-from ansible_collections.chorialab.choria.plugins.module_utils.daemon import EmulatorCommandModule, emulator_command_argument_spec
+from ansible_collections.chorialab.choria.plugins.module_utils.emulator_command import EmulatorCommandModule, emulator_command_argument_spec
 from ansible_collections.chorialab.choria.plugins.module_utils.federation import command_args, debug_vars, default_files, status
 
 NETWORK_RE = re.compile(r"^[A-Za-z0-9_-]{1,64}$")

@@ -7,10 +7,12 @@ import asyncio
 import logging
 import os
 import sys
-from typing import Any, Awaitable, Callable
+from typing import Any, Awaitable, Callable, TypeVar
 
-from ..client import ChoriaClient, ClientConfig, ClientConfigError, ClientError
+from ..client import ChoriaClient, ClientConfig, ClientConfigError, ClientError, ReplyRecord
 from ..protocol import FactFilter, Filter, ProtocolError
+
+T = TypeVar("T")
 
 
 class CLIError(Exception):
@@ -93,6 +95,18 @@ def with_client(args: argparse.Namespace, call: Callable[[ChoriaClient], Awaitab
             return await call(client)
 
     return asyncio.run(main())
+
+
+def with_progress(
+    args: argparse.Namespace, total: int | None, label: str, request: Callable[[ChoriaClient, Callable[[ReplyRecord], None]], Awaitable[T]]
+) -> T:
+    """Connect as ``args`` say and run ``request(client, on_reply)`` under a progress bar of its replies."""
+
+    async def call(client: ChoriaClient) -> T:
+        with progress(total, label) as bar:
+            return await request(client, lambda record: bar.advance())
+
+    return with_client(args, call)
 
 
 def progress(total: int | None, label: str) -> Any:

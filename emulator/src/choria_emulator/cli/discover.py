@@ -5,8 +5,8 @@ from __future__ import annotations
 import argparse
 import json
 
-from ..client import ChoriaClient, discover
-from .common import add_client_options, add_filter_options, filter_from_args, progress, with_client
+from ..client import discover
+from .common import add_client_options, add_filter_options, filter_from_args, with_progress
 
 
 def register(sub: argparse._SubParsersAction) -> None:
@@ -23,19 +23,14 @@ def register(sub: argparse._SubParsersAction) -> None:
 def run(args: argparse.Namespace) -> int:
     filt = filter_from_args(args)  # bad filters fail before connecting
 
-    async def call(client: ChoriaClient) -> list[str]:
-        with progress(args.expect, "discover") as bar:
-            return await discover(
-                client,
-                filt,
-                collective=args.collective,
-                timeout=args.timeout,
-                sliding_window=args.sliding_window,
-                expect=args.expect,
-                on_reply=lambda record: bar.advance(),
-            )
-
-    nodes = with_client(args, call)
+    nodes = with_progress(
+        args,
+        args.expect,
+        "discover",
+        lambda client, on_reply: discover(
+            client, filt, collective=args.collective, timeout=args.timeout, sliding_window=args.sliding_window, expect=args.expect, on_reply=on_reply
+        ),
+    )
     if args.json:
         print(json.dumps(sorted(nodes)))
     else:

@@ -6,8 +6,8 @@ import argparse
 import json
 import sys
 
-from ..client import ChoriaClient, ping
-from .common import add_client_options, add_filter_options, filter_from_args, progress, with_client
+from ..client import ping
+from .common import add_client_options, add_filter_options, filter_from_args, with_progress
 
 
 def register(sub: argparse._SubParsersAction) -> None:
@@ -24,19 +24,14 @@ def register(sub: argparse._SubParsersAction) -> None:
 def run(args: argparse.Namespace) -> int:
     filt = filter_from_args(args)  # bad filters fail before connecting
 
-    async def call(client: ChoriaClient):  # type: ignore[no-untyped-def]
-        with progress(args.expect, "ping") as bar:
-            return await ping(
-                client,
-                filt,
-                collective=args.collective,
-                timeout=args.timeout,
-                expect=args.expect,
-                on_reply=lambda record: bar.advance(),
-                federation=args.federation,
-            )
-
-    result = with_client(args, call)
+    result = with_progress(
+        args,
+        args.expect,
+        "ping",
+        lambda client, on_reply: ping(
+            client, filt, collective=args.collective, timeout=args.timeout, expect=args.expect, on_reply=on_reply, federation=args.federation
+        ),
+    )
     summary = result.summary()
     if args.json:
         print(json.dumps({"nodes": result.times, "summary": summary, "duration": result.duration}, indent=2))

@@ -6,8 +6,8 @@ import argparse
 import json
 from typing import Any
 
-from ..client import ChoriaClient, rpc
-from .common import CLIError, add_client_options, add_filter_options, filter_from_args, progress, with_client
+from ..client import rpc
+from .common import CLIError, add_client_options, add_filter_options, filter_from_args, with_progress
 
 
 def register(sub: argparse._SubParsersAction) -> None:
@@ -47,26 +47,27 @@ def run(args: argparse.Namespace) -> int:
     filt = filter_from_args(args)  # bad filters fail before connecting
     targets = [n.strip() for entry in args.nodes or [] for n in entry.split(",") if n.strip()] or None
 
-    async def call(client: ChoriaClient):  # type: ignore[no-untyped-def]
-        with progress(len(targets) if targets else None, f"{args.agent}#{args.action}") as bar:
-            return await rpc(
-                client,
-                args.agent,
-                args.action,
-                data,
-                targets=targets,
-                filter=filt,
-                collective=args.collective,
-                directed=args.directed,
-                batch_size=args.batch,
-                batch_sleep=args.batch_sleep,
-                timeout=args.timeout,
-                discovery_timeout=args.discovery_timeout,
-                on_reply=lambda record: bar.advance(),
-                federation=args.federation,
-            )
-
-    result = with_client(args, call)
+    result = with_progress(
+        args,
+        len(targets) if targets else None,
+        f"{args.agent}#{args.action}",
+        lambda client, on_reply: rpc(
+            client,
+            args.agent,
+            args.action,
+            data,
+            targets=targets,
+            filter=filt,
+            collective=args.collective,
+            directed=args.directed,
+            batch_size=args.batch,
+            batch_sleep=args.batch_sleep,
+            timeout=args.timeout,
+            discovery_timeout=args.discovery_timeout,
+            on_reply=on_reply,
+            federation=args.federation,
+        ),
+    )
     stats = result.stats
     if args.json:
         print(json.dumps(result.to_dict(), indent=2))

@@ -6,7 +6,7 @@ from typing import Callable
 
 from ..protocol import Filter
 from ..protocol.matching import is_regex
-from .core import ChoriaClient, ReplyRecord
+from .core import ChoriaClient, ReplyRecord, RequestOutcome
 
 PING_MESSAGE = "cGluZw=="  # base64("ping"), what Go discovery sends
 
@@ -33,18 +33,35 @@ async def discover(
         filt.add_agent(agent)
     if filt.identity and not any(is_regex(i) for i in filt.identity) and _identity_only(filt):
         return list(dict.fromkeys(filt.identity))
-    outcome = await client.request(
+    outcome = await ping_request(
+        client, filt, collective=collective, timeout=timeout, sliding_window=sliding_window, expect=expect, federation=federation, on_reply=on_reply
+    )
+    return list(dict.fromkeys(outcome.senders))
+
+
+async def ping_request(
+    client: ChoriaClient,
+    filter: Filter | None,
+    *,
+    collective: str | None,
+    timeout: float | None,
+    expect: int | None,
+    federation: str | None,
+    on_reply: Callable[[ReplyRecord], None] | None,
+    sliding_window: bool = False,
+) -> RequestOutcome:
+    """The one discovery ``ping`` carrying ``filter`` that discover and ping send; ``timeout`` defaults to discovery_timeout."""
+    return await client.request(
         "discovery",
         PING_MESSAGE,
         collective=collective,
-        filter=filt,
+        filter=filter,
         timeout=client.config.discovery_timeout if timeout is None else timeout,
         sliding_window=sliding_window,
         expect=expect,
         federation=federation,
         on_reply=on_reply,
     )
-    return list(dict.fromkeys(outcome.senders))
 
 
 def _identity_only(filt: Filter) -> bool:

@@ -8,7 +8,7 @@ from typing import Callable
 
 from ..protocol import Filter
 from .core import ChoriaClient, ReplyRecord
-from .discovery import PING_MESSAGE
+from .discovery import ping_request
 
 
 @dataclass
@@ -45,16 +45,7 @@ async def ping(
     on_reply: Callable[[ReplyRecord], None] | None = None,
     federation: str | None = None,
 ) -> PingResult:
-    outcome = await client.request(
-        "discovery",
-        PING_MESSAGE,
-        collective=collective,
-        filter=filter,
-        timeout=client.config.discovery_timeout if timeout is None else timeout,
-        expect=expect,
-        on_reply=on_reply,
-        federation=federation,
-    )
+    outcome = await ping_request(client, filter, collective=collective, timeout=timeout, expect=expect, federation=federation, on_reply=on_reply)
     result = PingResult(duration=outcome.request_duration, publish_duration=outcome.publish_duration, invalid=outcome.invalid)
     for record in outcome.replies:
         result.times.setdefault(record.sender, record.elapsed * 1000)

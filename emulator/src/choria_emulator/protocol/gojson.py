@@ -25,8 +25,9 @@ def dumps(value: Any) -> str:
     return text
 
 
-def loads_object(raw: str | bytes, what: str) -> dict[str, Any]:
-    """Parse JSON that must be an object; raise :class:`ProtocolError` naming ``what`` otherwise.
+def loads_object(raw: str | bytes, what: str, protocol: str | None = None) -> dict[str, Any]:
+    """Parse JSON that must be an object (whose ``protocol`` is ``protocol``, when given);
+    raise :class:`ProtocolError` naming ``what`` otherwise.
 
     Whatever arrives from the wire ends here as a ProtocolError, never another exception:
     nesting too deep for the decoder is refused, and lone UTF-16 surrogates written as
@@ -43,6 +44,8 @@ def loads_object(raw: str | bytes, what: str) -> dict[str, Any]:
         raise ProtocolError(f"{what} is nested too deeply") from None
     if not isinstance(value, dict):
         raise ProtocolError(f"{what} is not a JSON object")
+    if protocol is not None and value.get("protocol") != protocol:
+        raise ProtocolError(f"unsupported {what} protocol {value.get('protocol')!r}")
     if (_SURROGATE_TEXT if isinstance(raw, str) else _SURROGATE_BYTES).search(raw):
         value = _replace_surrogates(value)
     return value

@@ -39,10 +39,7 @@ def encode_request(
 ) -> bytes:
     """Request → secure request (signed or insecure) → transport bytes."""
     secure = (signer or InsecureSigner()).secure(request.encode(), request.agent)
-    transport = Transport(secure.encode(), reply_to=reply_to, sender=sender, federation=federation)
-    if seen_by_url:
-        transport.record_hop(seen_by_url, sender)
-    return transport.encode()
+    return _published(Transport(secure.encode(), reply_to=reply_to, sender=sender, federation=federation), sender, seen_by_url)
 
 
 @dataclass(slots=True)
@@ -60,8 +57,11 @@ def decode_request(raw: bytes | str) -> IncomingRequest:
 
 def encode_reply(reply: Reply, sender: str, seen_by_url: str | None = None) -> bytes:
     """Reply → hashed secure reply → transport bytes (no ``reply-to`` on replies)."""
-    secure = SecureReply.for_message(reply.encode())
-    transport = Transport(secure.encode(), sender=sender)
+    return _published(Transport(SecureReply.for_message(reply.encode()).encode(), sender=sender), sender, seen_by_url)
+
+
+def _published(transport: Transport, sender: str, seen_by_url: str | None) -> bytes:
+    """The transport's bytes, with the sender's hop in ``seen-by`` when its connection is known."""
     if seen_by_url:
         transport.record_hop(seen_by_url, sender)
     return transport.encode()

@@ -38,9 +38,7 @@ class Reply:
 
     @classmethod
     def decode(cls, raw: bytes | str) -> Reply:
-        obj = gojson.loads_object(raw, "reply")
-        if obj.get("protocol") != PROTOCOL:
-            raise ProtocolError(f"unsupported reply protocol {obj.get('protocol')!r}")
+        obj = gojson.loads_object(raw, "reply", PROTOCOL)
         env = obj.get("envelope")
         message = obj.get("message")
         if not isinstance(env, dict) or not isinstance(message, str):

@@ -90,9 +90,7 @@ class Request:
         """Decode and validate like a go-choria daemon: the checks of ``request.json`` (the copy
         go-choria embeds), then the types its Go structs need, so every request Go would drop is
         refused here with a :class:`ProtocolError` naming the field."""
-        obj = gojson.loads_object(raw, "request")
-        if obj.get("protocol") != PROTOCOL:
-            raise ProtocolError(f"unsupported request protocol {obj.get('protocol')!r}")
+        obj = gojson.loads_object(raw, "request", PROTOCOL)
         message = obj.get("message")
         if not isinstance(message, str) or not message:
             raise ProtocolError("request message is missing")

@@ -48,9 +48,7 @@ class SecureRequest:
 
     @classmethod
     def decode(cls, raw: bytes | str) -> SecureRequest:
-        obj = gojson.loads_object(raw, "secure request")
-        if obj.get("protocol") != REQUEST_PROTOCOL:
-            raise ProtocolError(f"unsupported secure request protocol {obj.get('protocol')!r}")
+        obj = gojson.loads_object(raw, "secure request", REQUEST_PROTOCOL)
         message, signature, pubcert = obj.get("message"), obj.get("signature"), obj.get("pubcert")
         if not isinstance(message, str) or not message:
             raise ProtocolError("secure request message is missing")
@@ -79,9 +77,7 @@ class SecureReply:
 
     @classmethod
     def decode(cls, raw: bytes | str) -> SecureReply:
-        obj = gojson.loads_object(raw, "secure reply")
-        if obj.get("protocol") != REPLY_PROTOCOL:
-            raise ProtocolError(f"unsupported secure reply protocol {obj.get('protocol')!r}")
+        obj = gojson.loads_object(raw, "secure reply", REPLY_PROTOCOL)
         message, digest = obj.get("message"), obj.get("hash")
         if not isinstance(message, str) or not isinstance(digest, str):
             raise ProtocolError("secure reply message and hash must be strings")

@@ -83,9 +83,7 @@ class Transport:
 
     @classmethod
     def decode(cls, raw: bytes | str) -> Transport:
-        obj = gojson.loads_object(raw, "transport")
-        if obj.get("protocol") != PROTOCOL:
-            raise ProtocolError(f"unsupported transport protocol {obj.get('protocol')!r}")
+        obj = gojson.loads_object(raw, "transport", PROTOCOL)
         data = obj.get("data")
         if not isinstance(data, str) or not data:
             raise ProtocolError("transport data is missing")

@@ -153,6 +153,18 @@ def marginal_kib(rows: list[dict], shape: str, key: str = "rss_bytes") -> float 
     return statistics.linear_regression(xs, ys).slope / 1024
 
 
+def _save(fig, ax, path: Path, ylabel: str, title: str) -> str:
+    """Label, legend and grid the plot of instances against ``ylabel``, write it; its file name."""
+    ax.set_xlabel("emulated instances")
+    ax.set_ylabel(ylabel)
+    ax.set_title(title)
+    ax.legend(fontsize=8)
+    ax.grid(alpha=0.3)
+    fig.tight_layout()
+    fig.savefig(path, dpi=110)
+    return path.name
+
+
 def plot(rows: list[dict], out: Path) -> list[str]:
     import matplotlib
 
@@ -169,28 +181,14 @@ def plot(rows: list[dict], out: Path) -> list[str]:
             ax.plot([r["instances"] for r in series], [r["rss_per_instance_kib"] for r in series], marker="o", label=label)
     ax.axhline(20, color="grey", linestyle="--", linewidth=0.8, label="goal 1x1: 20 KiB")
     ax.axhline(64, color="grey", linestyle=":", linewidth=0.8, label="goal 10x10: 64 KiB")
-    ax.set_xlabel("emulated instances")
-    ax.set_ylabel("emulator RSS per instance (KiB, gross)")
-    ax.set_title("Memory per emulated instance")
-    ax.legend(fontsize=8)
-    ax.grid(alpha=0.3)
-    fig.tight_layout()
-    fig.savefig(out / "emulator_rss.png", dpi=110)
-    written.append("emulator_rss.png")
+    written.append(_save(fig, ax, out / "emulator_rss.png", "emulator RSS per instance (KiB, gross)", "Memory per emulated instance"))
 
     fig, ax = plt.subplots(figsize=(7, 4))
     for series, label in ((one, "1x1"), (ten, "10x10")):
         if series:
             ax.plot([r["instances"] for r in series], [r["connect_s"] for r in series], marker="o", label=label)
     ax.axhline(10, color="grey", linestyle="--", linewidth=0.8, label="goal: 10,000 in 10 s")
-    ax.set_xlabel("emulated instances")
-    ax.set_ylabel("seconds until all connected and subscribed")
-    ax.set_title("Connect time")
-    ax.legend(fontsize=8)
-    ax.grid(alpha=0.3)
-    fig.tight_layout()
-    fig.savefig(out / "emulator_connect.png", dpi=110)
-    written.append("emulator_connect.png")
+    written.append(_save(fig, ax, out / "emulator_connect.png", "seconds until all connected and subscribed", "Connect time"))
 
     if one and "ping_median_s" in one[0]:
         fig, ax = plt.subplots(figsize=(7, 4))
@@ -202,14 +200,7 @@ def plot(rows: list[dict], out: Path) -> list[str]:
             ax.errorbar(xs, med, yerr=[lo, hi], marker="o", capsize=3, label=f"{label} (median, min-max)")
         ax.axhline(1.0, color="grey", linestyle="--", linewidth=0.8, label="goal ping 10k: 1 s")
         ax.axhline(1.5, color="grey", linestyle=":", linewidth=0.8, label="goal generate 10k: 1.5 s")
-        ax.set_xlabel("emulated instances")
-        ax.set_ylabel("seconds until every reply is in")
-        ax.set_title("Round trip to every instance")
-        ax.legend(fontsize=8)
-        ax.grid(alpha=0.3)
-        fig.tight_layout()
-        fig.savefig(out / "emulator_round_trip.png", dpi=110)
-        written.append("emulator_round_trip.png")
+        written.append(_save(fig, ax, out / "emulator_round_trip.png", "seconds until every reply is in", "Round trip to every instance"))
     plt.close("all")
     return written
 

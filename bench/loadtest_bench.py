@@ -266,6 +266,19 @@ def write_csv(path: Path, runs: list[dict[str, Any]]) -> None:
         writer.writerows(runs)
 
 
+def _save(plt: Any, fig: Any, ax: Any, path: Path, ylabel: str, title: str) -> None:
+    """Nodes on a log x axis against ``ylabel``: label, grid, legend, write and close the figure."""
+    ax.set_xscale("log")
+    ax.set_xlabel("nodes")
+    ax.set_ylabel(ylabel)
+    ax.set_title(title)
+    ax.grid(alpha=0.3, which="both")
+    ax.legend(fontsize="small")
+    fig.tight_layout()
+    fig.savefig(path)
+    plt.close(fig)
+
+
 def plots(out: Path, runs: list[dict[str, Any]]) -> None:
     import matplotlib
 
@@ -285,16 +298,8 @@ def plots(out: Path, runs: list[dict[str, Any]]) -> None:
     ax.plot([2000], [1.5], "s", color="grey", label="original: 2,000 on a laptop (≈1.5 s)")
     ax.errorbar([50264], [19.14], yerr=[[19.14 - 18.1], [20.5 - 19.14]], fmt="s", color="black", capsize=4, label="original: 50,264 nodes, ~60 VMs")
     ax.axhline(10, color="red", linestyle=":", label="goal at 50,000: 10 s")
-    ax.set_xscale("log")
     ax.set_yscale("log")
-    ax.set_xlabel("nodes")
-    ax.set_ylabel("round trip to all nodes (s)")
-    ax.set_title("emulated0#generate round trip vs network size (one 2-core machine)")
-    ax.grid(alpha=0.3, which="both")
-    ax.legend(fontsize="small")
-    fig.tight_layout()
-    fig.savefig(out / "loadtest_round_trip.png")
-    plt.close(fig)
+    _save(plt, fig, ax, out / "loadtest_round_trip.png", "round trip to all nodes (s)", "emulated0#generate round trip vs network size (one 2-core machine)")
 
     fig, ax = plt.subplots(figsize=(10, 5), dpi=100)
     first = [r for r in runs if r["payload"] == min(r2["payload"] for r2 in runs)]
@@ -303,15 +308,7 @@ def plots(out: Path, runs: list[dict[str, Any]]) -> None:
     ax.plot(xs, [r["nats_kib_per_connection"] for r in first], "o-", label="nats-server RSS per connection (connected)")
     ax.plot(xs, [r.get("nats_kib_per_connection_after_runs") for r in first], "o--", label="nats-server RSS per connection (after the suites)")
     ax.axhline(33, color="grey", linestyle=":", label="original NATS: ≈33 KiB/conn (1.6 GB / 50k)")
-    ax.set_xscale("log")
-    ax.set_xlabel("nodes")
-    ax.set_ylabel("KiB")
-    ax.set_title("memory per emulated node")
-    ax.grid(alpha=0.3, which="both")
-    ax.legend(fontsize="small")
-    fig.tight_layout()
-    fig.savefig(out / "loadtest_memory.png")
-    plt.close(fig)
+    _save(plt, fig, ax, out / "loadtest_memory.png", "KiB", "memory per emulated node")
 
 
 def markdown(data: dict[str, Any]) -> str:

@@ -24,6 +24,7 @@ from pathlib import Path
 from typing import Any, Callable, ClassVar, TypeVar
 
 T = TypeVar("T")
+P = TypeVar("P", bound="_HttpProcess")
 
 
 class LocalNetError(RuntimeError):
@@ -133,13 +134,15 @@ def _tail(log: Path, chars: int = 3000) -> str:
     return log.read_text()[-chars:]
 
 
-def _http_url(port_file: Path) -> str | None:
-    """The local HTTP URL once a ``--port-file`` has been written, else None."""
-    if port_file.exists():
-        port = port_file.read_text().strip()
-        if port:
-            return f"http://127.0.0.1:{port}"
-    return None
+def _workdir(workdir: str | Path | None, prefix: str) -> Path:
+    """``workdir`` (created if missing), else a new temporary directory."""
+    path = Path(workdir or tempfile.mkdtemp(prefix=prefix))
+    path.mkdir(parents=True, exist_ok=True)
+    return path
+
+
+def _repeated(flag: str, values: list[str]) -> list[str]:
+    return [item for value in values for item in (flag, value)]
 
 
 @dataclass
@@ -157,8 +160,7 @@ class NatsServer(_LocalProcess):
 
     @classmethod
     def start(cls, *extra: str, workdir: str | Path | None = None, port: int = -1, timeout: float = 10.0) -> NatsServer:
-        workdir = Path(workdir or tempfile.mkdtemp(prefix="nats-"))
-        workdir.mkdir(parents=True, exist_ok=True)
+        workdir = _workdir(workdir, "nats-")
         args = [find_nats_server(), "-a", "127.0.0.1", "-p", str(port), "-m", "-1", "--ports_file_dir", str(workdir), *extra]
 
         def ready(process: subprocess.Popen) -> NatsServer | None:
@@ -204,11 +206,24 @@ class _HttpProcess(_LocalProcess):
         except (OSError, urllib.error.URLError, ValueError, KeyError):
             return None
 
+    @staticmethod
+    def _http_flags(port_file: Path) -> list[str]:
+        """Serve HTTP on a free port and write it to ``port_file`` (removed first: an old one is no sign of life)."""
+        port_file.unlink(missing_ok=True)
+        return ["--http-port", "0", "--port-file", str(port_file)]
 
-def _new_port_file(workdir: Path) -> Path:
-    port_file = workdir / "http.port"
-    port_file.unlink(missing_ok=True)
-    return port_file
+    @staticmethod
+    def _ready_when(port_file: Path, build: Callable[[subprocess.Popen, str], P], done: Callable[[P], bool]) -> Callable[[subprocess.Popen], P | None]:
+        """A readiness check for :func:`_start`: the port file is written and ``done`` holds for the process object."""
+
+        def ready(process: subprocess.Popen) -> P | None:
+            port = port_file.read_text().strip() if port_file.exists() else ""
+            if not port:
+                return None
+            found = build(process, f"http://127.0.0.1:{port}")
+            return found if done(found) else None
+
+        return ready
 
 
 @dataclass
@@ -235,23 +250,12 @@ class Emulator(_HttpProcess):
         wait_connected: bool = True,
         executable: list[str] | None = None,
     ) -> Emulator:
-        workdir = Path(workdir or tempfile.mkdtemp(prefix="emulator-"))
-        workdir.mkdir(parents=True, exist_ok=True)
-        port_file = _new_port_file(workdir)
+        workdir = _workdir(workdir, "emulator-")
+        port_file = workdir / "http.port"
         servers = [servers] if isinstance(servers, str) else servers
-        command = list(executable or [sys.executable, "-m", "choria_emulator"])
-        command += ["emulate", "--instances", str(instances), "--name", name, "--http-port", "0", "--port-file", str(port_file)]
-        for server in servers:
-            command += ["--server", server]
-        command += list(extra)
-
-        def ready(process: subprocess.Popen) -> Emulator | None:
-            http = _http_url(port_file)
-            if http is None:
-                return None
-            emulator = cls(process, http, workdir, instances)
-            return emulator if not wait_connected or emulator._connected() == instances else None
-
+        command = [*(executable or [sys.executable, "-m", "choria_emulator"]), "emulate", "--instances", str(instances), "--name", name]
+        command += [*cls._http_flags(port_file), *_repeated("--server", servers), *extra]
+        ready = cls._ready_when(port_file, lambda process, http: cls(process, http, workdir, instances), lambda emulator: not wait_connected or emulator._connected() == instances)
         return _start(command, workdir / cls.LOG, "emulator", ready, waiting_for=f"connect {instances} instances", timeout=timeout, interval=0.1)
 
     def wait_connected(self, count: int | None = None, timeout: float = 60.0) -> dict[str, Any]:
@@ -292,21 +296,9 @@ class LocalBroker(_HttpProcess):
         timeout: float = 30.0,
     ) -> LocalBroker:
         """``collective_servers``: one entry per collective network (a comma list is a pool)."""
-        workdir = Path(workdir or tempfile.mkdtemp(prefix="federation-"))
-        workdir.mkdir(parents=True, exist_ok=True)
-        port_file = _new_port_file(workdir)
-        command = [sys.executable, "-m", "choria_emulator", "federation", "--name", name, "--http-port", "0", "--port-file", str(port_file)]
-        for server in federation_servers:
-            command += ["--federation-server", server]
-        for server in collective_servers:
-            command += ["--collective-server", server]
-        command += list(extra)
-
-        def ready(process: subprocess.Popen) -> LocalBroker | None:
-            http = _http_url(port_file)
-            if http is None:
-                return None
-            broker = cls(process, http, workdir, name)
-            return broker if broker._connected() else None
-
+        workdir = _workdir(workdir, "federation-")
+        port_file = workdir / "http.port"
+        command = [sys.executable, "-m", "choria_emulator", "federation", "--name", name, *cls._http_flags(port_file)]
+        command += [*_repeated("--federation-server", federation_servers), *_repeated("--collective-server", collective_servers), *extra]
+        ready = cls._ready_when(port_file, lambda process, http: cls(process, http, workdir, name), lambda broker: bool(broker._connected()))
         return _start(command, workdir / cls.LOG, f"federation broker {name}", ready, waiting_for="connect", timeout=timeout, interval=0.05)

@@ -65,20 +65,24 @@ class NatsKVStore(DataStore):
         import nats
         from nats.js.errors import BucketNotFoundError
 
-        options: dict[str, Any] = {"servers": self.servers, "connect_timeout": 5, "max_reconnect_attempts": 2, "allow_reconnect": True}
-        options.update(self.context.nats_options)
-        props = self.properties
-        if props.get("credentials"):
-            options["user_credentials"] = os.path.expanduser(str(props["credentials"]))
-        if props.get("user"):
-            options["user"], options["password"] = str(props["user"]), str(props.get("password") or "")
-        if props.get("tls_ca") or props.get("tls_cert"):
-            import ssl
+        from ...client.config import ClientConfig, ClientConfigError
 
-            context = ssl.create_default_context(cafile=props.get("tls_ca"))
-            if props.get("tls_cert"):
-                context.load_cert_chain(props["tls_cert"], props.get("tls_key"))
-            options["tls"] = context
+        props = self.properties
+        settings = ClientConfig(
+            servers=self.servers,
+            credentials=os.path.expanduser(str(props["credentials"])) if props.get("credentials") else None,
+            user=str(props["user"]) if props.get("user") else None,
+            password=str(props.get("password") or ""),
+            tls=bool(props.get("tls_ca") or props.get("tls_cert")),
+            tls_ca=props.get("tls_ca"),
+            tls_cert=props.get("tls_cert"),
+            tls_key=props.get("tls_key"),
+        )
+        try:
+            connection = settings.nats_options()
+        except ClientConfigError as exc:
+            raise DataStoreError(f"Could not set up TLS for data store {self.name}: {exc}") from None
+        options: dict[str, Any] = {"connect_timeout": 5, "max_reconnect_attempts": 2, "allow_reconnect": True, **self.context.nats_options, **connection}
         try:
             self._nc = await nats.connect(**options, error_cb=_quiet, disconnected_cb=None)
         except Exception as exc:  # noqa: BLE001 - nats-py raises several unrelated types here; all mean "cannot connect"

@@ -16,7 +16,6 @@ from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
 
 import pytest
-from cryptography.hazmat.primitives.asymmetric import rsa
 from cryptography.x509.oid import ExtendedKeyUsageOID
 
 from choria_emulator.nodesets import NodeSetContext, NodeSetError, PuppetDBConfig, resolve_node_set
@@ -26,28 +25,25 @@ from nodeset_support import REPO
 
 def _emulator_pki():
     """The emulator tests' throw-away PKI module (one copy, shared with tests/emulator)."""
-    if "x509_fixtures" in sys.modules:
-        return sys.modules["x509_fixtures"]
-    spec = importlib.util.spec_from_file_location("x509_fixtures", REPO / "tests" / "emulator" / "x509_fixtures.py")
+    if "choria_pki" in sys.modules:
+        return sys.modules["choria_pki"]
+    spec = importlib.util.spec_from_file_location("choria_pki", REPO / "tests" / "emulator" / "choria_pki.py")
     module = importlib.util.module_from_spec(spec)
-    sys.modules["x509_fixtures"] = module
+    sys.modules["choria_pki"] = module
     spec.loader.exec_module(module)
     return module
 
 
-x509_fixtures = _emulator_pki()
+choria_pki = _emulator_pki()
 
 
 @pytest.fixture(scope="module")
 def pki(tmp_path_factory: pytest.TempPathFactory):
     directory = tmp_path_factory.mktemp("pki")
-    with pytest.MonkeyPatch.context() as patch:
-        # OpenSSL's default security level refuses the 1024-bit keys the emulator tests use for speed.
-        patch.setattr(x509_fixtures, "new_key", lambda: rsa.generate_private_key(public_exponent=65537, key_size=2048))
-        ca = x509_fixtures.make_ca(directory, "puppet-ca")
-        server = x509_fixtures.issue(directory, ca, "puppetdb", dns_names=["localhost"], usage=[ExtendedKeyUsageOID.SERVER_AUTH])
-        client = x509_fixtures.issue(directory, ca, "ansible.example.net")
-        other_ca = x509_fixtures.make_ca(directory, "other-ca")
+    ca = choria_pki.CertAuthority.create(directory, "puppet-ca")
+    server = ca.issue(directory, "puppetdb", dns_names=("localhost",), usage=[ExtendedKeyUsageOID.SERVER_AUTH])
+    client = ca.issue(directory, "ansible.example.net")
+    other_ca = choria_pki.CertAuthority.create(directory, "other-ca")
     return {"ca": ca, "server": server, "client": client, "other_ca": other_ca}
 
 
@@ -71,8 +67,8 @@ def https_puppetdb(pki):
             return None
 
     server = ThreadingHTTPServer(("127.0.0.1", 0), Handler)
-    context = ssl.create_default_context(ssl.Purpose.CLIENT_AUTH, cafile=str(pki["ca"].cert_file))
-    context.load_cert_chain(pki["server"].cert_file, pki["server"].key_file)
+    context = ssl.create_default_context(ssl.Purpose.CLIENT_AUTH, cafile=str(pki["ca"].cert))
+    context.load_cert_chain(pki["server"].cert, pki["server"].key)
     context.verify_mode = ssl.CERT_REQUIRED
     server.socket = context.wrap_socket(server.socket, server_side=True)
     thread = threading.Thread(target=server.serve_forever, daemon=True)
@@ -87,7 +83,7 @@ def test_client_certificate_ca_and_token(https_puppetdb, pki, tmp_path: Path) ->
     token = tmp_path / "token"
     token.write_text("rbac-token-from-file\n")
     config = PuppetDBConfig.from_options(
-        {"server_urls": [url], "cacert": str(pki["ca"].cert_file), "cert": str(pki["client"].cert_file), "key": str(pki["client"].key_file), "token": str(token)},
+        {"server_urls": [url], "cacert": str(pki["ca"].cert), "cert": str(pki["client"].cert), "key": str(pki["client"].key), "token": str(token)},
         None,
     )
     nodes = resolve_node_set("s", {"type": "pql", "query": "nodes[certname] {}"}, NodeSetContext(puppetdb=config)).nodes
@@ -97,7 +93,7 @@ def test_client_certificate_ca_and_token(https_puppetdb, pki, tmp_path: Path) ->
 
 def test_untrusted_server_certificate_is_a_clear_error(https_puppetdb, pki) -> None:
     url, _ = https_puppetdb
-    config = PuppetDBConfig(server_urls=[url], cacert=str(pki["other_ca"].cert_file), cert=str(pki["client"].cert_file), key=str(pki["client"].key_file))
+    config = PuppetDBConfig(server_urls=[url], cacert=str(pki["other_ca"].cert), cert=str(pki["client"].cert), key=str(pki["client"].key))
     with pytest.raises(NodeSetError, match=rf"^Node set s: Failed to make request to PuppetDB: TLS error with {url}: .*CERTIFICATE_VERIFY_FAILED"):
         resolve_node_set("s", {"type": "pql", "query": "nodes[certname] {}"}, NodeSetContext(puppetdb=config))
 

@@ -13,7 +13,10 @@ cleanup() {
         ansible-playbook -i "$inventory" chorialab.choria.stop_emulator -e "run_dir=$WORK" || true
         ansible-playbook -i "$inventory" chorialab.choria.stop_nats -e "run_dir=$WORK" || true
     done
-    if python3 ../setup_choria/files/processes_with.py "$WORK"; then echo "processes left running"; exit 1; fi
+    # processes_with.py: 0 = some left, 1 = none; anything else means the check itself broke
+    rc=0; python3 ../setup_choria/files/processes_with.py "$WORK" || rc=$?
+    if [ "$rc" -eq 0 ]; then echo "processes left running"; exit 1; fi
+    if [ "$rc" -ne 1 ]; then echo "leftover-process check failed to run (rc $rc)"; exit 1; fi
     rm -rf "$WORK"
 }
 trap cleanup EXIT

@@ -36,6 +36,13 @@ def test_ping_through_one_broker_sees_both_collective_networks(fed_net, broker_f
     assert status["replies"] == {**status["replies"], "received": 50, "published": 50, "errors": 0}
 
 
+def test_discover_through_the_broker_with_a_filter(fed_net, broker_factory):
+    broker_factory("NET", [fed_net.federation.url], [fed_net.a.url, fed_net.b.url])
+    result = cli("discover", "--server", fed_net.federation.url, "--federation", "NET", "--json", "--timeout", "1", "-I", f"/^{A_NODES[0]}$/")
+    assert result.returncode == 0, result.stderr
+    assert json.loads(result.stdout) == [A_NODES[0]]
+
+
 def test_nothing_answers_without_the_broker_or_with_another_network_name(fed_net, broker_factory):
     broker_factory("NET", [fed_net.federation.url], [fed_net.a.url])
     result = cli("ping", "--server", fed_net.federation.url, "--federation", "OTHER", "--json", "--timeout", "0.5")

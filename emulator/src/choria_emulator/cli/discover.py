@@ -28,7 +28,8 @@ def run(args: argparse.Namespace) -> int:
         args.expect,
         "discover",
         lambda client, on_reply: discover(
-            client, filt, collective=args.collective, timeout=args.timeout, sliding_window=args.sliding_window, expect=args.expect, on_reply=on_reply
+            client, filt, collective=args.collective, timeout=args.timeout, sliding_window=args.sliding_window, expect=args.expect,
+            federation=args.federation, on_reply=on_reply,
         ),
     )
     if args.json:

@@ -10,7 +10,6 @@ from pathlib import Path
 from ..daemon.config import NAME_FORMATS, EmulatorConfig, TLSFiles
 from ..daemon.facts import FactsError, FactsTemplate
 from ..natsproto import parse_server
-from ..protocol.security import DEFAULT_ALLOWED
 from .common import CLIError
 
 FD_HEADROOM = 200
@@ -75,7 +74,7 @@ def config_from_args(args: argparse.Namespace) -> EmulatorConfig:
             tls=tls,
             secure=args.secure,
             ca=args.ca,
-            allowed_callers=tuple(args.allowed_callers or DEFAULT_ALLOWED),
+            allowed_callers=tuple(args.allowed_callers) if args.allowed_callers else None,
             credentials=args.credentials,
             facts=args.facts,
             audit=args.audit,

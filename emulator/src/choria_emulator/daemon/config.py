@@ -11,7 +11,6 @@ from pathlib import Path
 from ..natsproto import ConnectOptions, ServerAddress
 from ..natsproto.auth import Credentials
 from ..natsproto.tls import client_context
-from ..protocol.security import DEFAULT_ALLOWED
 
 BUILTIN_AGENTS = ("discovery", "rpcutil", "choria_util")
 NAME_FORMATS = ("blog", "e3")
@@ -53,7 +52,7 @@ class EmulatorConfig:
     tls: TLSFiles | None = None
     secure: bool = False
     ca: str | None = None
-    allowed_callers: tuple[str, ...] = DEFAULT_ALLOWED
+    allowed_callers: tuple[str, ...] | None = None  # None: go-choria's defaults (protocol.security)
     credentials: str | None = None
     facts: str | None = None
     audit: str | None = None

@@ -16,7 +16,7 @@ from typing import TYPE_CHECKING
 
 from ..protocol import Request, gojson
 from ..protocol.messages import broadcast_subject
-from ..protocol.security import insecure_registration
+from ..protocol.secure import insecure_registration
 from ..protocol.transport import Transport
 from .agents import generate
 

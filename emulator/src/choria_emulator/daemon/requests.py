@@ -8,10 +8,13 @@ body that does not depend on the instance are cached by payload in a small LRU.
 from __future__ import annotations
 
 import logging
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from ..protocol import ProtocolError, Request, RPCRequest, SecureRequest, Transport, gojson
-from ..protocol.security import RequestVerifier, SecurityError
+from ..protocol.errors import SecurityError
+
+if TYPE_CHECKING:
+    from ..protocol.security import RequestVerifier
 
 log = logging.getLogger(__name__)
 

@@ -21,7 +21,6 @@ from typing import Any
 from ..natsproto import NatsConnection, NatsProtocolError, PermanentConnectError
 from ..natsproto.auth import CredentialsError
 from ..protocol import ProtocolError
-from ..protocol.security import RequestVerifier
 from . import audit as audit_log
 from .config import RECONNECT_MAX, RECONNECT_MIN, EmulatorConfig
 from .facts import FactsTemplate
@@ -54,7 +53,11 @@ class Worker:
         self.worker_id = worker_id
         self.layout = Layout(config.collective_list, config.agent_list)
         self.counters = Counters(len(indexes))
-        verifier = RequestVerifier(config.ca, allowed=config.allowed_callers) if config.secure and config.ca else None
+        verifier = None
+        if config.secure and config.ca:
+            from ..protocol.security import RequestVerifier  # cryptography only when requests are signed
+
+            verifier = RequestVerifier(config.ca, **({"allowed": config.allowed_callers} if config.allowed_callers else {}))
         self.cache = RequestCache(verifier)
         self.options = config.connect_options()
         self.started = time.time()

@@ -7,13 +7,16 @@ from __future__ import annotations
 
 import hashlib
 from dataclasses import dataclass
+from typing import TYPE_CHECKING
 
 from .errors import ProtocolError
 from .reply import Reply
 from .request import Request
 from .secure import SecureReply, SecureRequest
-from .security import InsecureSigner, Signer
 from .transport import Federation, Transport
+
+if TYPE_CHECKING:
+    from .security import Signer
 
 
 def reply_subject(collective: str, callerid: str, requestid: str) -> str:
@@ -38,7 +41,8 @@ def encode_request(
     federation: Federation | None = None,
 ) -> bytes:
     """Request → secure request (signed or insecure) → transport bytes."""
-    secure = (signer or InsecureSigner()).secure(request.encode(), request.agent)
+    message = request.encode()
+    secure = signer.secure(message, request.agent) if signer is not None else SecureRequest(message)
     return _published(Transport(secure.encode(), reply_to=reply_to, sender=sender, federation=federation), sender, seen_by_url)
 
 

@@ -18,6 +18,7 @@ from .errors import ProtocolError
 REQUEST_PROTOCOL = "choria:secure:request:1"
 REPLY_PROTOCOL = "choria:secure:reply:1"
 INSECURE = "insecure"
+INSECURE_REGISTRATION = "insecure registration"
 
 
 def message_hash(message: str) -> str:
@@ -55,6 +56,11 @@ class SecureRequest:
         if not isinstance(signature, str) or not signature or not isinstance(pubcert, str) or not pubcert:
             raise ProtocolError("secure request signature and pubcert must be non-empty strings")
         return cls(message, signature, pubcert)
+
+
+def insecure_registration(message: str) -> SecureRequest:
+    """What go-choria sends to ``registration`` when it has no certificate to sign with."""
+    return SecureRequest(message, base64.b64encode(INSECURE_REGISTRATION.encode()).decode(), INSECURE_REGISTRATION)
 
 
 @dataclass(slots=True)

@@ -30,24 +30,19 @@ from cryptography.hazmat.primitives import hashes, serialization
 from cryptography.hazmat.primitives.asymmetric import padding, rsa
 from cryptography.x509.oid import ExtendedKeyUsageOID, NameOID
 
-from .errors import ProtocolError
+from .errors import ProtocolError, SecurityError
 from .goregex import search as go_search
 from .request import Request
-from .secure import INSECURE, SecureRequest
+from .secure import INSECURE, INSECURE_REGISTRATION, SecureRequest, insecure_registration  # noqa: F401 - re-exported
 
 # go-choria config defaults: plugin.choria.security.certname_whitelist / privileged_users
 DEFAULT_ALLOWED = (r"\.mcollective$", r"\.choria$")
 DEFAULT_PRIVILEGED = (r"\.privileged.mcollective$", r"\.privileged.choria$")
 REMOTE_SIGNER_AGENT = "aaa_signer"
 REGISTRATION_AGENT = "registration"
-INSECURE_REGISTRATION = "insecure registration"
 UNSIGNED_AGENTS = (REMOTE_SIGNER_AGENT,)
 MAX_CHAIN = 8
 _CLIENT_USAGES = {ExtendedKeyUsageOID.CLIENT_AUTH, ExtendedKeyUsageOID.ANY_EXTENDED_KEY_USAGE}
-
-
-class SecurityError(ProtocolError):
-    """A request failed security validation; the daemon drops it and counts it ``unvalidated``."""
 
 
 class Signer:
@@ -84,11 +79,6 @@ class X509Signer(Signer):
         if agent in UNSIGNED_AGENTS:
             return SecureRequest(message)
         return SecureRequest(message, self.sign(message), self.pubcert)
-
-
-def insecure_registration(message: str) -> SecureRequest:
-    """What go-choria sends to ``registration`` when it has no certificate to sign with."""
-    return SecureRequest(message, base64.b64encode(INSECURE_REGISTRATION.encode()).decode(), INSECURE_REGISTRATION)
 
 
 def common_name(cert: x509.Certificate) -> str:

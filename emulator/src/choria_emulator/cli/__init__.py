@@ -12,12 +12,13 @@ import logging
 import sys
 
 from .. import __version__
-from .common import CLIError, run_command
+from .errors import CLIError, run_command
 
 COMMANDS = ("emulate", "ping", "discover", "rpc", "federation", "measure", "nodes", "playbook")
 
 
-def build_parser() -> argparse.ArgumentParser:
+def build_parser(only: str | None = None) -> argparse.ArgumentParser:
+    """The parser; with ``only``, just that sub-command is loaded (each pulls in its own libraries)."""
     parser = argparse.ArgumentParser(
         prog="choria-emulator",
         description="Emulate Choria/MCollective networks of tens of thousands of nodes and drive them.",
@@ -26,12 +27,15 @@ def build_parser() -> argparse.ArgumentParser:
     parser.add_argument("--debug", action="store_true", help="log debug messages")
     sub = parser.add_subparsers(dest="command", metavar="COMMAND", required=True)
     for name in COMMANDS:
-        importlib.import_module(f"{__name__}.{name}").register(sub)
+        if only is None or name == only:
+            importlib.import_module(f"{__name__}.{name}").register(sub)
     return parser
 
 
 def main(argv: list[str] | None = None) -> int:
-    parser = build_parser()
+    argv = sys.argv[1:] if argv is None else argv
+    command = next((a for a in argv if not a.startswith("-")), None)
+    parser = build_parser(command if command in COMMANDS else None)
     args = parser.parse_args(argv)
     logging.basicConfig(
         level=logging.DEBUG if args.debug else logging.INFO,

@@ -9,29 +9,11 @@ import os
 import sys
 from typing import Any, Awaitable, Callable, TypeVar
 
-from ..client import ChoriaClient, ClientConfig, ClientConfigError, ClientError, ReplyRecord
-from ..protocol import FactFilter, Filter, ProtocolError
+from ..client import ChoriaClient, ClientConfig, ReplyRecord
+from ..protocol import FactFilter, Filter
+from .errors import CLIError, run_command  # noqa: F401 - the sub-commands' one import
 
 T = TypeVar("T")
-
-
-class CLIError(Exception):
-    """An error the user can act on: printed as one line, then exit with ``exit_code``."""
-
-    def __init__(self, message: str, exit_code: int = 1):
-        super().__init__(message)
-        self.exit_code = exit_code
-
-
-def run_command(args: argparse.Namespace) -> int:
-    try:
-        return int(args.func(args) or 0)
-    except BrokenPipeError:
-        # `choria-emulator discover | head -1`: the reader left; stop quietly like other Unix tools
-        os.dup2(os.open(os.devnull, os.O_WRONLY), sys.stdout.fileno())
-        return 141
-    except (ClientError, ClientConfigError, ProtocolError, ValueError, OSError) as exc:
-        raise CLIError(str(exc)) from None
 
 
 def add_client_options(parser: argparse.ArgumentParser) -> None:

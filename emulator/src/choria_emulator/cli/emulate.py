@@ -10,7 +10,7 @@ from pathlib import Path
 from ..daemon.config import NAME_FORMATS, EmulatorConfig, TLSFiles
 from ..daemon.facts import FactsError, FactsTemplate
 from ..natsproto import parse_server
-from .common import CLIError
+from .errors import CLIError
 
 FD_HEADROOM = 200
 

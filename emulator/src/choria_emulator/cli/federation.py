@@ -20,7 +20,7 @@ from pathlib import Path
 from ..client import ClientConfig
 from ..daemon.http import HTTPServer
 from ..federation import FederationBroker
-from .common import CLIError
+from .errors import CLIError
 
 log = logging.getLogger("choria_emulator.federation")
 

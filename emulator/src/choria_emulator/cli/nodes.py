@@ -12,7 +12,7 @@ import json
 import logging
 
 from ..nodesets import NodeSetError, load_node_set_file, resolve_node_sets
-from .common import CLIError
+from .errors import CLIError
 
 
 def register(sub: argparse._SubParsersAction) -> None:

@@ -18,6 +18,7 @@ from urllib.parse import urlsplit
 import nats
 from nats.errors import Error as NatsError
 
+from ..errors import ChoriaEmulatorError
 from ..protocol import Filter, ProtocolError, Request
 from ..protocol.messages import IncomingReply, broadcast_subject, decode_reply, encode_request, node_subject, reply_subject
 from ..protocol.transport import Federation
@@ -28,7 +29,7 @@ SLIDING_WINDOW = 0.3  # go-choria: finish 300 ms after the last reply
 FEDERATION_BATCH = 200  # go-choria: node subjects per federated directed request
 
 
-class ClientError(Exception):
+class ClientError(ChoriaEmulatorError):
     """A client operation failed in a way the user can act on (one clear line)."""
 
 

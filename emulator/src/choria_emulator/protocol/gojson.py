@@ -11,6 +11,8 @@ import json
 import re
 from typing import Any
 
+from .errors import ProtocolError
+
 _GO_ESCAPES = str.maketrans(
     {"<": "\\u003c", ">": "\\u003e", "&": "\\u0026", "\u2028": "\\u2028", "\u2029": "\\u2029"}
 )
@@ -34,8 +36,6 @@ def loads_object(raw: str | bytes, what: str, protocol: str | None = None) -> di
     ``\\ud800`` escapes become U+FFFD as Go's decoder makes them (so the text can be
     echoed back in replies and encoded as UTF-8).
     """
-    from .errors import ProtocolError
-
     try:
         value = json.loads(raw)
     except (ValueError, UnicodeDecodeError) as exc:

@@ -2,9 +2,11 @@
 """`make demo`: the collection's playbooks stand up 1,000 emulated nodes here; ping and load-test them.
 
 Runs ``setup-prereqs.yml`` (a venv under ``.cache/demo/``, no root), ``start-nats.yml`` (on ports
-nats-server picks itself on 127.0.0.1) and ``start-emulator.yml`` against localhost, then pings the
-network and sends ``emulated0#generate`` requests, printing counts and timings. ``stop-emulator.yml`` and
-``stop-nats.yml`` run whatever happens, and anything they could not stop is killed by PID.
+nats-server picks itself on 127.0.0.1) and ``start-emulator.yml`` against localhost, pings the network
+with the client library, then runs a short suite of ``emulated0#generate`` requests through
+``loadtest.yml`` (``choria-emulator measure``), printing counts, timings and where the report and its
+plots are. ``stop-emulator.yml`` and ``stop-nats.yml`` run whatever happens, and anything they could not
+stop is killed by PID.
 """
 
 from __future__ import annotations
@@ -14,14 +16,13 @@ import json
 import os
 import re
 import shutil
-import statistics
 import subprocess
 import sys
 import tempfile
 import time
 from pathlib import Path
 
-from choria_emulator.client import ChoriaClient, ClientConfig, ping, rpc
+from choria_emulator.client import ChoriaClient, ClientConfig, ping
 from choria_emulator.localnet import http_json, kill_pid_files
 
 REPO = Path(__file__).resolve().parent.parent
@@ -31,6 +32,7 @@ REQUESTS = 5
 SIZE = 100
 PLAYBOOK = Path(sys.executable).with_name("ansible-playbook")
 MSG = re.compile(r'^\s+"msg": "(.*)"\s*$')
+SUITE_LINE = re.compile(r'^\s+"(\s*\d{4}-\d\d-\d\d.*REQUEST.*|OK: .*)",?\s*$')  # measure's console lines
 
 
 def say(text: str = "") -> None:
@@ -51,8 +53,8 @@ def broker_ports(run_dir: Path) -> tuple[int, int]:
 def playbook(name: str, /, **extra: object) -> None:
     """Run playbooks/<name> on localhost; print its messages, or all of its output if it fails."""
     command = [str(PLAYBOOK), str(REPO / "playbooks" / name)]
-    for key, value in extra.items():
-        command += ["-e", f"{key}={value}"]
+    if extra:  # JSON: values with spaces stay whole, numbers stay numbers
+        command += ["-e", json.dumps(extra, default=str)]
     env = dict(os.environ, ANSIBLE_DISPLAY_SKIPPED_HOSTS="false", ANSIBLE_NOCOLOR="1", ANSIBLE_LOCALHOST_WARNING="false")
     started = time.monotonic()
     proc = subprocess.run(command, cwd=REPO, env=env, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True, check=False)
@@ -60,9 +62,9 @@ def playbook(name: str, /, **extra: object) -> None:
     recap = next((line.split(":", 1)[1].split() for line in proc.stdout.splitlines() if line.startswith("localhost ") and "ok=" in line), [])
     say(f"ansible-playbook playbooks/{name}: {' '.join(recap[:3]) or 'no recap'} in {took:.1f} s")
     for line in proc.stdout.splitlines():
-        match = MSG.match(line)
+        match = MSG.match(line) or SUITE_LINE.match(line)
         if match:
-            say(f"    {match.group(1)}")
+            say(f"    {match.group(1).strip()}")
     if proc.returncode != 0:
         say(proc.stdout)
         raise RuntimeError(f"playbooks/{name} failed with exit code {proc.returncode}")
@@ -72,18 +74,17 @@ async def drive(url: str) -> int:
     config = ClientConfig.load(servers=[url], search_default_files=False, identity="demo-client")
     async with ChoriaClient(config) as client:
         result = await ping(client, timeout=10, expect=INSTANCES)
-        summary = result.summary()
-        say(f"ping: {result.count}/{INSTANCES} replies in {result.duration * 1000:.0f} ms "
-              f"(min {summary['min']:.1f} / median {summary['median']:.1f} / max {summary['max']:.1f} ms)")
-        nodes = sorted(result.times)
-        times = []
-        for n in range(1, REQUESTS + 1):
-            res = await rpc(client, "emulated0", "generate", {"size": SIZE}, targets=nodes, directed=False, timeout=10)
-            times.append(res.stats.request_duration)
-            say(f"emulated0#generate size={SIZE} #{n}: {res.stats.ok} OK, {res.stats.failed} failed, "
-                  f"{res.stats.noresponses} no response in {res.stats.request_duration * 1000:.0f} ms")
-        say(f"round trip to {INSTANCES} nodes: median {statistics.median(times) * 1000:.0f} ms, max {max(times) * 1000:.0f} ms")
-        return 0 if result.count == INSTANCES else 1
+    summary = result.summary()
+    say(f"ping: {result.count}/{INSTANCES} replies in {result.duration * 1000:.0f} ms "
+        f"(min {summary['min']:.1f} / median {summary['median']:.1f} / max {summary['max']:.1f} ms)")
+    return 0 if result.count == INSTANCES else 1
+
+
+def show_report(report_dir: Path) -> None:
+    plots = sorted(report_dir.glob("*.png"))
+    say(f"load-test report: {report_dir} ({len(list(report_dir.iterdir()))} files)")
+    for plot in plots:
+        say(f"    plot: {plot}")
 
 
 def main() -> int:
@@ -99,6 +100,10 @@ def main() -> int:
         port, monitor = broker_ports(run_dir)
         playbook("start-emulator.yml", instances=INSTANCES, servers=f"127.0.0.1:{port}", monitor=0, name="demo", **common)
         code = asyncio.run(drive(f"nats://127.0.0.1:{port}"))
+        report_dir = REPO / "reports" / time.strftime("demo-%Y%m%d-%H%M%S")
+        playbook("loadtest.yml", servers=f"127.0.0.1:{port}", nats_monitor_port=monitor, expect=INSTANCES,
+                 count=REQUESTS, size=SIZE, report_dir=report_dir, description=f"make demo, {INSTANCES} nodes", **common)
+        show_report(report_dir)
         varz = http_json(f"http://127.0.0.1:{monitor}/varz")
         say(f"nats-server: {varz['connections']} connections, {varz['subscriptions']} subscriptions, "
               f"{varz['in_msgs']} msgs in, {varz['out_msgs']} msgs out")

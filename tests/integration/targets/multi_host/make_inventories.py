@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import random
 import socket
 import sys
 import time
@@ -11,13 +12,26 @@ from pathlib import Path
 
 
 def free_ports(count: int) -> list:
-    sockets = [socket.socket() for dummy in range(count)]
-    for sock in sockets:
-        sock.bind(("127.0.0.1", 0))
-    ports = [sock.getsockname()[1] for sock in sockets]
-    for sock in sockets:
-        sock.close()
-    return ports
+    """COUNT distinct ports free now, taken below the kernel's ephemeral range.
+
+    Ports the kernel hands out (bind to 0) are the ones the emulators' own outgoing connections
+    use as source ports, so one of them could be taken before the playbook binds it; ports below
+    ``ip_local_port_range`` are never handed out that way.
+    """
+    low = int(Path("/proc/sys/net/ipv4/ip_local_port_range").read_text().split()[0])
+    candidates = list(range(max(1024, low - 12000), low))
+    random.shuffle(candidates)
+    ports: list = []
+    for port in candidates:
+        with socket.socket() as sock:
+            try:
+                sock.bind(("127.0.0.1", port))
+            except OSError:
+                continue
+        ports.append(port)
+        if len(ports) == count:
+            return ports
+    raise SystemExit("no %d free ports below %d" % (count, low))
 
 
 def local(**hostvars) -> dict:

@@ -92,6 +92,12 @@ def test_server_flags_win_over_the_file(tmp_path, defaults):
     assert config.source == f"--server and {path}"
 
 
+def test_a_tls_url_means_tls_unless_a_flag_says_otherwise(defaults):
+    assert ClientConfig.load(servers=["tls://10.0.0.2:4222"], search_default_files=False).tls is True
+    assert ClientConfig.load(servers=["nats://10.0.0.2:4222"], search_default_files=False).tls is False
+    assert ClientConfig.load(servers=["tls://10.0.0.2"], search_default_files=False, tls=False).tls is False
+
+
 def test_flags_override_single_keys(tmp_path, defaults):
     path = tmp_path / "client.conf"
     path.write_text(FULL)

@@ -158,6 +158,8 @@ class ClientConfig:
         if servers:
             config.servers = normalise_servers(servers)
             config.source = "--server" if not path else f"--server and {path}"
+        if any(url.startswith("tls://") for url in config.servers):
+            config.tls = True  # as nats-py and the emulator read it; an explicit tls=False still wins below
         for key, value in overrides.items():
             if value is not None:
                 if not hasattr(config, key):

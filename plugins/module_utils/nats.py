@@ -206,7 +206,7 @@ def endpoints(params: Dict[str, Any], pid: Optional[int]) -> Dict[str, Any]:
     result: Dict[str, Any] = {
         "port": port,
         "monitor_port": monitor,
-        "url": "nats://%s:%d" % (host, port),
+        "url": "%s://%s:%d" % ("tls" if params.get("tls") else "nats", host, port),
         "monitor_url": "http://%s:%d" % (host, monitor),
         "cluster_url": None,
     }

@@ -214,7 +214,9 @@ pid:
   type: int
   sample: 4242
 url:
-  description: Client URL, with the real port when V(-1) was asked for.
+  description:
+    - Client URL, with the real port when V(-1) was asked for.
+    - C(tls://) when O(tls) is set, which tells NATS clients (and M(chorialab.choria.emulator)) to use TLS.
   returned: when running
   type: str
   sample: nats://127.0.0.1:4222

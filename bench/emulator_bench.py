@@ -50,7 +50,15 @@ def start_cluster(count: int, workdir: Path) -> list[NatsServer]:
             ports.append(s.getsockname()[1])
     routes = ",".join(f"nats://127.0.0.1:{p}" for p in ports)
     return [
-        NatsServer.start("--cluster_name", "bench", "--cluster", f"nats://127.0.0.1:{port}", "--routes", routes, workdir=workdir / f"nats{i}")
+        NatsServer.start(
+            "--cluster_name",
+            "bench",
+            "--cluster",
+            f"nats://127.0.0.1:{port}",
+            "--routes",
+            routes,
+            workdir=workdir / f"nats{i}",
+        )
         for i, port in enumerate(ports)
     ]
 
@@ -107,9 +115,19 @@ def measure(size: int, shape: str, workdir: Path, loop: str) -> dict:
     try:
         workers = max(os.cpu_count() or 1, math.ceil(size / 18000))
         emulator = Emulator.start(
-            [s.url for s in servers], size,
-            "--agents", str(agents), "--collectives", str(collectives), "--workers", str(workers), "--loop", loop,
-            name="bench", workdir=workdir / "emu", timeout=300,
+            [s.url for s in servers],
+            size,
+            "--agents",
+            str(agents),
+            "--collectives",
+            str(collectives),
+            "--workers",
+            str(workers),
+            "--loop",
+            loop,
+            name="bench",
+            workdir=workdir / "emu",
+            timeout=300,
         )
         time.sleep(1.5)  # one stats tick so RSS figures are current
         dv = emulator.debug_vars()
@@ -178,17 +196,25 @@ def plot(rows: list[dict], out: Path) -> list[str]:
     fig, ax = plt.subplots(figsize=(7, 4))
     for series, label in ((one, "1 agent, 1 collective (5 subs)"), (ten, "10 agents, 10 collectives (140 subs)")):
         if series:
-            ax.plot([r["instances"] for r in series], [r["rss_per_instance_kib"] for r in series], marker="o", label=label)
+            ax.plot(
+                [r["instances"] for r in series], [r["rss_per_instance_kib"] for r in series], marker="o", label=label
+            )
     ax.axhline(20, color="grey", linestyle="--", linewidth=0.8, label="goal 1x1: 20 KiB")
     ax.axhline(64, color="grey", linestyle=":", linewidth=0.8, label="goal 10x10: 64 KiB")
-    written.append(_save(fig, ax, out / "emulator_rss.png", "emulator RSS per instance (KiB, gross)", "Memory per emulated instance"))
+    written.append(
+        _save(
+            fig, ax, out / "emulator_rss.png", "emulator RSS per instance (KiB, gross)", "Memory per emulated instance"
+        )
+    )
 
     fig, ax = plt.subplots(figsize=(7, 4))
     for series, label in ((one, "1x1"), (ten, "10x10")):
         if series:
             ax.plot([r["instances"] for r in series], [r["connect_s"] for r in series], marker="o", label=label)
     ax.axhline(10, color="grey", linestyle="--", linewidth=0.8, label="goal: 10,000 in 10 s")
-    written.append(_save(fig, ax, out / "emulator_connect.png", "seconds until all connected and subscribed", "Connect time"))
+    written.append(
+        _save(fig, ax, out / "emulator_connect.png", "seconds until all connected and subscribed", "Connect time")
+    )
 
     if one and "ping_median_s" in one[0]:
         fig, ax = plt.subplots(figsize=(7, 4))
@@ -200,7 +226,15 @@ def plot(rows: list[dict], out: Path) -> list[str]:
             ax.errorbar(xs, med, yerr=[lo, hi], marker="o", capsize=3, label=f"{label} (median, min-max)")
         ax.axhline(1.0, color="grey", linestyle="--", linewidth=0.8, label="goal ping 10k: 1 s")
         ax.axhline(1.5, color="grey", linestyle=":", linewidth=0.8, label="goal generate 10k: 1.5 s")
-        written.append(_save(fig, ax, out / "emulator_round_trip.png", "seconds until every reply is in", "Round trip to every instance"))
+        written.append(
+            _save(
+                fig,
+                ax,
+                out / "emulator_round_trip.png",
+                "seconds until every reply is in",
+                "Round trip to every instance",
+            )
+        )
     plt.close("all")
     return written
 
@@ -224,8 +258,16 @@ def markdown(rows: list[dict], meta: dict) -> str:
         "| ---: | :---: | ---: | ---: | ---: | ---: | ---: | ---: | --- | --- | ---: |",
     ]
     for r in sorted(rows, key=lambda r: (r["shape"], r["instances"])):
-        ping_ = f"{fmt(r.get('ping_median_s'), '.3f')} ({fmt(r.get('ping_min_s'), '.3f')}–{fmt(r.get('ping_max_s'), '.3f')})" if "ping_median_s" in r else "–"
-        gen = f"{fmt(r.get('generate_median_s'), '.3f')} ({fmt(r.get('generate_min_s'), '.3f')}–{fmt(r.get('generate_max_s'), '.3f')})" if "generate_median_s" in r else "–"
+        ping_ = (
+            f"{fmt(r.get('ping_median_s'), '.3f')} ({fmt(r.get('ping_min_s'), '.3f')}–{fmt(r.get('ping_max_s'), '.3f')})"
+            if "ping_median_s" in r
+            else "–"
+        )
+        gen = (
+            f"{fmt(r.get('generate_median_s'), '.3f')} ({fmt(r.get('generate_min_s'), '.3f')}–{fmt(r.get('generate_max_s'), '.3f')})"
+            if "generate_median_s" in r
+            else "–"
+        )
         lines.append(
             f"| {r['instances']:,} | {r['agents']} × {r['collectives']} | {r['subscriptions_per_instance']} | {r['nats_servers']} | "
             f"{fmt(r['connect_s'])} | {r['rss_bytes'] / 2**20:.0f} | {r['rss_per_instance_kib']:.1f} | {fmt(r.get('pss_per_instance_kib'), '.1f')} | {ping_} | {gen} | {r['nats_rss_per_connection_kib']:.0f} |"
@@ -295,7 +337,9 @@ def main() -> int:
             print(f"== {size} instances, shape {shape} ...", flush=True)
             row = measure(size, shape, workdir, args.loop)
             measured.append(row)
-            print("   " + json.dumps({k: round(v, 4) if isinstance(v, float) else v for k, v in row.items()}), flush=True)
+            print(
+                "   " + json.dumps({k: round(v, 4) if isinstance(v, float) else v for k, v in row.items()}), flush=True
+            )
     keys = {(r["instances"], r["shape"]) for r in measured}
     rows = [r for r in previous if (r["instances"], r["shape"]) not in keys] + measured  # `SIZES=10000` updates one row
     meta = {
@@ -314,7 +358,9 @@ def main() -> int:
         writer.writerows(rows)
     plots = plot(rows, out)
     (out / "emulator.md").write_text(markdown(rows, meta))
-    print(f"wrote {json_path}, {out / 'emulator.csv'}, {out / 'emulator.md'}, " + ", ".join(str(out / p) for p in plots))
+    print(
+        f"wrote {json_path}, {out / 'emulator.csv'}, {out / 'emulator.md'}, " + ", ".join(str(out / p) for p in plots)
+    )
     return 0
 
 

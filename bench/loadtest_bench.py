@@ -54,10 +54,42 @@ BIG = 20_000  # sizes from here wait for a quiet machine
 
 # The original's published figures (protocol.md §4.8), shown in the same tables.
 ORIGINAL = [
-    {"source": "original README (Go emulator, 2017)", "nodes": 2000, "servers": 1, "payload": None, "rt": "≈ 1.5 s", "memory": "", "note": "2,000 instances + broker + client on one laptop"},
-    {"source": "original PR #18 docs (Sep 2017)", "nodes": 50264, "servers": 1, "payload": 10, "rt": "18.1 / 19.14 avg / 20.5 s", "memory": "NATS ≈ 1.6 GB ≈ 33 KiB/conn", "note": "100 requests, ~60 VMs"},
-    {"source": "original PR #18 docs (Sep 2017)", "nodes": 309000, "servers": 1, "payload": None, "rt": "", "memory": "NATS ≈ 7.5 GB ≈ 25 KiB/conn", "note": "single NATS"},
-    {"source": "original README / PREPARE.md", "nodes": 1000, "servers": None, "payload": None, "rt": "", "memory": "750–1,000 instances per 2 GB VM ≈ 2–2.7 MiB/instance", "note": "Go emulator"},
+    {
+        "source": "original README (Go emulator, 2017)",
+        "nodes": 2000,
+        "servers": 1,
+        "payload": None,
+        "rt": "≈ 1.5 s",
+        "memory": "",
+        "note": "2,000 instances + broker + client on one laptop",
+    },
+    {
+        "source": "original PR #18 docs (Sep 2017)",
+        "nodes": 50264,
+        "servers": 1,
+        "payload": 10,
+        "rt": "18.1 / 19.14 avg / 20.5 s",
+        "memory": "NATS ≈ 1.6 GB ≈ 33 KiB/conn",
+        "note": "100 requests, ~60 VMs",
+    },
+    {
+        "source": "original PR #18 docs (Sep 2017)",
+        "nodes": 309000,
+        "servers": 1,
+        "payload": None,
+        "rt": "",
+        "memory": "NATS ≈ 7.5 GB ≈ 25 KiB/conn",
+        "note": "single NATS",
+    },
+    {
+        "source": "original README / PREPARE.md",
+        "nodes": 1000,
+        "servers": None,
+        "payload": None,
+        "rt": "",
+        "memory": "750–1,000 instances per 2 GB VM ≈ 2–2.7 MiB/instance",
+        "note": "Go emulator",
+    },
 ]
 
 
@@ -104,13 +136,23 @@ async def timed_discovery(url: str, size: int, federation: str | None = None) ->
     config = ClientConfig.load(servers=[url], search_default_files=False, identity="loadtest-bench")
     async with ChoriaClient(config) as client:
         started = time.monotonic()
-        nodes = await discover(client, Filter(agent=["emulated0"]), timeout=max(10.0, size / 2000), expect=size, federation=federation)
+        nodes = await discover(
+            client, Filter(agent=["emulated0"]), timeout=max(10.0, size / 2000), expect=size, federation=federation
+        )
         return len(nodes), time.monotonic() - started
 
 
 async def suite(
-    url: str, size: int, payload: int, outdir: Path, monitors: list[str], emulator: str,
-    federation: str | None = None, count: int | None = None, workers: int = 1, direct: bool = False,
+    url: str,
+    size: int,
+    payload: int,
+    outdir: Path,
+    monitors: list[str],
+    emulator: str,
+    federation: str | None = None,
+    count: int | None = None,
+    workers: int = 1,
+    direct: bool = False,
 ) -> dict[str, Any]:
     config = ClientConfig.load(servers=[url], search_default_files=False, identity="loadtest-bench")
     options = SuiteOptions(
@@ -160,7 +202,9 @@ def nats_rss(servers: list[NatsServer]) -> int:
     return sum(s.varz()["mem"] for s in servers)
 
 
-def bench_size(size: int, payloads: list[int], federation_max: int, workers_sizes: list[int], out: Path, workdir: Path, load: float) -> list[dict[str, Any]]:
+def bench_size(
+    size: int, payloads: list[int], federation_max: int, workers_sizes: list[int], out: Path, workdir: Path, load: float
+) -> list[dict[str, Any]]:
     servers, owner = start_nats(size, workdir)
     emulator = broker = fed = None
     rows: list[dict[str, Any]] = []
@@ -169,22 +213,36 @@ def bench_size(size: int, payloads: list[int], federation_max: int, workers_size
         workers = max(2, math.ceil(size / MAX_PER_WORKER))
         say(f"{size}: {len(servers)} nats-server(s), emulator with {workers} workers")
         started = time.monotonic()
-        emulator = Emulator.start([s.url for s in servers], size, "--workers", str(workers), name="lt", workdir=workdir / "emulator", timeout=900)
+        emulator = Emulator.start(
+            [s.url for s in servers],
+            size,
+            "--workers",
+            str(workers),
+            name="lt",
+            workdir=workdir / "emulator",
+            timeout=900,
+        )
         connect = time.monotonic() - started
         vars_ = emulator.debug_vars()
         emu_pss = pss_bytes([emulator.pid] + [w["pid"] for w in vars_["workers"] if w.get("pid")])
         conns = sum(s.varz()["connections"] for s in servers)
         nats_connected = nats_rss(servers) - idle
-        say(f"{size}: connected in {connect:.1f} s; emulator PSS {emu_pss / size / 1024:.1f} KiB/instance (RSS {vars_['rss'] / size / 1024:.1f}); "
-            f"nats {nats_connected / conns / 1024:.1f} KiB/connection over {conns} connections")
+        say(
+            f"{size}: connected in {connect:.1f} s; emulator PSS {emu_pss / size / 1024:.1f} KiB/instance (RSS {vars_['rss'] / size / 1024:.1f}); "
+            f"nats {nats_connected / conns / 1024:.1f} KiB/connection over {conns} connections"
+        )
         client_url = servers[0].url
         monitors = [s.monitor for s in servers]
         if size <= federation_max:
             fed = NatsServer.start(workdir=workdir / "federation-nats")
-            broker = LocalBroker.start("bench", [fed.url], [",".join(s.url for s in servers)], workdir=workdir / "broker")
+            broker = LocalBroker.start(
+                "bench", [fed.url], [",".join(s.url for s in servers)], workdir=workdir / "broker"
+            )
         for payload in payloads:
             found, discovery = asyncio.run(timed_discovery(client_url, size))
-            report = asyncio.run(suite(client_url, size, payload, workdir / f"suite-{payload}", monitors, emulator.http))
+            report = asyncio.run(
+                suite(client_url, size, payload, workdir / f"suite-{payload}", monitors, emulator.http)
+            )
             rt = report["round_trip"]
             row: dict[str, Any] = {
                 "nodes": size,
@@ -207,26 +265,55 @@ def bench_size(size: int, payloads: list[int], federation_max: int, workers_size
                 "measured_at": dt.datetime.now(dt.timezone.utc).isoformat(timespec="seconds"),
                 "load_before": round(load, 2),
             }
-            say(f"{size} × {payload} B: discovery {discovery:.2f} s ({found}); round trip min {rt['min']:.3f} / median {rt['median']:.3f} / "
-                f"p95 {rt['p95']:.3f} s; {report['replies_per_second']:.0f} replies/s; {row['complete']}/{row['requests']} complete")
+            say(
+                f"{size} × {payload} B: discovery {discovery:.2f} s ({found}); round trip min {rt['min']:.3f} / median {rt['median']:.3f} / "
+                f"p95 {rt['p95']:.3f} s; {report['replies_per_second']:.0f} replies/s; {row['complete']}/{row['requests']} complete"
+            )
             if payload == payloads[0]:
                 shutil.copy(workdir / f"suite-{payload}" / "arrivals.png", out / f"loadtest_arrivals_{size}.png")
             if broker is not None:
                 pairs = asyncio.run(federation_pairs(client_url, fed.url, size, payload))
-                fed_report = asyncio.run(suite(fed.url, size, payload, workdir / f"fed-{payload}", [fed.monitor, *monitors], emulator.http, federation="bench", count=5))
+                fed_report = asyncio.run(
+                    suite(
+                        fed.url,
+                        size,
+                        payload,
+                        workdir / f"fed-{payload}",
+                        [fed.monitor, *monitors],
+                        emulator.http,
+                        federation="bench",
+                        count=5,
+                    )
+                )
                 row["federation_rt_median_s"] = round(fed_report["round_trip"]["median"], 3)
                 row["federation_complete"] = fed_report["tests"]["complete"]
                 row["federation_added_ms"] = round(pairs["added_median"] * 1000, 1)
                 row["federation_pairs"] = pairs["pairs"]
-                say(f"{size} × {payload} B via federation: suite median {fed_report['round_trip']['median']:.3f} s, "
+                say(
+                    f"{size} × {payload} B via federation: suite median {fed_report['round_trip']['median']:.3f} s, "
                     f"{row['federation_complete']}/5 complete; {pairs['pairs']} interleaved pairs: direct {pairs['direct_median']:.3f} s, "
-                    f"federated {pairs['federated_median']:.3f} s, added {row['federation_added_ms']:+.0f} ms (median of the differences)")
+                    f"federated {pairs['federated_median']:.3f} s, added {row['federation_added_ms']:+.0f} ms (median of the differences)"
+                )
             if size in workers_sizes and payload == payloads[0]:
                 for workers in (1, 2):
-                    report = asyncio.run(suite(client_url, size, payload, workdir / f"direct-{workers}", monitors, emulator.http, count=5, workers=workers, direct=True))
+                    report = asyncio.run(
+                        suite(
+                            client_url,
+                            size,
+                            payload,
+                            workdir / f"direct-{workers}",
+                            monitors,
+                            emulator.http,
+                            count=5,
+                            workers=workers,
+                            direct=True,
+                        )
+                    )
                     row[f"direct_w{workers}_median_s"] = round(report["round_trip"]["median"], 3)
-                    say(f"{size} × {payload} B directed, {workers} client worker(s): median {report['round_trip']['median']:.3f} s, "
-                        f"{report['tests']['complete']}/5 complete")
+                    say(
+                        f"{size} × {payload} B directed, {workers} client worker(s): median {report['round_trip']['median']:.3f} s, "
+                        f"{report['tests']['complete']}/5 complete"
+                    )
             rows.append(row)
         after = nats_rss(servers) - idle
         for row in rows:
@@ -241,18 +328,42 @@ def bench_size(size: int, payloads: list[int], federation_max: int, workers_size
 
 # ---- files ------------------------------------------------------------------------------------
 FIELDS = [
-    "nodes", "payload", "servers", "emulator_workers", "requests", "complete", "connect_s", "discovered", "discovery_s",
-    "rt_min_s", "rt_median_s", "rt_p95_s", "replies_per_s", "emulator_pss_kib_per_instance", "emulator_rss_kib_per_instance",
-    "nats_kib_per_connection", "nats_kib_per_connection_after_runs", "nats_rss_mib_after",
-    "federation_rt_median_s", "federation_added_ms", "federation_pairs", "federation_complete",
-    "direct_w1_median_s", "direct_w2_median_s", "measured_at", "load_before",
+    "nodes",
+    "payload",
+    "servers",
+    "emulator_workers",
+    "requests",
+    "complete",
+    "connect_s",
+    "discovered",
+    "discovery_s",
+    "rt_min_s",
+    "rt_median_s",
+    "rt_p95_s",
+    "replies_per_s",
+    "emulator_pss_kib_per_instance",
+    "emulator_rss_kib_per_instance",
+    "nats_kib_per_connection",
+    "nats_kib_per_connection_after_runs",
+    "nats_rss_mib_after",
+    "federation_rt_median_s",
+    "federation_added_ms",
+    "federation_pairs",
+    "federation_complete",
+    "direct_w1_median_s",
+    "direct_w2_median_s",
+    "measured_at",
+    "load_before",
 ]
 
 
 def merge(path: Path, rows: list[dict[str, Any]], machine: dict[str, Any]) -> dict[str, Any]:
     data = json.loads(path.read_text()) if path.exists() else {"runs": []}
     fresh = {(r["nodes"], r["payload"]) for r in rows}
-    data["runs"] = sorted([r for r in data["runs"] if (r["nodes"], r["payload"]) not in fresh] + rows, key=lambda r: (r["nodes"], r["payload"]))
+    data["runs"] = sorted(
+        [r for r in data["runs"] if (r["nodes"], r["payload"]) not in fresh] + rows,
+        key=lambda r: (r["nodes"], r["payload"]),
+    )
     data["machine"] = machine
     data["original"] = ORIGINAL
     path.write_text(json.dumps(data, indent=2) + "\n")
@@ -290,23 +401,54 @@ def plots(out: Path, runs: list[dict[str, Any]]) -> None:
         sel = [r for r in runs if r["payload"] == payload]
         xs = [r["nodes"] for r in sel]
         med = [r["rt_median_s"] for r in sel]
-        ax.errorbar(xs, med, yerr=[[m - r["rt_min_s"] for m, r in zip(med, sel)], [r["rt_p95_s"] - m for m, r in zip(med, sel)]],
-                    fmt="o-", capsize=4, label=f"this project, {payload} B (median, min–p95)")
+        ax.errorbar(
+            xs,
+            med,
+            yerr=[[m - r["rt_min_s"] for m, r in zip(med, sel)], [r["rt_p95_s"] - m for m, r in zip(med, sel)]],
+            fmt="o-",
+            capsize=4,
+            label=f"this project, {payload} B (median, min–p95)",
+        )
         fed = [r for r in sel if r.get("federation_rt_median_s") is not None]
         if fed:
-            ax.plot([r["nodes"] for r in fed], [r["federation_rt_median_s"] for r in fed], "x--", label=f"via Federation Broker, {payload} B")
+            ax.plot(
+                [r["nodes"] for r in fed],
+                [r["federation_rt_median_s"] for r in fed],
+                "x--",
+                label=f"via Federation Broker, {payload} B",
+            )
     ax.plot([2000], [1.5], "s", color="grey", label="original: 2,000 on a laptop (≈1.5 s)")
-    ax.errorbar([50264], [19.14], yerr=[[19.14 - 18.1], [20.5 - 19.14]], fmt="s", color="black", capsize=4, label="original: 50,264 nodes, ~60 VMs")
+    ax.errorbar(
+        [50264],
+        [19.14],
+        yerr=[[19.14 - 18.1], [20.5 - 19.14]],
+        fmt="s",
+        color="black",
+        capsize=4,
+        label="original: 50,264 nodes, ~60 VMs",
+    )
     ax.axhline(10, color="red", linestyle=":", label="goal at 50,000: 10 s")
     ax.set_yscale("log")
-    _save(plt, fig, ax, out / "loadtest_round_trip.png", "round trip to all nodes (s)", "emulated0#generate round trip vs network size (one 2-core machine)")
+    _save(
+        plt,
+        fig,
+        ax,
+        out / "loadtest_round_trip.png",
+        "round trip to all nodes (s)",
+        "emulated0#generate round trip vs network size (one 2-core machine)",
+    )
 
     fig, ax = plt.subplots(figsize=(10, 5), dpi=100)
     first = [r for r in runs if r["payload"] == min(r2["payload"] for r2 in runs)]
     xs = [r["nodes"] for r in first]
     ax.plot(xs, [r["emulator_pss_kib_per_instance"] for r in first], "o-", label="emulator PSS per instance")
     ax.plot(xs, [r["nats_kib_per_connection"] for r in first], "o-", label="nats-server RSS per connection (connected)")
-    ax.plot(xs, [r.get("nats_kib_per_connection_after_runs") for r in first], "o--", label="nats-server RSS per connection (after the suites)")
+    ax.plot(
+        xs,
+        [r.get("nats_kib_per_connection_after_runs") for r in first],
+        "o--",
+        label="nats-server RSS per connection (after the suites)",
+    )
     ax.axhline(33, color="grey", linestyle=":", label="original NATS: ≈33 KiB/conn (1.6 GB / 50k)")
     _save(plt, fig, ax, out / "loadtest_memory.png", "KiB", "memory per emulated node")
 
@@ -341,7 +483,11 @@ def markdown(data: dict[str, Any]) -> str:
         "| ---: | ---: | ---: | ---: | --- | ---: | ---: | ---: | --- | --- | --- |",
     ]
     for r in runs:
-        fed = f"{r['federation_rt_median_s']:.3f} s ({r['federation_added_ms']:+.0f} ms)" if r.get("federation_rt_median_s") is not None else "–"
+        fed = (
+            f"{r['federation_rt_median_s']:.3f} s ({r['federation_added_ms']:+.0f} ms)"
+            if r.get("federation_rt_median_s") is not None
+            else "–"
+        )
         lines.append(
             f"| {r['nodes']:,} | {r['servers']} | {r['payload']} B | {r['discovery_s']:.2f} s | {r['rt_min_s']:.3f} / **{r['rt_median_s']:.3f}** / {r['rt_p95_s']:.3f} s "
             f"| {r['replies_per_s']:,} | {r['complete']}/{r['requests']} | {r['emulator_pss_kib_per_instance']} | {r['nats_kib_per_connection']} → {r.get('nats_kib_per_connection_after_runs', '–')} "
@@ -357,7 +503,9 @@ def markdown(data: dict[str, Any]) -> str:
             "| ---: | ---: | ---: | ---: | --- |",
         ]
         for r in workers:
-            lines.append(f"| {r['nodes']:,} | {r['payload']} B | {r['direct_w1_median_s']:.3f} s | {r['direct_w2_median_s']:.3f} s | {r['measured_at'][:16].replace('T', ' ')} |")
+            lines.append(
+                f"| {r['nodes']:,} | {r['payload']} B | {r['direct_w1_median_s']:.3f} s | {r['direct_w2_median_s']:.3f} s | {r['measured_at'][:16].replace('T', ' ')} |"
+            )
         lines += [
             "",
             "On this 2-core machine the emulator and nats-server need the second core, so a second client process does not",
@@ -371,7 +519,9 @@ def markdown(data: dict[str, Any]) -> str:
         "| --- | ---: | ---: | ---: | --- | --- | --- |",
     ]
     for o in data["original"]:
-        lines.append(f"| {o['source']} | {o['nodes']:,} | {o['servers'] or '–'} | {str(o['payload']) + ' B' if o['payload'] else '–'} | {o['rt'] or '–'} | {o['memory'] or '–'} | {o['note']} |")
+        lines.append(
+            f"| {o['source']} | {o['nodes']:,} | {o['servers'] or '–'} | {str(o['payload']) + ' B' if o['payload'] else '–'} | {o['rt'] or '–'} | {o['memory'] or '–'} | {o['note']} |"
+        )
     largest = max(r["nodes"] for r in runs)
     big = [r for r in runs if r["nodes"] >= 50_000]
     if big:
@@ -442,12 +592,26 @@ def parse_args() -> argparse.Namespace:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--sizes", type=int, nargs="+", default=[1000, 5000, 10000, 20000, 50000])
     parser.add_argument("--payloads", type=int, nargs="+", default=[10, 1000])
-    parser.add_argument("--workers-sizes", type=int, nargs="*", default=[10_000], help="sizes also measured directed with 1 and 2 client workers")
-    parser.add_argument("--federation-max", type=int, default=10_000, help="largest size also measured through a Federation Broker")
-    parser.add_argument("--max-load", type=float, default=1.0, help="1-minute load average under which sizes >= 20,000 run")
+    parser.add_argument(
+        "--workers-sizes",
+        type=int,
+        nargs="*",
+        default=[10_000],
+        help="sizes also measured directed with 1 and 2 client workers",
+    )
+    parser.add_argument(
+        "--federation-max", type=int, default=10_000, help="largest size also measured through a Federation Broker"
+    )
+    parser.add_argument(
+        "--max-load", type=float, default=1.0, help="1-minute load average under which sizes >= 20,000 run"
+    )
     parser.add_argument("--wait", type=float, default=1800, help="seconds to wait for that load before skipping a size")
     parser.add_argument("--out", type=Path, default=Path("docs/benchmarks"))
-    parser.add_argument("--render-only", action="store_true", help="rewrite the csv, plots and tables from loadtest.json without measuring")
+    parser.add_argument(
+        "--render-only",
+        action="store_true",
+        help="rewrite the csv, plots and tables from loadtest.json without measuring",
+    )
     return parser.parse_args()
 
 

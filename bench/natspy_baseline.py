@@ -48,7 +48,12 @@ async def run(url: str, count: int, subs: int) -> dict:
     after = rss()
     for nc in conns:
         await nc.close()
-    return {"connections": count, "subscriptions_each": subs, "rss_growth_bytes": after - before, "kib_per_connection": (after - before) / count / 1024}
+    return {
+        "connections": count,
+        "subscriptions_each": subs,
+        "rss_growth_bytes": after - before,
+        "kib_per_connection": (after - before) / count / 1024,
+    }
 
 
 def main() -> int:

@@ -55,11 +55,22 @@ def playbook(name: str, /, **extra: object) -> None:
     command = [str(PLAYBOOK), str(REPO / "playbooks" / name)]
     if extra:  # JSON: values with spaces stay whole, numbers stay numbers
         command += ["-e", json.dumps(extra, default=str)]
-    env = dict(os.environ, ANSIBLE_DISPLAY_SKIPPED_HOSTS="false", ANSIBLE_NOCOLOR="1", ANSIBLE_LOCALHOST_WARNING="false")
+    env = dict(
+        os.environ, ANSIBLE_DISPLAY_SKIPPED_HOSTS="false", ANSIBLE_NOCOLOR="1", ANSIBLE_LOCALHOST_WARNING="false"
+    )
     started = time.monotonic()
-    proc = subprocess.run(command, cwd=REPO, env=env, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True, check=False)
+    proc = subprocess.run(
+        command, cwd=REPO, env=env, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True, check=False
+    )
     took = time.monotonic() - started
-    recap = next((line.split(":", 1)[1].split() for line in proc.stdout.splitlines() if line.startswith("localhost ") and "ok=" in line), [])
+    recap = next(
+        (
+            line.split(":", 1)[1].split()
+            for line in proc.stdout.splitlines()
+            if line.startswith("localhost ") and "ok=" in line
+        ),
+        [],
+    )
     say(f"ansible-playbook playbooks/{name}: {' '.join(recap[:3]) or 'no recap'} in {took:.1f} s")
     for line in proc.stdout.splitlines():
         match = MSG.match(line) or SUITE_LINE.match(line)
@@ -75,8 +86,10 @@ async def drive(url: str) -> int:
     async with ChoriaClient(config) as client:
         result = await ping(client, timeout=10, expect=INSTANCES)
     summary = result.summary()
-    say(f"ping: {result.count}/{INSTANCES} replies in {result.duration * 1000:.0f} ms "
-        f"(min {summary['min']:.1f} / median {summary['median']:.1f} / max {summary['max']:.1f} ms)")
+    say(
+        f"ping: {result.count}/{INSTANCES} replies in {result.duration * 1000:.0f} ms "
+        f"(min {summary['min']:.1f} / median {summary['median']:.1f} / max {summary['max']:.1f} ms)"
+    )
     return 0 if result.count == INSTANCES else 1
 
 
@@ -98,15 +111,28 @@ def main() -> int:
         playbook("setup-prereqs.yml", venv=venv, setup_prereqs_wheel_cache=CACHE / "wheels")
         playbook("start-nats.yml", port=-1, monitor=-1, bind="127.0.0.1", **common)
         port, monitor = broker_ports(run_dir)
-        playbook("start-emulator.yml", instances=INSTANCES, servers=f"127.0.0.1:{port}", monitor=0, name="demo", **common)
+        playbook(
+            "start-emulator.yml", instances=INSTANCES, servers=f"127.0.0.1:{port}", monitor=0, name="demo", **common
+        )
         code = asyncio.run(drive(f"nats://127.0.0.1:{port}"))
         report_dir = REPO / "reports" / time.strftime("demo-%Y%m%d-%H%M%S")
-        playbook("loadtest.yml", servers=f"127.0.0.1:{port}", nats_monitor_port=monitor, expect=INSTANCES,
-                 count=REQUESTS, size=SIZE, report_dir=report_dir, description=f"make demo, {INSTANCES} nodes", **common)
+        playbook(
+            "loadtest.yml",
+            servers=f"127.0.0.1:{port}",
+            nats_monitor_port=monitor,
+            expect=INSTANCES,
+            count=REQUESTS,
+            size=SIZE,
+            report_dir=report_dir,
+            description=f"make demo, {INSTANCES} nodes",
+            **common,
+        )
         show_report(report_dir)
         varz = http_json(f"http://127.0.0.1:{monitor}/varz")
-        say(f"nats-server: {varz['connections']} connections, {varz['subscriptions']} subscriptions, "
-              f"{varz['in_msgs']} msgs in, {varz['out_msgs']} msgs out")
+        say(
+            f"nats-server: {varz['connections']} connections, {varz['subscriptions']} subscriptions, "
+            f"{varz['in_msgs']} msgs in, {varz['out_msgs']} msgs out"
+        )
     except (RuntimeError, OSError) as exc:
         say(f"demo failed: {exc}")
     finally:

@@ -1,4 +1,3 @@
-# -*- coding: utf-8 -*-
 # Copyright: chorialab
 # Apache License 2.0 (see https://www.apache.org/licenses/LICENSE-2.0)
 """chorialab.choria.playbook_data: write, delete and lock Choria playbook data store items (documented in plugins/modules/playbook_data.py)."""
@@ -19,7 +18,12 @@ class ActionModule(ChoriaAction):
         playbook={"type": "str"},
         servers={"type": "list", "elements": "str"},
     )
-    REQUIRED_IF = [["op", "write", ["path", "value"]], ["op", "delete", ["path"]], ["op", "lock", ["path", "owner"]], ["op", "release", ["path", "owner"]]]
+    REQUIRED_IF = [
+        ["op", "write", ["path", "value"]],
+        ["op", "delete", ["path"]],
+        ["op", "lock", ["path", "owner"]],
+        ["op", "release", ["path", "owner"]],
+    ]
 
     def call(self, actions, params, check_mode):
         return actions.data(params)

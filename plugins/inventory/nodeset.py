@@ -1,10 +1,7 @@
-# -*- coding: utf-8 -*-
 # Copyright: chorialab
 # Apache License 2.0 (see https://www.apache.org/licenses/LICENSE-2.0)
 
 from __future__ import absolute_import, division, print_function
-
-__metaclass__ = type
 
 DOCUMENTATION = r"""
 name: nodeset
@@ -135,7 +132,6 @@ import os
 from ansible.errors import AnsibleParserError
 from ansible.plugins.inventory import BaseInventoryPlugin, Cacheable, Constructable
 from ansible.utils.unsafe_proxy import wrap_var as make_unsafe
-
 from ansible_collections.chorialab.choria.plugins.plugin_utils.choria import import_choria_module
 
 
@@ -144,10 +140,10 @@ class InventoryModule(BaseInventoryPlugin, Constructable, Cacheable):
 
     def verify_file(self, path):
         """Only ``*.choria_nodes.yml`` / ``*.choria_nodes.yaml`` files."""
-        return super(InventoryModule, self).verify_file(path) and path.endswith((".choria_nodes.yml", ".choria_nodes.yaml"))
+        return super().verify_file(path) and path.endswith((".choria_nodes.yml", ".choria_nodes.yaml"))
 
     def parse(self, inventory, loader, path, cache=True):
-        super(InventoryModule, self).parse(inventory, loader, path, cache)
+        super().parse(inventory, loader, path, cache)
         self._read_config_data(path)
         cache_key = self.get_cache_key(path)
         use_cache = self.get_option("cache")

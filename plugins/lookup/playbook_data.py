@@ -1,4 +1,3 @@
-# -*- coding: utf-8 -*-
 # Copyright: chorialab
 # Apache License 2.0 (see https://www.apache.org/licenses/LICENSE-2.0)
 
@@ -61,7 +60,11 @@ class LookupModule(LookupBase):
         self.set_options(var_options=variables, direct=kwargs)
         actions = import_choria_module("playbook.actions")
         errors = import_choria_module("playbook.errors")
-        params = {"stores": self.get_option("stores"), "input": self.get_option("input"), "validation": self.get_option("validation")}
+        params = {
+            "stores": self.get_option("stores"),
+            "input": self.get_option("input"),
+            "validation": self.get_option("validation"),
+        }
         if "default" in kwargs:
             params["default"] = kwargs["default"]
         values = []

@@ -1,4 +1,3 @@
-# -*- coding: utf-8 -*-
 # Copyright: chorialab
 # Apache License 2.0 (see https://www.apache.org/licenses/LICENSE-2.0)
 """How anything in the collection reaches NATS: server addresses, TLS files, credentials.
@@ -13,7 +12,8 @@ from __future__ import annotations
 import os
 import re
 import socket
-from typing import Dict, Iterable, List, NamedTuple, Optional
+from collections.abc import Iterable
+from typing import NamedTuple
 
 DEFAULT_NATS_PORT = 4222
 _HOST_RE = re.compile(r"^[A-Za-z0-9_.-]+$")
@@ -49,7 +49,7 @@ class ServerAddress(NamedTuple):
         return "%s://%s" % (self.scheme, self)
 
 
-def connection_argument_spec() -> Dict[str, dict]:
+def connection_argument_spec() -> dict[str, dict]:
     """A fresh copy of the shared connection options, to merge into a module's spec."""
     return {name: dict(spec) for name, spec in CONNECTION_ARGUMENT_SPEC.items()}
 
@@ -84,7 +84,7 @@ def parse_server(text: str) -> ServerAddress:
     return ServerAddress(scheme, host, port)
 
 
-def parse_servers(values: Iterable[str]) -> List[ServerAddress]:
+def parse_servers(values: Iterable[str]) -> list[ServerAddress]:
     """Every address in a list whose items may themselves be comma-separated lists."""
     servers = []
     for value in values:
@@ -96,7 +96,7 @@ def parse_servers(values: Iterable[str]) -> List[ServerAddress]:
     return servers
 
 
-def unreachable(servers: Iterable[ServerAddress], timeout: float = 3.0) -> List[str]:
+def unreachable(servers: Iterable[ServerAddress], timeout: float = 3.0) -> list[str]:
     """One line per server that cannot be resolved or does not accept a TCP connection.
 
     A NATS client retries forever, so without this a typo in ``servers`` only shows up as a
@@ -109,7 +109,7 @@ def unreachable(servers: Iterable[ServerAddress], timeout: float = 3.0) -> List[
         except socket.gaierror as exc:
             problems.append("cannot resolve host %r of NATS server %s: %s" % (server.host, server, exc.strerror))
             continue
-        error: Optional[str] = None
+        error: str | None = None
         for family, kind, proto, dummy, address in infos:
             sock = socket.socket(family, kind, proto)
             sock.settimeout(timeout)
@@ -126,7 +126,7 @@ def unreachable(servers: Iterable[ServerAddress], timeout: float = 3.0) -> List[
     return problems
 
 
-def missing_files(params: dict, names: Iterable[str] = CONNECTION_FILE_OPTIONS) -> List[str]:
+def missing_files(params: dict, names: Iterable[str] = CONNECTION_FILE_OPTIONS) -> list[str]:
     """``option: path`` for every given file option whose file does not exist or cannot be read."""
     problems = []
     for name in names:

@@ -1,4 +1,3 @@
-# -*- coding: utf-8 -*-
 # Copyright: chorialab
 # Apache License 2.0 (see https://www.apache.org/licenses/LICENSE-2.0)
 """What every module that runs a long-lived process on the target shares.
@@ -13,10 +12,10 @@ A module subclasses :class:`DaemonModule` with how to find its process and how t
 from __future__ import annotations
 
 import subprocess
-from typing import Any, Dict, Iterable, Optional, Sequence, Tuple
+from collections.abc import Iterable, Sequence
+from typing import Any
 
 from ansible.module_utils.basic import AnsibleModule
-
 from ansible_collections.chorialab.choria.plugins.module_utils.processes import (
     ProcessError,
     describe_port_conflict,
@@ -32,9 +31,9 @@ from ansible_collections.chorialab.choria.plugins.module_utils.processes import 
 STATES = ["started", "stopped", "restarted"]
 
 
-def daemon_argument_spec(**options: Dict[str, Any]) -> Dict[str, Any]:
+def daemon_argument_spec(**options: dict[str, Any]) -> dict[str, Any]:
     """The options every :class:`DaemonModule` takes (documented per module), plus ``options``."""
-    spec: Dict[str, Any] = dict(
+    spec: dict[str, Any] = dict(
         state=dict(type="str", choices=STATES, default="started"),
         venv=dict(type="path", default="/opt/choria-emulator"),
         pid_file=dict(type="path"),
@@ -48,32 +47,36 @@ def daemon_argument_spec(**options: Dict[str, Any]) -> Dict[str, Any]:
 class DaemonModule:
     """One process on the target; subclasses implement :meth:`running_pid` and :meth:`started`."""
 
-    def __init__(self, module: AnsibleModule, pid_file: str, log_file: str, other_files: Sequence[str] = (), **result: Any):
+    def __init__(
+        self, module: AnsibleModule, pid_file: str, log_file: str, other_files: Sequence[str] = (), **result: Any
+    ):
         self.module = module
         self.params = module.params
         self.pid_file = pid_file
         self.log_file = log_file
         self.state_files = (pid_file,) + tuple(other_files)
-        self.process: Optional[subprocess.Popen] = None
-        self.result: Dict[str, Any] = dict(changed=False, restarted=False, running=False, pid=None, pid_file=pid_file, log_file=log_file, **result)
+        self.process: subprocess.Popen | None = None
+        self.result: dict[str, Any] = dict(
+            changed=False, restarted=False, running=False, pid=None, pid_file=pid_file, log_file=log_file, **result
+        )
 
     def fail(self, msg: str) -> None:
         self.module.fail_json(msg=msg, **self.result)
 
-    def running_pid(self) -> Optional[int]:
+    def running_pid(self) -> int | None:
         raise NotImplementedError
 
     def started(self, force_restart: bool) -> None:
         raise NotImplementedError
 
-    def predict_change(self, pid: Optional[int]) -> bool:
+    def predict_change(self, pid: int | None) -> bool:
         """Record a coming (re)start; True in check mode, where nothing more may happen."""
         self.result.update(changed=True, restarted=pid is not None)
         if self.module.check_mode:
             self.result.update(running=pid is not None, pid=pid)
         return self.module.check_mode
 
-    def check_ports(self, listeners: Iterable[Tuple[str, str, int]]) -> None:
+    def check_ports(self, listeners: Iterable[tuple[str, str, int]]) -> None:
         """Fail naming the owner of a ``(what, host, port)`` that is taken; 0 and -1 ask for a free port."""
         for what, host, port in listeners:
             if port_in_use(host, port):

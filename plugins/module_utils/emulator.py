@@ -1,4 +1,3 @@
-# -*- coding: utf-8 -*-
 # Copyright: chorialab
 # Apache License 2.0 (see https://www.apache.org/licenses/LICENSE-2.0)
 """A ``choria-emulator emulate`` process on the target: its command line, files and status.
@@ -15,7 +14,7 @@ from __future__ import annotations
 import os
 import re
 import socket
-from typing import Any, Dict, List, NamedTuple, Optional, Tuple
+from typing import Any, NamedTuple
 
 from ansible_collections.chorialab.choria.plugins.module_utils.connection import ServerAddress
 from ansible_collections.chorialab.choria.plugins.module_utils.monitor import MonitorError, fetch_json
@@ -37,17 +36,19 @@ def default_name() -> str:
     return socket.gethostname().split(".")[0] or "emulator"
 
 
-def command_files(params: Dict[str, Any], prefix: str) -> EmulatorFiles:
+def command_files(params: dict[str, Any], prefix: str) -> EmulatorFiles:
     """``<state_dir>/<prefix>-<name>.pid|.log|.port``, unless the PID or log file is given."""
     base = os.path.join(params["state_dir"], "%s-%s" % (prefix, params["name"]))
-    return EmulatorFiles(params.get("pid_file") or base + ".pid", params.get("log_file") or base + ".log", base + ".port")
+    return EmulatorFiles(
+        params.get("pid_file") or base + ".pid", params.get("log_file") or base + ".log", base + ".port"
+    )
 
 
-def default_files(params: Dict[str, Any]) -> EmulatorFiles:
+def default_files(params: dict[str, Any]) -> EmulatorFiles:
     return command_files(params, "emulator")
 
 
-def find_executable(venv: str, explicit: Optional[str]) -> str:
+def find_executable(venv: str, explicit: str | None) -> str:
     return explicit or os.path.join(venv, "bin", "choria-emulator")
 
 
@@ -56,23 +57,34 @@ def server_arg(server: ServerAddress) -> str:
     return server.url if server.scheme == "tls" else str(server)
 
 
-def command_args(params: Dict[str, Any], servers: List[ServerAddress], files: EmulatorFiles) -> List[str]:
+def command_args(params: dict[str, Any], servers: list[ServerAddress], files: EmulatorFiles) -> list[str]:
     """The ``emulate`` arguments for the module options, in a fixed order (compared to /proc)."""
     args = [
         "emulate",
-        "--instances", str(params["instances"]),
-        "--agents", str(params["agents"]),
-        "--collectives", str(params["collectives"]),
-        "--name", params["name"],
+        "--instances",
+        str(params["instances"]),
+        "--agents",
+        str(params["agents"]),
+        "--collectives",
+        str(params["collectives"]),
+        "--name",
+        params["name"],
     ]
     for server in servers:
         args += ["--server", server_arg(server)]
     args += ["--http-port", str(params["monitor_port"]), "--http-bind", params["monitor_bind"]]
     args += ["--pid-file", files.pid_file, "--port-file", files.port_file]
     optional = (
-        ("workers", "--workers"), ("start_index", "--start-index"), ("name_format", "--name-format"),
-        ("tls_ca", "--tls-ca"), ("tls_cert", "--tls-cert"), ("tls_key", "--tls-key"),
-        ("ca", "--ca"), ("credentials", "--credentials"), ("facts", "--facts"), ("audit", "--audit"),
+        ("workers", "--workers"),
+        ("start_index", "--start-index"),
+        ("name_format", "--name-format"),
+        ("tls_ca", "--tls-ca"),
+        ("tls_cert", "--tls-cert"),
+        ("tls_key", "--tls-key"),
+        ("ca", "--ca"),
+        ("credentials", "--credentials"),
+        ("facts", "--facts"),
+        ("audit", "--audit"),
     )
     for option, flag in optional:
         if params.get(option) not in (None, ""):
@@ -85,35 +97,35 @@ def command_args(params: Dict[str, Any], servers: List[ServerAddress], files: Em
     return args + [str(arg) for arg in params.get("extra_args") or []]
 
 
-def subcommand_args(argv: List[str], subcommand: str) -> Optional[List[str]]:
+def subcommand_args(argv: list[str], subcommand: str) -> list[str] | None:
     """``[script, subcommand, ...]`` when ``argv`` runs ``choria-emulator <subcommand>`` (script or ``-m``)."""
     for index, arg in enumerate(argv[:-1]):
         if argv[index + 1] == subcommand and os.path.basename(arg).startswith(SCRIPT_NAMES):
             return argv[index:]
         if arg == "-m" and argv[index + 1] == "choria_emulator" and subcommand in argv:
-            return argv[index + 1:]
+            return argv[index + 1 :]
     return None
 
 
-def running_args(pid: int, subcommand: str = "emulate") -> Optional[List[str]]:
+def running_args(pid: int, subcommand: str = "emulate") -> list[str] | None:
     """``[script, subcommand, ...]`` from the command line of ``pid`` if it is that choria-emulator."""
     return subcommand_args(cmdline(pid), subcommand)
 
 
-def find_subcommand(pid_file: str, subcommand: str) -> Optional[int]:
+def find_subcommand(pid_file: str, subcommand: str) -> int | None:
     """The PID in ``pid_file`` if that process runs ``choria-emulator <subcommand>``."""
     return find_process(pid_file, lambda argv: subcommand_args(argv, subcommand) is not None)
 
 
-def _emulate_args(argv: List[str]) -> Optional[List[str]]:
+def _emulate_args(argv: list[str]) -> list[str] | None:
     return subcommand_args(argv, "emulate")
 
 
-def find_emulator(files: EmulatorFiles) -> Optional[int]:
+def find_emulator(files: EmulatorFiles) -> int | None:
     return find_subcommand(files.pid_file, "emulate")
 
 
-def monitor_url(params: Dict[str, Any], files: EmulatorFiles) -> Optional[str]:
+def monitor_url(params: dict[str, Any], files: EmulatorFiles) -> str | None:
     """``http://host:port`` of /debug/vars: the port file has the real port when 0 was asked."""
     port = params["monitor_port"]
     try:
@@ -121,18 +133,18 @@ def monitor_url(params: Dict[str, Any], files: EmulatorFiles) -> Optional[str]:
             text = handle.read().strip()
         if text.isdigit():
             port = int(text)
-    except (IOError, OSError):
+    except OSError:
         pass
     return endpoint(params["monitor_bind"], port)
 
 
-def endpoint(bind: str, port: Optional[int]) -> Optional[str]:
+def endpoint(bind: str, port: int | None) -> str | None:
     if port is None or port <= 0:
         return None
     return "http://%s:%d" % (url_host(connect_host(bind)), port)
 
 
-def read_debug_vars(url: str, section: str, what: str, timeout: float = 3.0) -> Dict[str, Any]:
+def read_debug_vars(url: str, section: str, what: str, timeout: float = 3.0) -> dict[str, Any]:
     """``/debug/vars`` below ``url``, if it has the dict ``section`` that marks ``what`` it is."""
     data = fetch_json(url.rstrip("/") + "/debug/vars", timeout=timeout)
     if not isinstance(data, dict) or not isinstance(data.get(section), dict):
@@ -140,11 +152,11 @@ def read_debug_vars(url: str, section: str, what: str, timeout: float = 3.0) -> 
     return data
 
 
-def debug_vars(url: str, timeout: float = 3.0) -> Dict[str, Any]:
+def debug_vars(url: str, timeout: float = 3.0) -> dict[str, Any]:
     return read_debug_vars(url, "config", "a choria-emulator status endpoint", timeout)
 
 
-def pid_from_debug_vars(url: str) -> Optional[int]:
+def pid_from_debug_vars(url: str) -> int | None:
     """The original stop action's way: ``config.pid`` from /debug/vars, if it is an emulator."""
     try:
         pid = debug_vars(url).get("config", {}).get("pid")
@@ -155,7 +167,7 @@ def pid_from_debug_vars(url: str) -> Optional[int]:
     return None
 
 
-def locate(params: Dict[str, Any], files: EmulatorFiles) -> Tuple[Optional[int], Optional[str]]:
+def locate(params: dict[str, Any], files: EmulatorFiles) -> tuple[int | None, str | None]:
     """The emulator's PID and /debug/vars URL: by its PID file, else like the original stop action."""
     pid = find_emulator(files)
     url = monitor_url(params, files) if pid else endpoint(params["monitor_bind"], params["monitor_port"])
@@ -164,7 +176,7 @@ def locate(params: Dict[str, Any], files: EmulatorFiles) -> Tuple[Optional[int],
     return pid, url
 
 
-def status(data: Dict[str, Any], pid: Optional[int], url: Optional[str]) -> Dict[str, Any]:
+def status(data: dict[str, Any], pid: int | None, url: str | None) -> dict[str, Any]:
     """What the original ``emulator_status`` action returned, plus the live counters."""
     config = data.get("config") or {}
     memstats = data.get("memstats") or {}

@@ -1,4 +1,3 @@
-# -*- coding: utf-8 -*-
 # Copyright: chorialab
 # Apache License 2.0 (see https://www.apache.org/licenses/LICENSE-2.0)
 """A ``choria-emulator`` sub-command (``emulate``, ``federation``) as a daemon on the target.
@@ -11,11 +10,10 @@ options, its command line and its status. The options they document alike are th
 from __future__ import annotations
 
 import os
-from typing import Any, Dict, List, Optional
+from typing import Any
 
 from ansible.module_utils.basic import AnsibleModule
 from ansible.module_utils.common.text.converters import to_native
-
 from ansible_collections.chorialab.choria.plugins.module_utils.connection import (
     CONNECTION_FILE_OPTIONS,
     ServerAddress,
@@ -34,7 +32,7 @@ from ansible_collections.chorialab.choria.plugins.module_utils.monitor import Mo
 from ansible_collections.chorialab.choria.plugins.module_utils.processes import log_tail, remove_file
 
 
-def emulator_command_argument_spec(monitor_port: int, wait_timeout: float, **options: Dict[str, Any]) -> Dict[str, Any]:
+def emulator_command_argument_spec(monitor_port: int, wait_timeout: float, **options: dict[str, Any]) -> dict[str, Any]:
     """The options of an :class:`EmulatorCommandModule`, with its own defaults, plus ``options``."""
     return daemon_argument_spec(
         monitor_port=dict(type="int", default=monitor_port),
@@ -43,7 +41,7 @@ def emulator_command_argument_spec(monitor_port: int, wait_timeout: float, **opt
         state_dir=dict(type="path", default="/tmp/choria-emulator"),
         check_servers=dict(type="bool", default=True),
         wait_timeout=dict(type="float", default=wait_timeout),
-        **options
+        **options,
     )
 
 
@@ -62,23 +60,23 @@ class EmulatorCommandModule(DaemonModule):
     def __init__(self, module: AnsibleModule, files: EmulatorFiles, **result: Any):
         super().__init__(module, files.pid_file, files.log_file, [files.port_file], **result)
         self.files = files
-        self.servers: List[ServerAddress] = []  # what must accept a TCP connection before a start
+        self.servers: list[ServerAddress] = []  # what must accept a TCP connection before a start
 
     # ---- what a sub-command defines ---------------------------------------------------------
-    def command(self) -> List[str]:
+    def command(self) -> list[str]:
         """The whole command line, after every check that can fail before anything starts."""
         raise NotImplementedError
 
-    def debug_vars(self, url: str) -> Dict[str, Any]:
+    def debug_vars(self, url: str) -> dict[str, Any]:
         raise NotImplementedError
 
-    def ready(self, data: Dict[str, Any]) -> bool:
+    def ready(self, data: dict[str, Any]) -> bool:
         raise NotImplementedError
 
-    def status(self, data: Dict[str, Any], pid: int, url: Optional[str]) -> Dict[str, Any]:
+    def status(self, data: dict[str, Any], pid: int, url: str | None) -> dict[str, Any]:
         raise NotImplementedError
 
-    def not_ready(self, reason: Optional[str], data: Optional[Dict[str, Any]], fresh: bool, tail: str) -> str:
+    def not_ready(self, reason: str | None, data: dict[str, Any] | None, fresh: bool, tail: str) -> str:
         """Why the process did not become ready (the log's tail is appended)."""
         raise NotImplementedError
 
@@ -101,36 +99,38 @@ class EmulatorCommandModule(DaemonModule):
             self.fail("; ".join(problems))
 
     # ---- process ----------------------------------------------------------------------------
-    def find_pid(self) -> Optional[int]:
+    def find_pid(self) -> int | None:
         """The PID in the PID file, if that process is this sub-command."""
         return find_subcommand(self.pid_file, self.SUBCOMMAND)
 
-    def running_pid(self) -> Optional[int]:
+    def running_pid(self) -> int | None:
         return self.find_pid()
 
-    def wait_ready(self, pid: int, fresh: bool) -> Dict[str, Any]:
+    def wait_ready(self, pid: int, fresh: bool) -> dict[str, Any]:
         """Poll /debug/vars until :meth:`ready`; a fresh start that does not get there is stopped again."""
 
-        def exited() -> Optional[str]:
+        def exited() -> str | None:
             code = self.process.poll() if self.process else None
             if code is not None:
                 return "exited with code %d" % code
             return None if fresh or self.find_pid() else "exited"
 
-        def fetch() -> Dict[str, Any]:
+        def fetch() -> dict[str, Any]:
             url = monitor_url(self.params, self.files)
             if url is None:
                 raise MonitorError("no /debug/vars port yet")
             return self.debug_vars(url)
 
-        ok, data, reason = poll(fetch, self.ready, self.params["wait_timeout"], interval=self.POLL_INTERVAL, abort=exited)
+        ok, data, reason = poll(
+            fetch, self.ready, self.params["wait_timeout"], interval=self.POLL_INTERVAL, abort=exited
+        )
         if ok:
             return data
         tail = self.give_up(pid, 10) if fresh else log_tail(self.log_file)
         self.fail("%s; last lines of %s:\n%s" % (self.not_ready(reason, data, fresh, tail), self.log_file, tail))
         return {}
 
-    def report(self, pid: int, data: Dict[str, Any]) -> None:
+    def report(self, pid: int, data: dict[str, Any]) -> None:
         self.result.update(self.status(data, pid, monitor_url(self.params, self.files)))
 
     def started(self, force_restart: bool) -> None:

@@ -1,4 +1,3 @@
-# -*- coding: utf-8 -*-
 # Copyright: chorialab
 # Apache License 2.0 (see https://www.apache.org/licenses/LICENSE-2.0)
 """A ``choria-emulator federation`` broker process on the target: command line, files, status.
@@ -9,7 +8,7 @@ runs the command the ``setup_prereqs`` role installed and reads its ``/debug/var
 
 from __future__ import annotations
 
-from typing import Any, Dict, List, Optional
+from typing import Any
 
 from ansible_collections.chorialab.choria.plugins.module_utils.connection import ServerAddress
 from ansible_collections.chorialab.choria.plugins.module_utils.emulator import (
@@ -21,11 +20,16 @@ from ansible_collections.chorialab.choria.plugins.module_utils.emulator import (
 )
 
 
-def default_files(params: Dict[str, Any]) -> EmulatorFiles:
+def default_files(params: dict[str, Any]) -> EmulatorFiles:
     return command_files(params, "federation")
 
 
-def command_args(params: Dict[str, Any], federation: List[ServerAddress], collectives: List[List[ServerAddress]], files: EmulatorFiles) -> List[str]:
+def command_args(
+    params: dict[str, Any],
+    federation: list[ServerAddress],
+    collectives: list[list[ServerAddress]],
+    files: EmulatorFiles,
+) -> list[str]:
     """The ``federation`` arguments for the module options, in a fixed order (compared to /proc)."""
     args = ["federation", "--name", params["name"]]
     for server in federation:
@@ -40,21 +44,26 @@ def command_args(params: Dict[str, Any], federation: List[ServerAddress], collec
         args.append("--tls")
         if not params.get("tls_verify"):
             args.append("--no-verify")
-    for option, flag in (("tls_ca", "--tls-ca"), ("tls_cert", "--tls-cert"), ("tls_key", "--tls-key"), ("credentials", "--credentials")):
+    for option, flag in (
+        ("tls_ca", "--tls-ca"),
+        ("tls_cert", "--tls-cert"),
+        ("tls_key", "--tls-key"),
+        ("credentials", "--credentials"),
+    ):
         if params.get(option):
             args += [flag, str(params[option])]
     return args
 
 
-def _federation_args(argv: List[str]) -> Optional[List[str]]:
+def _federation_args(argv: list[str]) -> list[str] | None:
     return subcommand_args(argv, "federation")
 
 
-def debug_vars(url: str, timeout: float = 3.0) -> Dict[str, Any]:
+def debug_vars(url: str, timeout: float = 3.0) -> dict[str, Any]:
     return read_debug_vars(url, "requests", "a choria-emulator federation broker", timeout)
 
 
-def status(data: Dict[str, Any], pid: int, url: Optional[str]) -> Dict[str, Any]:
+def status(data: dict[str, Any], pid: int, url: str | None) -> dict[str, Any]:
     """The broker's name, sides and go-choria style counters."""
     federation = data.get("federation") or {}
     return {

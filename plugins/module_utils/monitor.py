@@ -1,4 +1,3 @@
-# -*- coding: utf-8 -*-
 # Copyright: chorialab
 # Apache License 2.0 (see https://www.apache.org/licenses/LICENSE-2.0)
 """Read the JSON monitoring endpoints (nats-server ``/varz``, the emulator's ``/debug/vars``)."""
@@ -8,10 +7,11 @@ from __future__ import annotations
 import json
 import time
 from http.client import HTTPException
-from typing import Any, Callable, Optional, Tuple
+from typing import Any, Callable
 from urllib.error import URLError
 
-from ansible.module_utils.urls import ConnectionError as UrlsConnectionError, open_url
+from ansible.module_utils.urls import ConnectionError as UrlsConnectionError
+from ansible.module_utils.urls import open_url
 
 
 class MonitorError(Exception):
@@ -33,8 +33,8 @@ def poll(
     done: Callable[[Any], bool],
     timeout: float,
     interval: float = 0.25,
-    abort: Optional[Callable[[], Optional[str]]] = None,
-) -> Tuple[bool, Any, Optional[str]]:
+    abort: Callable[[], str | None] | None = None,
+) -> tuple[bool, Any, str | None]:
     """Call ``fetch`` until ``done(result)``, ``abort()`` names a reason to give up, or time runs out.
 
     Returns ``(done, last result or None, reason)``; fetch errors count as "not yet".

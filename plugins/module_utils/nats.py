@@ -1,4 +1,3 @@
-# -*- coding: utf-8 -*-
 # Copyright: chorialab
 # Apache License 2.0 (see https://www.apache.org/licenses/LICENSE-2.0)
 """nats-server on the target: its config file, its files on disk and its status from ``/varz``.
@@ -14,7 +13,7 @@ import glob
 import json
 import os
 import re
-from typing import Any, Callable, Dict, List, NamedTuple, Optional
+from typing import Any, Callable, NamedTuple
 
 from ansible_collections.chorialab.choria.plugins.module_utils.monitor import MonitorError, fetch_json
 from ansible_collections.chorialab.choria.plugins.module_utils.processes import find_process
@@ -36,14 +35,14 @@ class NatsFiles(NamedTuple):
     log_file: str
 
 
-def instance_key(name: Optional[str], port: int) -> str:
+def instance_key(name: str | None, port: int) -> str:
     """What tells two servers on one host apart in file names: the name, else the port."""
     if name:
         return re.sub(r"[^\w.-]", "_", name)
     return str(port) if port > 0 else "random"
 
 
-def default_files(params: Dict[str, Any]) -> NatsFiles:
+def default_files(params: dict[str, Any]) -> NatsFiles:
     key = instance_key(params.get("name"), params["port"])
     base = os.path.join(params["config_dir"], "nats-server-%s" % key)
     return NatsFiles(
@@ -84,11 +83,11 @@ def normalize_leaf_url(url: str) -> str:
     return "%s://%s:%s" % (scheme, match.group(2), match.group(3))
 
 
-def build_config(params: Dict[str, Any]) -> Dict[str, Any]:
+def build_config(params: dict[str, Any]) -> dict[str, Any]:
     """The nats-server settings for the module options, in a stable order."""
     bind = params["bind"]
-    config: Dict[str, Any] = {}
-    block: Dict[str, Any]
+    config: dict[str, Any] = {}
+    block: dict[str, Any]
     if params.get("name"):
         config["server_name"] = params["name"]
     config["host"] = bind
@@ -124,7 +123,7 @@ def build_config(params: Dict[str, Any]) -> Dict[str, Any]:
             block["host"] = leafnodes.get("bind") or bind
             block["port"] = leafnodes["port"]
         if leafnodes.get("remotes"):
-            remote: Dict[str, Any] = {"urls": [normalize_leaf_url(url) for url in leafnodes["remotes"]]}
+            remote: dict[str, Any] = {"urls": [normalize_leaf_url(url) for url in leafnodes["remotes"]]}
             if leafnodes.get("credentials"):
                 remote["credentials"] = leafnodes["credentials"]
             block["remotes"] = [remote]
@@ -154,29 +153,25 @@ def _value(value: Any, indent: str) -> str:
     return json.dumps(str(value))
 
 
-def render_config(config: Dict[str, Any]) -> str:
+def render_config(config: dict[str, Any]) -> str:
     """nats-server configuration text (the NATS conf format; strings JSON-quoted)."""
     return HEADER + "".join("%s: %s\n" % (key, _value(value, "")) for key, value in config.items())
 
 
-def is_nats_server(config_file: str) -> Callable[[List[str]], bool]:
+def is_nats_server(config_file: str) -> Callable[[list[str]], bool]:
     """A matcher for ``find_process``: a nats-server (or gnatsd) run with this config file."""
 
-    def matches(argv: List[str]) -> bool:
-        return (
-            bool(argv)
-            and os.path.basename(argv[0]).startswith(BINARY_NAMES)
-            and config_file in argv[1:]
-        )
+    def matches(argv: list[str]) -> bool:
+        return bool(argv) and os.path.basename(argv[0]).startswith(BINARY_NAMES) and config_file in argv[1:]
 
     return matches
 
 
-def find_server(files: NatsFiles) -> Optional[int]:
+def find_server(files: NatsFiles) -> int | None:
     return find_process(files.pid_file, is_nats_server(files.config_file))
 
 
-def listening_ports(config_dir: str, pid: int) -> Dict[str, List[str]]:
+def listening_ports(config_dir: str, pid: int) -> dict[str, list[str]]:
     """The ports file nats-server writes into ``ports_file_dir`` (real ports when -1 was asked)."""
     for path in glob.glob(os.path.join(config_dir, "*_%d.ports" % pid)):
         try:
@@ -184,12 +179,12 @@ def listening_ports(config_dir: str, pid: int) -> Dict[str, List[str]]:
                 data = json.load(handle)
             if isinstance(data, dict):
                 return data
-        except (IOError, OSError, ValueError):
+        except (OSError, ValueError):
             continue
     return {}
 
 
-def _port_of(urls: List[str], default: int) -> int:
+def _port_of(urls: list[str], default: int) -> int:
     for url in urls or []:
         tail = url.rsplit(":", 1)[-1].strip("/")
         if tail.isdigit():
@@ -197,13 +192,13 @@ def _port_of(urls: List[str], default: int) -> int:
     return default
 
 
-def endpoints(params: Dict[str, Any], pid: Optional[int]) -> Dict[str, Any]:
+def endpoints(params: dict[str, Any], pid: int | None) -> dict[str, Any]:
     """Client, monitor and cluster URLs of the running server (from its ports file if it has one)."""
     ports = listening_ports(params["config_dir"], pid) if pid else {}
     host = url_host(connect_host(params["bind"]))
     port = _port_of(ports.get("nats", []), params["port"])
     monitor = _port_of(ports.get("monitoring", []), params["monitor_port"])
-    result: Dict[str, Any] = {
+    result: dict[str, Any] = {
         "port": port,
         "monitor_port": monitor,
         "url": "%s://%s:%d" % ("tls" if params.get("tls") else "nats", host, port),
@@ -213,18 +208,21 @@ def endpoints(params: Dict[str, Any], pid: Optional[int]) -> Dict[str, Any]:
     cluster = params.get("cluster")
     if cluster:
         cluster_port = _port_of(ports.get("cluster", []), cluster["port"])
-        result["cluster_url"] = "nats-route://%s:%d" % (url_host(connect_host(cluster.get("bind") or params["bind"])), cluster_port)
+        result["cluster_url"] = "nats-route://%s:%d" % (
+            url_host(connect_host(cluster.get("bind") or params["bind"])),
+            cluster_port,
+        )
     return result
 
 
-def varz(monitor_url: str, timeout: float = 3.0) -> Dict[str, Any]:
+def varz(monitor_url: str, timeout: float = 3.0) -> dict[str, Any]:
     data = fetch_json(monitor_url.rstrip("/") + "/varz", timeout=timeout)
     if not isinstance(data, dict) or "server_id" not in data:
         raise MonitorError("%s/varz is not a nats-server monitoring endpoint" % monitor_url)
     return data
 
 
-def log_error(tail: str) -> Optional[str]:
+def log_error(tail: str) -> str | None:
     """The last fatal or error line nats-server logged, without its timestamp prefix."""
     for line in reversed(tail.splitlines()):
         for level in ("[FTL] ", "[ERR] "):
@@ -233,9 +231,26 @@ def log_error(tail: str) -> Optional[str]:
     return None
 
 
-def summarize_varz(data: Dict[str, Any]) -> Dict[str, Any]:
+def summarize_varz(data: dict[str, Any]) -> dict[str, Any]:
     """The figures a playbook checks after starting a broker or building a network."""
-    keys = ("server_id", "server_name", "version", "connections", "total_connections", "subscriptions",
-            "routes", "in_msgs", "out_msgs", "in_bytes", "out_bytes", "slow_consumers", "mem", "cpu",
-            "max_connections", "max_payload", "uptime", "start")
+    keys = (
+        "server_id",
+        "server_name",
+        "version",
+        "connections",
+        "total_connections",
+        "subscriptions",
+        "routes",
+        "in_msgs",
+        "out_msgs",
+        "in_bytes",
+        "out_bytes",
+        "slow_consumers",
+        "mem",
+        "cpu",
+        "max_connections",
+        "max_payload",
+        "uptime",
+        "start",
+    )
     return {key: data.get(key) for key in keys}

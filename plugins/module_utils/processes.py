@@ -1,4 +1,3 @@
-# -*- coding: utf-8 -*-
 # Copyright: chorialab
 # Apache License 2.0 (see https://www.apache.org/licenses/LICENSE-2.0)
 """Long-running processes on the target: start detached, find by PID file, stop by PID.
@@ -17,8 +16,8 @@ import signal
 import socket
 import subprocess
 import time
-
-from typing import Callable, List, Optional, Sequence
+from collections.abc import Sequence
+from typing import Callable
 
 LOG_TAIL_LINES = 20
 
@@ -27,12 +26,12 @@ class ProcessError(Exception):
     """A process could not be started or stopped; the message is meant for ``fail_json``."""
 
 
-def read_pid_file(path: str) -> Optional[int]:
+def read_pid_file(path: str) -> int | None:
     """The PID in ``path``, or None when the file is missing, empty or not a number."""
     try:
         with open(path) as handle:
             text = handle.read().strip()
-    except (IOError, OSError):
+    except OSError:
         return None
     return int(text) if text.isdigit() else None
 
@@ -50,27 +49,27 @@ def remove_file(path: str) -> None:
             raise
 
 
-def cmdline(pid: int) -> List[str]:
+def cmdline(pid: int) -> list[str]:
     """The argv of ``pid`` from /proc, empty when the process is gone."""
     try:
         with open("/proc/%d/cmdline" % pid, "rb") as handle:
             raw = handle.read()
-    except (IOError, OSError):
+    except OSError:
         return []
     return [part.decode("utf-8", "replace") for part in raw.split(b"\0") if part]
 
 
-def _stat_fields(pid: int) -> List[str]:
+def _stat_fields(pid: int) -> list[str]:
     try:
         with open("/proc/%d/stat" % pid) as handle:
             text = handle.read()
-    except (IOError, OSError):
+    except OSError:
         return []
     # the command name (field 2) may contain spaces and parentheses: split after the last ')'
-    return text[text.rfind(")") + 2:].split()
+    return text[text.rfind(")") + 2 :].split()
 
 
-def is_running(pid: Optional[int]) -> bool:
+def is_running(pid: int | None) -> bool:
     """True for a live process; a zombie (exited, not yet reaped) counts as gone."""
     if not pid or pid <= 0:
         return False
@@ -78,7 +77,7 @@ def is_running(pid: Optional[int]) -> bool:
     return bool(fields) and fields[0] not in ("Z", "X")
 
 
-def start_time(pid: int) -> Optional[float]:
+def start_time(pid: int) -> float | None:
     """When ``pid`` started, as a Unix time, from /proc (None if unknown)."""
     fields = _stat_fields(pid)
     if len(fields) < 20:
@@ -86,13 +85,13 @@ def start_time(pid: int) -> Optional[float]:
     try:
         with open("/proc/stat") as handle:
             boot = next(int(line.split()[1]) for line in handle if line.startswith("btime "))
-    except (IOError, OSError, StopIteration, ValueError):
+    except (OSError, StopIteration, ValueError):
         return None
     ticks = os.sysconf("SC_CLK_TCK") if hasattr(os, "sysconf") else 100
     return boot + int(fields[19]) / float(ticks)
 
 
-def find_process(pid_file: str, marker: Callable[[List[str]], bool]) -> Optional[int]:
+def find_process(pid_file: str, marker: Callable[[list[str]], bool]) -> int | None:
     """The PID recorded in ``pid_file`` if that process runs and ``marker(argv)`` says it is ours.
 
     A PID file can outlive its process and the PID can be reused by something else, so the
@@ -104,7 +103,9 @@ def find_process(pid_file: str, marker: Callable[[List[str]], bool]) -> Optional
     return pid if marker(cmdline(pid)) else None
 
 
-def start_detached(argv: Sequence[str], log_file: str, cwd: Optional[str] = None, env: Optional[dict] = None) -> subprocess.Popen:
+def start_detached(
+    argv: Sequence[str], log_file: str, cwd: str | None = None, env: dict | None = None
+) -> subprocess.Popen:
     """Start ``argv`` in its own session with its output in ``log_file`` (truncated first).
 
     The module exits right after, so the child must not hold Ansible's pipes open and must not
@@ -138,7 +139,7 @@ def _group_alive(pgid: int) -> bool:
     return any(is_running(pid) for pid in _group_members(pgid))
 
 
-def _group_members(pgid: int) -> List[int]:
+def _group_members(pgid: int) -> list[int]:
     members = []
     for entry in os.listdir("/proc"):
         if entry.isdigit():
@@ -198,7 +199,7 @@ def log_tail(path: str, lines: int = LOG_TAIL_LINES) -> str:
             size = handle.tell()
             handle.seek(max(0, size - 16384))
             data = handle.read().decode("utf-8", "replace")
-    except (IOError, OSError):
+    except OSError:
         return ""
     return "\n".join(data.splitlines()[-lines:])
 
@@ -212,14 +213,14 @@ def port_in_use(host: str, port: int) -> bool:
     try:
         sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
         sock.bind((host, port))
-    except socket.error as exc:
+    except OSError as exc:
         return exc.errno == errno.EADDRINUSE
     finally:
         sock.close()
     return False
 
 
-def port_owner(port: int) -> Optional[str]:
+def port_owner(port: int) -> str | None:
     """``"<name> (pid N)"`` of the process listening on TCP ``port``, when /proc tells us."""
     inodes = set()
     for table in ("/proc/net/tcp", "/proc/net/tcp6"):
@@ -231,7 +232,7 @@ def port_owner(port: int) -> Optional[str]:
                     local, state, inode = fields[1], fields[3], fields[9]
                     if state == "0A" and int(local.rsplit(":", 1)[1], 16) == port:
                         inodes.add("socket:[%s]" % inode)
-        except (IOError, OSError, StopIteration, IndexError, ValueError):
+        except (OSError, StopIteration, IndexError, ValueError):
             continue
     if not inodes:
         return None
@@ -244,7 +245,7 @@ def port_owner(port: int) -> Optional[str]:
     return None
 
 
-def _socket_links(pid: int) -> List[str]:
+def _socket_links(pid: int) -> list[str]:
     """What the file descriptors of ``pid`` point at; fds that close while we look are skipped."""
     fd_dir = "/proc/%d/fd" % pid
     try:

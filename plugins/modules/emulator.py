@@ -1,5 +1,4 @@
 #!/usr/bin/python
-# -*- coding: utf-8 -*-
 # Copyright: chorialab
 # Apache License 2.0 (see https://www.apache.org/licenses/LICENSE-2.0)
 
@@ -255,16 +254,14 @@ stopped:
   type: str
 """
 
-from typing import Any, Dict, List, Optional
+from typing import Any
 
 from ansible.module_utils.basic import AnsibleModule
-
 from ansible_collections.chorialab.choria.plugins.module_utils.connection import (
     AddressError,
     connection_argument_spec,
     parse_servers,
 )
-from ansible_collections.chorialab.choria.plugins.module_utils.emulator_command import EmulatorCommandModule, emulator_command_argument_spec
 from ansible_collections.chorialab.choria.plugins.module_utils.emulator import (
     NAME_RE,
     command_args,
@@ -274,9 +271,13 @@ from ansible_collections.chorialab.choria.plugins.module_utils.emulator import (
     locate,
     status,
 )
+from ansible_collections.chorialab.choria.plugins.module_utils.emulator_command import (
+    EmulatorCommandModule,
+    emulator_command_argument_spec,
+)
 
 
-def argument_spec() -> Dict[str, Any]:
+def argument_spec() -> dict[str, Any]:
     return emulator_command_argument_spec(
         monitor_port=8080,
         wait_timeout=120,
@@ -294,7 +295,7 @@ def argument_spec() -> Dict[str, Any]:
         audit=dict(type="str"),
         extra_args=dict(type="list", elements="str"),
         wait=dict(type="bool", default=True),
-        **connection_argument_spec()
+        **connection_argument_spec(),
     )
 
 
@@ -310,7 +311,7 @@ class EmulatorModule(EmulatorCommandModule):
         if not NAME_RE.match(params["name"]):
             self.fail("name %r may only contain letters, digits, '_', '.' and '-'" % params["name"])
 
-    def command(self) -> List[str]:
+    def command(self) -> list[str]:
         params = self.params
         if params["instances"] is None:
             self.fail("instances is required to start an emulator")
@@ -318,7 +319,10 @@ class EmulatorModule(EmulatorCommandModule):
             if params.get(option) is not None and params[option] < low:
                 self.fail("%s must be at least %d; got %d" % (option, low, params[option]))
         if not (params["monitor_port"] == -1 or 0 <= params["monitor_port"] < 65536):
-            self.fail("monitor_port must be between 0 (any free port) and 65535, or -1 for none; got %d" % params["monitor_port"])
+            self.fail(
+                "monitor_port must be between 0 (any free port) and 65535, or -1 for none; got %d"
+                % params["monitor_port"]
+            )
         if params["secure"] and not params.get("ca"):
             self.fail("secure needs ca, the CA that signs client certificates")
         self.check_files("ca", "facts")
@@ -328,26 +332,31 @@ class EmulatorModule(EmulatorCommandModule):
             self.fail("servers: %s" % exc)
         return [self.executable()] + command_args(params, self.servers, self.files)
 
-    def running_pid(self) -> Optional[int]:
+    def running_pid(self) -> int | None:
         return locate(self.params, self.files)[0]
 
-    def debug_vars(self, url: str) -> Dict[str, Any]:
+    def debug_vars(self, url: str) -> dict[str, Any]:
         return debug_vars(url)
 
-    def ready(self, data: Dict[str, Any]) -> bool:
+    def ready(self, data: dict[str, Any]) -> bool:
         return not self.params["wait"] or data.get("connected") == self.params["instances"]
 
-    def status(self, data: Dict[str, Any], pid: int, url: Optional[str]) -> Dict[str, Any]:
+    def status(self, data: dict[str, Any], pid: int, url: str | None) -> dict[str, Any]:
         return status(data, pid, url)
 
-    def not_ready(self, reason: Optional[str], data: Optional[Dict[str, Any]], fresh: bool, tail: str) -> str:
+    def not_ready(self, reason: str | None, data: dict[str, Any] | None, fresh: bool, tail: str) -> str:
         if reason and reason.startswith("exited"):
             last = tail.strip().splitlines()[-1] if tail.strip() else ""
             return "choria-emulator %s%s" % (reason, ": %s" % last if last else "")
         connected = data.get("connected") if data else None
         return "%s of %d instances connected to %s within %s s (%s)%s" % (
-            "none" if connected is None else connected, self.params["instances"], ", ".join(str(s) for s in self.servers),
-            self.params["wait_timeout"], reason, "; the emulator was stopped again" if fresh else "")
+            "none" if connected is None else connected,
+            self.params["instances"],
+            ", ".join(str(s) for s in self.servers),
+            self.params["wait_timeout"],
+            reason,
+            "; the emulator was stopped again" if fresh else "",
+        )
 
 
 def main() -> None:

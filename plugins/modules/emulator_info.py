@@ -1,5 +1,4 @@
 #!/usr/bin/python
-# -*- coding: utf-8 -*-
 # Copyright: chorialab
 # Apache License 2.0 (see https://www.apache.org/licenses/LICENSE-2.0)
 
@@ -117,11 +116,16 @@ uptime:
   type: float
 """
 
-from typing import Any, Dict
+from typing import Any
 
 from ansible.module_utils.basic import AnsibleModule
-
-from ansible_collections.chorialab.choria.plugins.module_utils.emulator import debug_vars, default_files, default_name, locate, status
+from ansible_collections.chorialab.choria.plugins.module_utils.emulator import (
+    debug_vars,
+    default_files,
+    default_name,
+    locate,
+    status,
+)
 from ansible_collections.chorialab.choria.plugins.module_utils.monitor import MonitorError
 
 
@@ -138,7 +142,7 @@ def main() -> None:
     )
     params = module.params
     params["name"] = params["name"] or default_name()
-    result: Dict[str, Any] = dict(changed=False, running=False, pid=None, name=params["name"])
+    result: dict[str, Any] = dict(changed=False, running=False, pid=None, name=params["name"])
     pid, url = locate(params, default_files(params))
     if pid is None:
         module.exit_json(**result)

@@ -1,5 +1,4 @@
 #!/usr/bin/python
-# -*- coding: utf-8 -*-
 # Copyright: chorialab
 # Apache License 2.0 (see https://www.apache.org/licenses/LICENSE-2.0)
 
@@ -202,10 +201,9 @@ stopped:
 """
 
 import re
-from typing import Any, Dict, List, Optional
+from typing import Any
 
 from ansible.module_utils.basic import AnsibleModule
-
 from ansible_collections.chorialab.choria.plugins.module_utils.connection import (
     AddressError,
     ServerAddress,
@@ -213,13 +211,21 @@ from ansible_collections.chorialab.choria.plugins.module_utils.connection import
     parse_server,
     parse_servers,
 )
-from ansible_collections.chorialab.choria.plugins.module_utils.emulator_command import EmulatorCommandModule, emulator_command_argument_spec
-from ansible_collections.chorialab.choria.plugins.module_utils.federation import command_args, debug_vars, default_files, status
+from ansible_collections.chorialab.choria.plugins.module_utils.emulator_command import (
+    EmulatorCommandModule,
+    emulator_command_argument_spec,
+)
+from ansible_collections.chorialab.choria.plugins.module_utils.federation import (
+    command_args,
+    debug_vars,
+    default_files,
+    status,
+)
 
 NETWORK_RE = re.compile(r"^[A-Za-z0-9_-]{1,64}$")
 
 
-def argument_spec() -> Dict[str, Any]:
+def argument_spec() -> dict[str, Any]:
     tls_options = connection_argument_spec()
     del tls_options["servers"]  # two sides instead
     return emulator_command_argument_spec(
@@ -229,7 +235,7 @@ def argument_spec() -> Dict[str, Any]:
         federation_servers=dict(type="list", elements="str"),
         collective_servers=dict(type="list", elements="str", default=["localhost:4222"]),
         identity=dict(type="str"),
-        **tls_options
+        **tls_options,
     )
 
 
@@ -242,9 +248,12 @@ class FederationModule(EmulatorCommandModule):
     def __init__(self, module: AnsibleModule):
         super().__init__(module, default_files(module.params), name=module.params["name"])
         if not NETWORK_RE.match(self.params["name"]):
-            self.fail("name %r may only contain letters, digits, '_' and '-' (it is part of NATS subjects)" % self.params["name"])
+            self.fail(
+                "name %r may only contain letters, digits, '_' and '-' (it is part of NATS subjects)"
+                % self.params["name"]
+            )
 
-    def command(self) -> List[str]:
+    def command(self) -> list[str]:
         params = self.params
         if not params.get("federation_servers"):
             self.fail("federation_servers is required to start a federation broker")
@@ -255,7 +264,7 @@ class FederationModule(EmulatorCommandModule):
             federation = parse_servers(params["federation_servers"])
         except AddressError as exc:
             self.fail("federation_servers: %s" % exc)
-        collectives: List[List[ServerAddress]] = []
+        collectives: list[list[ServerAddress]] = []
         for index, pool in enumerate(params["collective_servers"] or []):
             try:
                 collectives.append([parse_server(item) for item in str(pool).split(",") if item.strip()])
@@ -268,18 +277,22 @@ class FederationModule(EmulatorCommandModule):
         self.servers = federation + [s for pool in collectives for s in pool]
         return [self.executable()] + command_args(params, federation, collectives, self.files)
 
-    def debug_vars(self, url: str) -> Dict[str, Any]:
+    def debug_vars(self, url: str) -> dict[str, Any]:
         return debug_vars(url)
 
-    def ready(self, data: Dict[str, Any]) -> bool:
+    def ready(self, data: dict[str, Any]) -> bool:
         return bool(data.get("connected"))
 
-    def status(self, data: Dict[str, Any], pid: int, url: Optional[str]) -> Dict[str, Any]:
+    def status(self, data: dict[str, Any], pid: int, url: str | None) -> dict[str, Any]:
         return status(data, pid, url)
 
-    def not_ready(self, reason: Optional[str], data: Optional[Dict[str, Any]], fresh: bool, tail: str) -> str:
+    def not_ready(self, reason: str | None, data: dict[str, Any] | None, fresh: bool, tail: str) -> str:
         exited_early = bool(reason and reason.startswith("exited"))
-        what = reason if exited_early else "did not connect both sides within %s s (%s)" % (self.params["wait_timeout"], reason)
+        what = (
+            reason
+            if exited_early
+            else "did not connect both sides within %s s (%s)" % (self.params["wait_timeout"], reason)
+        )
         again = "; it was stopped again" if fresh and not exited_early else ""
         return "federation broker %s %s%s" % (self.params["name"], what, again)
 

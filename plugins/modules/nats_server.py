@@ -1,5 +1,4 @@
 #!/usr/bin/python
-# -*- coding: utf-8 -*-
 # Copyright: chorialab
 # Apache License 2.0 (see https://www.apache.org/licenses/LICENSE-2.0)
 
@@ -277,11 +276,10 @@ stopped:
 import os
 import subprocess
 import tempfile
-from typing import Any, Dict, Optional
+from typing import Any
 
 from ansible.module_utils.basic import AnsibleModule
 from ansible.module_utils.common.text.converters import to_native
-
 from ansible_collections.chorialab.choria.plugins.module_utils.daemon import DaemonModule, daemon_argument_spec
 from ansible_collections.chorialab.choria.plugins.module_utils.monitor import MonitorError, poll
 from ansible_collections.chorialab.choria.plugins.module_utils.nats import (
@@ -350,11 +348,11 @@ class NatsServerModule(DaemonModule):
         super().__init__(module, files.pid_file, files.log_file, config_file=files.config_file)
         self.files: NatsFiles = files
 
-    def running_pid(self) -> Optional[int]:
+    def running_pid(self) -> int | None:
         return find_server(self.files)
 
     # ---- helpers ---------------------------------------------------------------------------
-    def _check_port(self, option: str, port: Optional[int]) -> None:
+    def _check_port(self, option: str, port: int | None) -> None:
         if port is not None and not (port == -1 or 0 < port < 65536):
             self.fail("%s must be between 1 and 65535, or -1 for a free port; got %d" % (option, port))
 
@@ -362,8 +360,12 @@ class NatsServerModule(DaemonModule):
         params = self.params
         cluster = params.get("cluster") or {}
         leafnodes = params.get("leafnodes") or {}
-        for option, port in (("port", params["port"]), ("monitor_port", params["monitor_port"]),
-                             ("cluster.port", cluster.get("port")), ("leafnodes.port", leafnodes.get("port"))):
+        for option, port in (
+            ("port", params["port"]),
+            ("monitor_port", params["monitor_port"]),
+            ("cluster.port", cluster.get("port")),
+            ("leafnodes.port", leafnodes.get("port")),
+        ):
             self._check_port(option, port)
         for option in ("max_connections", "max_payload"):
             if params.get(option) is not None and params[option] < 1:
@@ -395,11 +397,11 @@ class NatsServerModule(DaemonModule):
         )
         return ""  # not reached: fail_json exits
 
-    def _existing_config(self) -> Optional[str]:
+    def _existing_config(self) -> str | None:
         try:
             with open(self.files.config_file) as handle:
                 return handle.read()
-        except (IOError, OSError):
+        except OSError:
             return None
 
     def _stale(self, pid: int) -> bool:
@@ -417,7 +419,9 @@ class NatsServerModule(DaemonModule):
         try:
             with os.fdopen(handle, "w") as out:
                 out.write(text)
-            proc = subprocess.run([binary, "-t", "-c", path], stdout=subprocess.PIPE, stderr=subprocess.STDOUT, timeout=30, check=False)
+            proc = subprocess.run(
+                [binary, "-t", "-c", path], stdout=subprocess.PIPE, stderr=subprocess.STDOUT, timeout=30, check=False
+            )
         except (OSError, subprocess.TimeoutExpired) as exc:
             self.fail("cannot run %s -t to check the configuration: %s" % (binary, to_native(exc)))
         finally:
@@ -445,11 +449,11 @@ class NatsServerModule(DaemonModule):
             listeners.append(("leafnode", leafnodes.get("bind") or params["bind"], leafnodes["port"]))
         self.check_ports(listeners)
 
-    def _wait_ready(self, pid: int) -> Dict[str, Any]:
-        def exited() -> Optional[str]:
+    def _wait_ready(self, pid: int) -> dict[str, Any]:
+        def exited() -> str | None:
             return None if is_running(pid) else "nats-server exited"
 
-        def fetch() -> Dict[str, Any]:
+        def fetch() -> dict[str, Any]:
             urls = endpoints(self.params, pid)
             if not urls.get("monitor_port") or urls["monitor_port"] < 0:
                 raise MonitorError("no monitoring port yet")
@@ -461,13 +465,17 @@ class NatsServerModule(DaemonModule):
         tail = self.give_up(pid, 5)
         if reason == "nats-server exited":
             cause = log_error(tail)
-            self.fail("nats-server exited right after start%s; last lines of %s:\n%s"
-                      % (": %s" % cause if cause else "", self.files.log_file, tail))
-        self.fail("nats-server did not answer on /varz within %s s (%s); last lines of %s:\n%s"
-                  % (self.params["start_timeout"], reason, self.files.log_file, tail))
+            self.fail(
+                "nats-server exited right after start%s; last lines of %s:\n%s"
+                % (": %s" % cause if cause else "", self.files.log_file, tail)
+            )
+        self.fail(
+            "nats-server did not answer on /varz within %s s (%s); last lines of %s:\n%s"
+            % (self.params["start_timeout"], reason, self.files.log_file, tail)
+        )
         return {}
 
-    def _report(self, pid: int, data: Optional[Dict[str, Any]] = None) -> None:
+    def _report(self, pid: int, data: dict[str, Any] | None = None) -> None:
         urls = endpoints(self.params, pid)
         self.result.update(running=True, pid=pid, **urls)
         if data is None:
@@ -476,7 +484,9 @@ class NatsServerModule(DaemonModule):
             except MonitorError as exc:
                 self.module.warn("nats-server pid %d runs but %s" % (pid, exc))
                 data = {}
-        self.result.update(version=data.get("version"), connections=data.get("connections"), varz=summarize_varz(data) if data else {})
+        self.result.update(
+            version=data.get("version"), connections=data.get("connections"), varz=summarize_varz(data) if data else {}
+        )
 
     # ---- states ----------------------------------------------------------------------------
     def started(self, force_restart: bool) -> None:
@@ -489,7 +499,12 @@ class NatsServerModule(DaemonModule):
         before = self._existing_config()
         pid = self.running_pid()
         if self.module._diff:
-            self.result["diff"] = dict(before=before or "", after=text, before_header=self.files.config_file, after_header=self.files.config_file)
+            self.result["diff"] = dict(
+                before=before or "",
+                after=text,
+                before_header=self.files.config_file,
+                after_header=self.files.config_file,
+            )
         up_to_date = pid is not None and before == text and not self._stale(pid)
         if up_to_date and not force_restart:
             self._report(pid)
@@ -505,7 +520,7 @@ class NatsServerModule(DaemonModule):
                 self._write_config(text)
             self._check_ports()
             new_pid = self.launch([binary, "-c", self.files.config_file], cwd=self.params["config_dir"])
-        except (IOError, OSError) as exc:
+        except OSError as exc:
             self.fail("cannot write nats-server files in %s: %s" % (self.params["config_dir"], to_native(exc)))
         self._report(new_pid, self._wait_ready(new_pid))
 

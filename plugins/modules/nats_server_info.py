@@ -1,5 +1,4 @@
 #!/usr/bin/python
-# -*- coding: utf-8 -*-
 # Copyright: chorialab
 # Apache License 2.0 (see https://www.apache.org/licenses/LICENSE-2.0)
 
@@ -102,12 +101,17 @@ varz:
   type: dict
 """
 
-from typing import Any, Dict
+from typing import Any
 
 from ansible.module_utils.basic import AnsibleModule
-
 from ansible_collections.chorialab.choria.plugins.module_utils.monitor import MonitorError
-from ansible_collections.chorialab.choria.plugins.module_utils.nats import default_files, endpoints, find_server, summarize_varz, varz
+from ansible_collections.chorialab.choria.plugins.module_utils.nats import (
+    default_files,
+    endpoints,
+    find_server,
+    summarize_varz,
+    varz,
+)
 
 
 def main() -> None:
@@ -125,7 +129,7 @@ def main() -> None:
         supports_check_mode=True,
     )
     params = module.params
-    result: Dict[str, Any] = dict(changed=False, running=False, pid=None)
+    result: dict[str, Any] = dict(changed=False, running=False, pid=None)
     if params["monitor_url"]:
         urls = {"monitor_url": params["monitor_url"].rstrip("/"), "url": None}
     else:
@@ -143,7 +147,11 @@ def main() -> None:
         module.exit_json(**result)
     if urls.get("url") is None:
         port = data.get("port")
-        host = data.get("host") if data.get("host") not in (None, "0.0.0.0") else urls["monitor_url"].split("//", 1)[-1].rsplit(":", 1)[0]
+        host = (
+            data.get("host")
+            if data.get("host") not in (None, "0.0.0.0")
+            else urls["monitor_url"].split("//", 1)[-1].rsplit(":", 1)[0]
+        )
         urls["url"] = "nats://%s:%s" % (host, port)
     result.update(
         running=True,
@@ -151,7 +159,7 @@ def main() -> None:
         connections=data.get("connections"),
         subscriptions=data.get("subscriptions"),
         varz=summarize_varz(data),
-        **urls
+        **urls,
     )
     module.exit_json(**result)
 

@@ -1,4 +1,3 @@
-# -*- coding: utf-8 -*-
 # Copyright: chorialab
 # Apache License 2.0 (see https://www.apache.org/licenses/LICENSE-2.0)
 """Controller-side access to the ``choria_emulator`` library for action and inventory plugins.
@@ -9,8 +8,6 @@ error and ``ansible-test sanity`` import checks pass without it.
 """
 
 from __future__ import absolute_import, division, print_function
-
-__metaclass__ = type
 
 import importlib
 import traceback

@@ -1,4 +1,3 @@
-# -*- coding: utf-8 -*-
 # Copyright: chorialab
 # Apache License 2.0 (see https://www.apache.org/licenses/LICENSE-2.0)
 """What the controller-side Choria actions share: argument checking and calling the library.
@@ -52,7 +51,7 @@ class ChoriaAction(ActionBase):
         raise NotImplementedError
 
     def run(self, tmp=None, task_vars=None):
-        result = super(ChoriaAction, self).run(tmp, task_vars)
+        result = super().run(tmp, task_vars)
         _validation, params = self.validate_argument_spec(
             argument_spec=self.ARGUMENT_SPEC, mutually_exclusive=self.MUTUALLY_EXCLUSIVE, required_if=self.REQUIRED_IF
         )

@@ -17,12 +17,20 @@ BIN = Path(sys.executable).parent
 VENV = BIN.parent
 
 
-def run(command: list, cwd: Path, env: dict | None = None, check: bool = True, timeout: float = 600) -> subprocess.CompletedProcess:
+def run(
+    command: list, cwd: Path, env: dict | None = None, check: bool = True, timeout: float = 600
+) -> subprocess.CompletedProcess:
     """Run an Ansible CLI from this venv; on failure the assertion shows its whole output."""
     path = os.pathsep.join([str(BIN), os.environ.get("PATH", "")])
     proc = subprocess.run(
-        [str(BIN / command[0]), *map(str, command[1:])], cwd=cwd, env=dict(os.environ, PATH=path, **(env or {})),
-        stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True, timeout=timeout, check=False,
+        [str(BIN / command[0]), *map(str, command[1:])],
+        cwd=cwd,
+        env=dict(os.environ, PATH=path, **(env or {})),
+        stdout=subprocess.PIPE,
+        stderr=subprocess.STDOUT,
+        text=True,
+        timeout=timeout,
+        check=False,
     )
     if check:
         assert proc.returncode == 0, f"{' '.join(map(str, command))} exited {proc.returncode}:\n{proc.stdout}"

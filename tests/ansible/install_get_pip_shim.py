@@ -14,7 +14,7 @@ from pathlib import Path
 
 import ansible_test
 
-SHIM = '''\
+SHIM = """\
 # Offline stand-in for ansible-test's get-pip bootstrap (written by tests/ansible/install_get_pip_shim.py).
 import glob, os, runpy, sys, ensurepip
 whl = sorted(glob.glob(os.path.join(os.path.dirname(ensurepip.__file__), "_bundled", "pip-*.whl")))[-1]
@@ -22,7 +22,7 @@ sys.path.insert(0, whl)
 args = [a for a in sys.argv[1:] if a not in ("--no-setuptools", "--no-wheel")]
 sys.argv = [sys.argv[0], "install", "--upgrade", "--force-reinstall"] + args
 runpy.run_module("pip", run_name="__main__", alter_sys=True)
-'''
+"""
 
 
 def pinned_pip_version() -> str:

@@ -7,7 +7,6 @@ import re
 import shutil
 
 import yaml
-
 from conftest import BIN, REPO, VENV, run
 
 
@@ -35,7 +34,9 @@ def test_ansible_builder_context_installs_the_emulator_package(collection_tarbal
     requirements = tmp_path / "requirements.txt"
     run(["python", build / "scripts" / "introspect.py", "introspect", share, "--write-pip", requirements], cwd=tmp_path)
     lines = [line for line in requirements.read_text().splitlines() if line.strip()]
-    emulator_line = "choria-emulator @ file:///usr/share/ansible/collections/ansible_collections/chorialab/choria/emulator"
+    emulator_line = (
+        "choria-emulator @ file:///usr/share/ansible/collections/ansible_collections/chorialab/choria/emulator"
+    )
     assert f"{emulator_line}  # from collection chorialab.choria" in lines
 
     # assemble builds a wheel of each requirement; the path is the image's, the files are the same here
@@ -49,7 +50,10 @@ def job(data_dir, playbook: str, ident: str) -> tuple:
     """``ansible-runner run`` as AWX runs a job; returns (status, rc, events, stdout) from the artifacts."""
     proc = run(["ansible-runner", "run", data_dir, "-p", playbook, "--ident", ident], cwd=data_dir, check=False)
     artifacts = data_dir / "artifacts" / ident
-    events = [json.loads(p.read_text()) for p in sorted((artifacts / "job_events").glob("*.json"), key=lambda p: int(p.name.split("-", 1)[0]))]
+    events = [
+        json.loads(p.read_text())
+        for p in sorted((artifacts / "job_events").glob("*.json"), key=lambda p: int(p.name.split("-", 1)[0]))
+    ]
     status = (artifacts / "status").read_text().strip()
     rc = int((artifacts / "rc").read_text().strip())
     assert proc.returncode == rc
@@ -64,18 +68,43 @@ def test_start_and_stop_emulator_as_awx_job_templates(installed_collections, bro
     (data / "inventory").mkdir()
     (data / "env").mkdir()
     for name in ("start_emulator", "stop_emulator"):
-        (data / "project" / f"{name}.yml").write_text(f"---\n- name: {name}\n  ansible.builtin.import_playbook: chorialab.choria.{name}\n")
-    (data / "inventory" / "hosts.yml").write_text(yaml.safe_dump(
-        {"all": {"hosts": {"emulator1": {"ansible_connection": "local", "ansible_python_interpreter": str(BIN / "python")}}}}))
-    survey = {"instances": 30, "agents": 2, "collectives": 2, "servers": broker.url, "monitor": 0, "tls": False,
-              "venv": str(VENV), "run_dir": str(run_dir)}
+        (data / "project" / f"{name}.yml").write_text(
+            f"---\n- name: {name}\n  ansible.builtin.import_playbook: chorialab.choria.{name}\n"
+        )
+    (data / "inventory" / "hosts.yml").write_text(
+        yaml.safe_dump(
+            {
+                "all": {
+                    "hosts": {
+                        "emulator1": {"ansible_connection": "local", "ansible_python_interpreter": str(BIN / "python")}
+                    }
+                }
+            }
+        )
+    )
+    survey = {
+        "instances": 30,
+        "agents": 2,
+        "collectives": 2,
+        "servers": broker.url,
+        "monitor": 0,
+        "tls": False,
+        "venv": str(VENV),
+        "run_dir": str(run_dir),
+    }
     (data / "env" / "extravars").write_text(yaml.safe_dump(survey))
-    (data / "env" / "envvars").write_text(yaml.safe_dump({"ANSIBLE_COLLECTIONS_PATH": str(installed_collections), "ANSIBLE_NOCOLOR": "1"}))
+    (data / "env" / "envvars").write_text(
+        yaml.safe_dump({"ANSIBLE_COLLECTIONS_PATH": str(installed_collections), "ANSIBLE_NOCOLOR": "1"})
+    )
     (data / "env" / "settings").write_text(yaml.safe_dump({"job_timeout": 300}))
 
     status, rc, events, stdout = job(data, "start_emulator.yml", "start")
     assert (status, rc) == ("successful", 0), stdout
-    started = [e for e in events if e["event"] == "runner_on_ok" and e["event_data"].get("resolved_action") == "chorialab.choria.emulator"]
+    started = [
+        e
+        for e in events
+        if e["event"] == "runner_on_ok" and e["event_data"].get("resolved_action") == "chorialab.choria.emulator"
+    ]
     assert len(started) == 1
     result = started[0]["event_data"]["res"]
     assert result["changed"] and result["connected"] == 30 and result["agents"] == 2 and result["collectives"] == 2
@@ -88,7 +117,11 @@ def test_start_and_stop_emulator_as_awx_job_templates(installed_collections, bro
 
     status, rc, events, stdout = job(data, "stop_emulator.yml", "stop")
     assert (status, rc) == ("successful", 0), stdout
-    stopped = [e for e in events if e["event"] == "runner_on_ok" and e["event_data"].get("resolved_action") == "chorialab.choria.emulator"]
+    stopped = [
+        e
+        for e in events
+        if e["event"] == "runner_on_ok" and e["event_data"].get("resolved_action") == "chorialab.choria.emulator"
+    ]
     assert len(stopped) == 1 and stopped[0]["event_data"]["res"]["stopped"] == "exited"
     assert broker.varz()["connections"] == 0
 

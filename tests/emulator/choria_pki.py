@@ -98,7 +98,10 @@ class CertAuthority:
             builder = builder.add_extension(x509.ExtendedKeyUsage(usage), critical=False)
         cert = builder.sign(self._key, hashes.SHA256())
         directory.mkdir(parents=True, exist_ok=True)
-        cert_path, key_path = directory / f"{file_name or common_name}.pem", directory / f"{file_name or common_name}.key"
+        cert_path, key_path = (
+            directory / f"{file_name or common_name}.pem",
+            directory / f"{file_name or common_name}.key",
+        )
         chain = [cert, self._cert] if include_chain else [cert]
         cert_path.write_bytes(b"".join(c.public_bytes(serialization.Encoding.PEM) for c in chain))
         key_path.write_bytes(_key_pem(key))
@@ -106,7 +109,9 @@ class CertAuthority:
 
 
 def _key_pem(key: rsa.RSAPrivateKey) -> bytes:
-    return key.private_bytes(serialization.Encoding.PEM, serialization.PrivateFormat.TraditionalOpenSSL, serialization.NoEncryption())
+    return key.private_bytes(
+        serialization.Encoding.PEM, serialization.PrivateFormat.TraditionalOpenSSL, serialization.NoEncryption()
+    )
 
 
 def tls_server_config(directory: Path, ca: CertAuthority, *, verify_clients: bool = False) -> Path:
@@ -132,7 +137,11 @@ def _b64url(data: bytes) -> str:
 def encode_jwt(claims: dict, issuer: nkeys.KeyPair) -> str:
     """A NATS JWT: the ``jti`` is base32 of SHA-512/256 of the claims, as the Go library writes it."""
     claims = {**claims, "iss": issuer.public_key.decode(), "iat": int(time.time())}
-    claims["jti"] = base64.b32encode(hashlib.new("sha512_256", json.dumps(claims, sort_keys=True).encode()).digest()).decode().rstrip("=")
+    claims["jti"] = (
+        base64.b32encode(hashlib.new("sha512_256", json.dumps(claims, sort_keys=True).encode()).digest())
+        .decode()
+        .rstrip("=")
+    )
     header = _b64url(json.dumps({"typ": "JWT", "alg": "ed25519-nkey"}).encode())
     payload = _b64url(json.dumps(claims).encode())
     signature = issuer.sign(f"{header}.{payload}".encode())
@@ -152,17 +161,37 @@ def operator_setup(directory: Path) -> OperatorSetup:
     operator = new_nkey(nkeys.PREFIX_BYTE_OPERATOR)
     account = new_nkey(nkeys.PREFIX_BYTE_ACCOUNT)
     user = new_nkey(nkeys.PREFIX_BYTE_USER)
-    operator_jwt = encode_jwt({"sub": operator.public_key.decode(), "name": "test-operator", "nats": {"type": "operator", "version": 2}}, operator)
+    operator_jwt = encode_jwt(
+        {"sub": operator.public_key.decode(), "name": "test-operator", "nats": {"type": "operator", "version": 2}},
+        operator,
+    )
     account_jwt = encode_jwt(
         {
             "sub": account.public_key.decode(),
             "name": "test-account",
-            "nats": {"type": "account", "version": 2, "limits": {"subs": -1, "conn": -1, "leaf": -1, "imports": -1, "exports": -1, "data": -1, "payload": -1, "wildcards": True}},
+            "nats": {
+                "type": "account",
+                "version": 2,
+                "limits": {
+                    "subs": -1,
+                    "conn": -1,
+                    "leaf": -1,
+                    "imports": -1,
+                    "exports": -1,
+                    "data": -1,
+                    "payload": -1,
+                    "wildcards": True,
+                },
+            },
         },
         operator,
     )
     user_jwt = encode_jwt(
-        {"sub": user.public_key.decode(), "name": "emulator", "nats": {"type": "user", "version": 2, "subs": -1, "data": -1, "payload": -1}},
+        {
+            "sub": user.public_key.decode(),
+            "name": "emulator",
+            "nats": {"type": "user", "version": 2, "subs": -1, "data": -1, "payload": -1},
+        },
         account,
     )
     config = directory / "operator.conf"
@@ -176,7 +205,10 @@ def operator_setup(directory: Path) -> OperatorSetup:
     # a user of an account the server does not know
     stranger_account = new_nkey(nkeys.PREFIX_BYTE_ACCOUNT)
     stranger = new_nkey(nkeys.PREFIX_BYTE_USER)
-    stranger_jwt = encode_jwt({"sub": stranger.public_key.decode(), "name": "stranger", "nats": {"type": "user", "version": 2}}, stranger_account)
+    stranger_jwt = encode_jwt(
+        {"sub": stranger.public_key.decode(), "name": "stranger", "nats": {"type": "user", "version": 2}},
+        stranger_account,
+    )
     wrong = directory / "stranger.creds"
     wrong.write_text(_creds(stranger_jwt, stranger.seed.decode()))
     return OperatorSetup(config, creds, wrong)

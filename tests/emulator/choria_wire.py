@@ -13,7 +13,6 @@ from typing import Any, Callable
 from choria_emulator.protocol import Filter, Request, RPCReply
 from choria_emulator.protocol.messages import decode_reply, encode_request, reply_subject
 
-
 CLI = [sys.executable, "-m", "choria_emulator"]
 
 
@@ -34,14 +33,18 @@ def make_request(
     kwargs: dict[str, Any] = {"ttl": ttl}
     if sent is not None:
         kwargs["time"] = sent
-    return Request(message, "wire-test", "choria=wire.mcollective", collective, agent, filter=filter or Filter(), **kwargs)
+    return Request(
+        message, "wire-test", "choria=wire.mcollective", collective, agent, filter=filter or Filter(), **kwargs
+    )
 
 
 def rpc_message(agent: str, action: str, data: dict | None = None) -> str:
     return json.dumps({"agent": agent, "action": action, "data": data or {}})
 
 
-async def collect(nc: Any, subject: str, payload: bytes, reply_to: str, *, expect: int | None = None, timeout: float = 5.0) -> list[Any]:
+async def collect(
+    nc: Any, subject: str, payload: bytes, reply_to: str, *, expect: int | None = None, timeout: float = 5.0
+) -> list[Any]:
     """Publish ``payload`` to ``subject`` and return the decoded replies that reach ``reply_to``."""
     replies: list[Any] = []
     done = asyncio.Event()
@@ -87,7 +90,9 @@ def poll(condition: Callable[[], Any], timeout: float = 60.0, interval: float = 
     raise AssertionError(f"{what} not reached within {timeout} s (last error: {last_error})")
 
 
-async def apoll(condition: Callable[[], Any], timeout: float = 60.0, interval: float = 0.1, what: str = "condition") -> Any:
+async def apoll(
+    condition: Callable[[], Any], timeout: float = 60.0, interval: float = 0.1, what: str = "condition"
+) -> Any:
     deadline = time.monotonic() + timeout
     while time.monotonic() < deadline:
         value = condition()

@@ -37,7 +37,9 @@ def emulator_factory(tmp_path):
     started: list[Emulator] = []
 
     def start(servers, instances: int, *extra: str, name: str = "emu", **kwargs) -> Emulator:
-        emulator = Emulator.start(servers, instances, *extra, name=name, workdir=tmp_path / f"emu{len(started)}", **kwargs)
+        emulator = Emulator.start(
+            servers, instances, *extra, name=name, workdir=tmp_path / f"emu{len(started)}", **kwargs
+        )
         started.append(emulator)
         return emulator
 
@@ -50,8 +52,16 @@ def emulator_factory(tmp_path):
 def small_network(tmp_path_factory: pytest.TempPathFactory, nats_server: NatsServer):
     """10 instances, 2 agents, 2 collectives, named emu-0..emu-9, shared by a module's tests."""
     emulator = Emulator.start(
-        nats_server.url, 10, "--agents", "2", "--collectives", "2", "--workers", "2",
-        name="emu", workdir=tmp_path_factory.mktemp("small-network"),
+        nats_server.url,
+        10,
+        "--agents",
+        "2",
+        "--collectives",
+        "2",
+        "--workers",
+        "2",
+        name="emu",
+        workdir=tmp_path_factory.mktemp("small-network"),
     )
     yield emulator
     emulator.stop()

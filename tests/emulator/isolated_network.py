@@ -27,6 +27,10 @@ async def own_client(own_nats: NatsServer):
         yield client
 
 
-def start_network(own_nats: NatsServer, tmp_path_factory: pytest.TempPathFactory, instances: int, *extra: str, name: str) -> Emulator:
+def start_network(
+    own_nats: NatsServer, tmp_path_factory: pytest.TempPathFactory, instances: int, *extra: str, name: str
+) -> Emulator:
     """An emulator on the module's own nats-server (stop it in the fixture that starts it)."""
-    return Emulator.start(own_nats.url, instances, *extra, name=name, workdir=tmp_path_factory.mktemp(f"{name}-network"))
+    return Emulator.start(
+        own_nats.url, instances, *extra, name=name, workdir=tmp_path_factory.mktemp(f"{name}-network")
+    )

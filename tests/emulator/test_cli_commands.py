@@ -11,10 +11,9 @@ import subprocess
 import time
 
 import pytest
+from choria_wire import CLI, run_cli
 
 from choria_emulator.localnet import Emulator
-
-from choria_wire import CLI, run_cli
 
 NODES = sorted(f"cli-{i}" for i in range(12))  # as the commands sort: cli-0, cli-1, cli-10, ...
 FACTS = """\
@@ -29,8 +28,18 @@ def network(tmp_path_factory, nats_server):
     workdir = tmp_path_factory.mktemp("cli-network")
     (workdir / "facts.yaml").write_text(FACTS)
     emulator = Emulator.start(
-        nats_server.url, 12, "--agents", "2", "--collectives", "2", "--workers", "2", "--facts", str(workdir / "facts.yaml"),
-        name="cli", workdir=workdir,
+        nats_server.url,
+        12,
+        "--agents",
+        "2",
+        "--collectives",
+        "2",
+        "--workers",
+        "2",
+        "--facts",
+        str(workdir / "facts.yaml"),
+        name="cli",
+        workdir=workdir,
     )
     yield nats_server.url
     emulator.stop()
@@ -134,7 +143,13 @@ def test_rpc_directed_by_default(network):
     assert {r["data"]["message"] for r in data["replies"]} == {"01234"}
     assert all(list(r)[:6] == ["agent", "action", "sender", "statuscode", "statusmsg", "data"] for r in data["replies"])
     stats = data["stats"]
-    assert (stats["discovered"], stats["responded"], stats["ok"], stats["failed"], stats["noresponses"]) == (12, 12, 12, 0, 0)
+    assert (stats["discovered"], stats["responded"], stats["ok"], stats["failed"], stats["noresponses"]) == (
+        12,
+        12,
+        12,
+        0,
+        0,
+    )
     assert stats["success"] is True
 
 
@@ -146,7 +161,9 @@ def test_rpc_broadcast(network):
 
 
 def test_rpc_batches(network):
-    data = rpc_json(network, "emulated0", "generate", "--nodes", ",".join(NODES), "--batch", "5", "--batch-sleep", "0.6")
+    data = rpc_json(
+        network, "emulated0", "generate", "--nodes", ",".join(NODES), "--batch", "5", "--batch-sleep", "0.6"
+    )
     assert data["stats"]["ok"] == 12
     times = sorted(r["time_ms"] for r in data["replies"])
     # 3 batches (5, 5, 2), 0.6 s apart: the last two replies cannot come before 1.2 s
@@ -167,13 +184,15 @@ def test_rpc_text_output(network):
     lines = result.stdout.splitlines()
     assert re.match(r"^cli-4\s+Unknown action nosuch for agent emulated0 \(code 2\)$", lines[0])
     assert re.match(r"^ghost\s+no response$", lines[1])
-    assert lines[-1].startswith("Finished processing 1 / 2 hosts in ") and lines[-1].endswith("0 OK, 1 failed, 1 no response, 0 unexpected")
+    assert lines[-1].startswith("Finished processing 1 / 2 hosts in ") and lines[-1].endswith(
+        "0 OK, 1 failed, 1 no response, 0 unexpected"
+    )
 
 
 def test_rpc_arguments_are_typed(network):
     data = rpc_json(network, "rpcutil", "get_fact", "fact=country", "--nodes", "cli-5")
     assert data["replies"][0]["data"] == {"fact": "country", "value": "uk"}
-    data = rpc_json(network, "emulated0", "generate", "size=\"7\"", "--nodes", "cli-5")  # a JSON string is not a size
+    data = rpc_json(network, "emulated0", "generate", 'size="7"', "--nodes", "cli-5")  # a JSON string is not a size
     assert data["replies"][0]["statuscode"] == 4
 
 
@@ -221,7 +240,9 @@ def test_progress_only_on_a_terminal(network):
 def test_output_into_a_closed_pipe(network):
     result = subprocess.run(
         ["bash", "-c", f"{' '.join(CLI)} discover --server {network} --timeout 2 | head -1"],
-        capture_output=True, text=True, timeout=60,
+        capture_output=True,
+        text=True,
+        timeout=60,
     )
     assert result.stdout.strip() in NODES
     assert "Traceback" not in result.stderr and "Broken pipe" not in result.stderr

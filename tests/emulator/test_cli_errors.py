@@ -5,10 +5,8 @@ from __future__ import annotations
 import signal
 import socket
 import subprocess
-import time
 
 import pytest
-
 from choria_wire import CLI, poll, run_cli
 
 CLIENT_COMMANDS = [["ping"], ["discover"], ["rpc", "emulated0", "generate"]]
@@ -60,7 +58,10 @@ def test_bad_server_address(command, server, message, no_default_config):
 @pytest.mark.parametrize("command", CLIENT_COMMANDS, ids=lambda c: c[0])
 def test_missing_config_file(command, tmp_path, no_default_config):
     result = run_cli(*command, "--config", str(tmp_path / "missing.conf"), timeout=60)
-    assert one_line(result, command[0]) == f"cannot read Choria config {tmp_path / 'missing.conf'}: No such file or directory"
+    assert (
+        one_line(result, command[0])
+        == f"cannot read Choria config {tmp_path / 'missing.conf'}: No such file or directory"
+    )
 
 
 @pytest.mark.parametrize("command", CLIENT_COMMANDS, ids=lambda c: c[0])
@@ -74,13 +75,18 @@ def test_broken_config_file(command, tmp_path, no_default_config):
 def test_default_config_in_home_is_used(tmp_path, no_default_config):
     port = closed_port()
     (tmp_path / ".choriarc").write_text(f"plugin.choria.middleware_hosts = 127.0.0.1:{port}\n")
-    assert one_line(run_cli("ping", timeout=60), "ping") == f"cannot connect to nats://127.0.0.1:{port}: connection refused"
+    assert (
+        one_line(run_cli("ping", timeout=60), "ping")
+        == f"cannot connect to nats://127.0.0.1:{port}: connection refused"
+    )
 
 
 @pytest.mark.parametrize("command", CLIENT_COMMANDS, ids=lambda c: c[0])
 def test_bad_filter_fails_before_connecting(command, no_default_config):
     port = closed_port()  # would be "connection refused" if it connected first
-    message = one_line(run_cli(*command, "--server", f"127.0.0.1:{port}", "-F", "no operator here", timeout=60), command[0])
+    message = one_line(
+        run_cli(*command, "--server", f"127.0.0.1:{port}", "-F", "no operator here", timeout=60), command[0]
+    )
     assert "could not parse fact" in message
 
 
@@ -133,7 +139,8 @@ def test_emulate_keeps_retrying_an_unreachable_broker(tmp_path):
     with log.open("w") as stderr:
         process = subprocess.Popen(
             [*CLI, "emulate", "-i", "4", "--workers", "2", "--http-port", "0", "--server", f"127.0.0.1:{port}"],
-            stdout=subprocess.DEVNULL, stderr=stderr,
+            stdout=subprocess.DEVNULL,
+            stderr=stderr,
         )
         try:
             poll(lambda: log.read_text().count("retrying") >= 2, timeout=60, what="a warning from each worker")
@@ -144,12 +151,20 @@ def test_emulate_keeps_retrying_an_unreachable_broker(tmp_path):
     text = log.read_text()
     assert process.returncode == 0
     warnings = [line for line in text.splitlines() if "WARNING" in line]
-    assert all(f"to 127.0.0.1:{port}" in w and "Connection refused" in w and "retrying" in w for w in warnings), warnings
+    assert all(f"to 127.0.0.1:{port}" in w and "Connection refused" in w and "retrying" in w for w in warnings), (
+        warnings
+    )
     assert len(warnings) <= 4  # a summary per worker every 10 s, not a line per attempt
     assert "Traceback" not in text
 
 
 @pytest.mark.parametrize("command", CLIENT_COMMANDS, ids=lambda c: c[0])
 def test_missing_tls_file(command, tmp_path, no_default_config):
-    message = one_line(run_cli(*command, "--server", "127.0.0.1:1", "--tls", "--tls-ca", str(tmp_path / "ca.pem"), timeout=60), command[0])
-    assert message == f"cannot load the TLS files (CA {tmp_path / 'ca.pem'}, certificate none, key none): No such file or directory"
+    message = one_line(
+        run_cli(*command, "--server", "127.0.0.1:1", "--tls", "--tls-ca", str(tmp_path / "ca.pem"), timeout=60),
+        command[0],
+    )
+    assert (
+        message
+        == f"cannot load the TLS files (CA {tmp_path / 'ca.pem'}, certificate none, key none): No such file or directory"
+    )

@@ -75,7 +75,9 @@ def test_main_collective_defaults_to_the_first_collective(tmp_path, defaults):
 
 def test_puppet_security_provider_uses_the_ssl_dir(tmp_path, defaults):
     path = tmp_path / "c.conf"
-    path.write_text("plugin.security.provider = puppet\nplugin.choria.ssldir = /var/ssl\nplugin.security.certname = me.mcollective\n")
+    path.write_text(
+        "plugin.security.provider = puppet\nplugin.choria.ssldir = /var/ssl\nplugin.security.certname = me.mcollective\n"
+    )
     config = ClientConfig.load(config_file=str(path))
     assert config.tls_cert == "/var/ssl/certs/me.mcollective.pem"
     assert config.tls_key == "/var/ssl/private_keys/me.mcollective.pem"
@@ -177,7 +179,9 @@ def test_bad_config_files_name_the_key(tmp_path, content, message, defaults):
 
 
 def test_missing_or_unreadable_config(tmp_path, defaults):
-    with pytest.raises(ClientConfigError, match=f"cannot read Choria config {tmp_path / 'nope'}: No such file or directory"):
+    with pytest.raises(
+        ClientConfigError, match=f"cannot read Choria config {tmp_path / 'nope'}: No such file or directory"
+    ):
         ClientConfig.load(config_file=str(tmp_path / "nope"))
     if os.geteuid() != 0:  # root reads everything
         locked = tmp_path / "locked.conf"

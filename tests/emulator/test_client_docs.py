@@ -19,7 +19,9 @@ def examples() -> list[str]:
 
 def run_example(code: str, url: str) -> str:
     assert "nats://127.0.0.1:4222" in code
-    result = subprocess.run([sys.executable, "-c", code.replace("nats://127.0.0.1:4222", url)], capture_output=True, text=True, timeout=120)
+    result = subprocess.run(
+        [sys.executable, "-c", code.replace("nats://127.0.0.1:4222", url)], capture_output=True, text=True, timeout=120
+    )
     assert result.returncode == 0, result.stderr
     return result.stdout
 

@@ -6,13 +6,12 @@ import base64
 import time
 
 import pytest
+from choria_wire import make_request, request, rpc_bodies
 
 from choria_emulator import ddl
 from choria_emulator.client import rpc
 from choria_emulator.protocol import Filter
 from choria_emulator.protocol.messages import broadcast_subject, node_subject
-
-from choria_wire import make_request, request, rpc_bodies, rpc_message
 
 METADATA_KEYS = ["license", "author", "timeout", "name", "version", "url", "description"]
 
@@ -52,7 +51,16 @@ async def test_rpcutil_inventory_matches_the_instance(small_network, client):
     assert data["main_collective"] == "mcollective"
     assert data["machines"] == [] and data["data_plugins"] == []
     assert data["facts"] == {} and data["classes"] == []
-    assert list(data)[:8] == ["agents", "classes", "collectives", "data_plugins", "facts", "machines", "main_collective", "version"]
+    assert list(data)[:8] == [
+        "agents",
+        "classes",
+        "collectives",
+        "data_plugins",
+        "facts",
+        "machines",
+        "main_collective",
+        "version",
+    ]
 
 
 async def test_rpcutil_agent_inventory_carries_the_metadata(small_network, client):
@@ -124,7 +132,6 @@ async def test_choria_util_info(small_network, client):
     assert data["client_stats"]["in_msgs"] >= 1
 
 
-
 async def test_choria_util_machine_actions_without_machines(small_network, client):
     reply = await call(client, "choria_util", "machine_states")
     assert reply["statuscode"] == 0 and reply["data"] == {"machine_ids": [], "machine_names": [], "states": {}}
@@ -141,7 +148,12 @@ async def test_choria_util_machine_actions_without_machines(small_network, clien
 
 @pytest.mark.parametrize(
     ("data", "message"),
-    [({}, "01234567890123456789"), ({"size": 0}, ""), ({"size": 10}, "0123456789"), ({"size": 25}, "0123456789012345678901234")],
+    [
+        ({}, "01234567890123456789"),
+        ({"size": 0}, ""),
+        ({"size": 10}, "0123456789"),
+        ({"size": 25}, "0123456789012345678901234"),
+    ],
 )
 async def test_generate_sizes(small_network, client, data, message):
     reply = await call(client, "emulated1", "generate", data)
@@ -187,7 +199,9 @@ async def test_unparseable_rpc_body_is_invalid_data(small_network, client):
 )
 async def test_discovery_answers_only_ping(small_network, client, message, answers):
     req = make_request("discovery", message)
-    replies = await request(client.nc, broadcast_subject("mcollective", "discovery"), req, expect=10, timeout=3 if answers else 1)
+    replies = await request(
+        client.nc, broadcast_subject("mcollective", "discovery"), req, expect=10, timeout=3 if answers else 1
+    )
     if answers:
         assert sorted(r.sender for r in replies) == [f"emu-{i}" for i in range(10)]
         assert {r.reply.message for r in replies} == {"pong"}

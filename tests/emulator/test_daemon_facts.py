@@ -6,11 +6,10 @@ import datetime
 import json
 
 import pytest
+from choria_wire import run_cli
 
 from choria_emulator.client import rpc
 from choria_emulator.daemon.facts import FactsError, FactsTemplate
-
-from choria_wire import run_cli
 
 TEMPLATE = """\
 facts:
@@ -58,7 +57,9 @@ def test_equal_fact_dicts_are_shared():
 
 
 def test_vary_choices_are_not_shared_between_different_dicts():
-    template = FactsTemplate.from_data({"facts": {"rack": "{index}"}, "vary": {"os": [{"family": "Debian"}], "os.release": [1, 2]}})
+    template = FactsTemplate.from_data(
+        {"facts": {"rack": "{index}"}, "vary": {"os": [{"family": "Debian"}], "os.release": [1, 2]}}
+    )
     first, second = template.facts_for(0, "a", "n"), template.facts_for(1, "b", "n")
     assert first["os"] == {"family": "Debian", "release": 1}
     assert second["os"] == {"family": "Debian", "release": 2}
@@ -106,7 +107,9 @@ def test_bad_templates_fail_with_a_message(data, message):
 def test_bad_template_stops_the_emulator_at_start(tmp_path, nats_server, content, message):
     path = tmp_path / "facts.yaml"
     path.write_text(content)
-    result = run_cli("emulate", "-i", "5", "--server", nats_server.url, "--http-port", "0", "--facts", str(path), timeout=60)
+    result = run_cli(
+        "emulate", "-i", "5", "--server", nats_server.url, "--http-port", "0", "--facts", str(path), timeout=60
+    )
     assert result.returncode == 2
     lines = result.stderr.strip().splitlines()
     assert len(lines) == 1 and lines[0].startswith("choria-emulator emulate: ") and message in lines[0], result.stderr
@@ -114,7 +117,9 @@ def test_bad_template_stops_the_emulator_at_start(tmp_path, nats_server, content
 
 
 def test_missing_template_file(nats_server, tmp_path):
-    result = run_cli("emulate", "-i", "5", "--server", nats_server.url, "--facts", str(tmp_path / "nope.yaml"), timeout=60)
+    result = run_cli(
+        "emulate", "-i", "5", "--server", nats_server.url, "--facts", str(tmp_path / "nope.yaml"), timeout=60
+    )
     assert result.returncode == 2
     assert result.stderr.strip() == f"choria-emulator emulate: --facts: file not found: {tmp_path / 'nope.yaml'}"
 
@@ -125,7 +130,18 @@ def facts_network(tmp_path_factory, nats_server):
 
     workdir = tmp_path_factory.mktemp("facts-network")
     (workdir / "facts.yaml").write_text(TEMPLATE)
-    emulator = Emulator.start(nats_server.url, 30, "--facts", str(workdir / "facts.yaml"), "--workers", "2", "--collectives", "2", name="fx", workdir=workdir)
+    emulator = Emulator.start(
+        nats_server.url,
+        30,
+        "--facts",
+        str(workdir / "facts.yaml"),
+        "--workers",
+        "2",
+        "--collectives",
+        "2",
+        name="fx",
+        workdir=workdir,
+    )
     yield emulator
     emulator.stop()
 
@@ -157,7 +173,9 @@ def test_fact_and_class_filters_through_the_network(facts_network, nats_server):
 
 
 async def test_facts_through_rpcutil(facts_network, client):
-    result = await rpc(client, "rpcutil", "get_fact", {"fact": "os.release.major"}, targets=["fx-3", "fx-4"], timeout=10)
+    result = await rpc(
+        client, "rpcutil", "get_fact", {"fact": "os.release.major"}, targets=["fx-3", "fx-4"], timeout=10
+    )
     assert {r["sender"]: r["data"]["value"] for r in result.replies} == {"fx-3": 12, "fx-4": 11}
     result = await rpc(client, "rpcutil", "get_facts", {"facts": "country,rack,missing"}, targets=["fx-5"], timeout=10)
     assert result.replies[0]["data"] == {"values": {"country": "uk", "rack": "r5", "missing": None}}

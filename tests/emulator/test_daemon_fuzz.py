@@ -12,18 +12,22 @@ import base64
 import json
 import random
 import time
-from typing import Any, Iterator
+from collections.abc import Iterator
+from typing import Any
 
 import pytest
+from choria_wire import apoll, stable_counters
 
 from choria_emulator.client import ChoriaClient, ClientConfig, ping
 from choria_emulator.protocol import Filter, Request, RPCReply
 from choria_emulator.protocol.messages import decode_reply, reply_subject
 
-from choria_wire import apoll, stable_counters
-
 INSTANCES = 20
-BROADCAST = ["mcollective.broadcast.agent.discovery", "mcollective.broadcast.agent.emulated0", "mcollective.broadcast.agent.rpcutil"]
+BROADCAST = [
+    "mcollective.broadcast.agent.discovery",
+    "mcollective.broadcast.agent.emulated0",
+    "mcollective.broadcast.agent.rpcutil",
+]
 NODE = "mcollective.node.fuzz-7"
 SEED = 20171002
 
@@ -35,11 +39,19 @@ def b64(data: bytes | str) -> str:
 
 
 def transport(data: Any, headers: Any = None) -> bytes:
-    return json.dumps({"protocol": "choria:transport:1", "data": data, "headers": {"mc_sender": "fuzz"} if headers is None else headers}).encode()
+    return json.dumps(
+        {
+            "protocol": "choria:transport:1",
+            "data": data,
+            "headers": {"mc_sender": "fuzz"} if headers is None else headers,
+        }
+    ).encode()
 
 
 def secure(message: Any, signature: Any = "insecure", pubcert: Any = "insecure") -> str:
-    return json.dumps({"protocol": "choria:secure:request:1", "message": message, "signature": signature, "pubcert": pubcert})
+    return json.dumps(
+        {"protocol": "choria:secure:request:1", "message": message, "signature": signature, "pubcert": pubcert}
+    )
 
 
 def envelope(**overrides: Any) -> dict[str, Any]:
@@ -89,12 +101,39 @@ def protocol_garbage(rng: random.Random) -> Iterator[bytes]:
     yield b'{"a":' * 20_000 + b"1" + b"}" * 20_000
     for proto in ("choria:transport:2", "io.choria.protocol.v2.transport", "", None, 1):  # wrong protocol
         yield json.dumps({"protocol": proto, "data": b64(secure(request_text())), "headers": {}}).encode()
-    for data in WRONG_TYPES + ["!!!not base64!!!", "cGluZw", "====", b64("not json"), b64("[]"), b64(json.dumps({"protocol": "x"}))]:
+    for data in WRONG_TYPES + [
+        "!!!not base64!!!",
+        "cGluZw",
+        "====",
+        b64("not json"),
+        b64("[]"),
+        b64(json.dumps({"protocol": "x"})),
+    ]:
         yield transport(data)
-    for headers in (["reply-to"], "x", 1, {"reply-to": 5}, {"mc_sender": []}, {"seen-by": "x"}, {"federation": 5}, {"federation": {"target": "x"}}):
+    for headers in (
+        ["reply-to"],
+        "x",
+        1,
+        {"reply-to": 5},
+        {"mc_sender": []},
+        {"seen-by": "x"},
+        {"federation": 5},
+        {"federation": {"target": "x"}},
+    ):
         yield transport(b64(secure(request_text())), headers)
     for value in WRONG_TYPES:  # secure layer: wrong types in each field
-        yield transport(b64(json.dumps({"protocol": "choria:secure:request:1", "message": value, "signature": "insecure", "pubcert": "insecure"})))
+        yield transport(
+            b64(
+                json.dumps(
+                    {
+                        "protocol": "choria:secure:request:1",
+                        "message": value,
+                        "signature": "insecure",
+                        "pubcert": "insecure",
+                    }
+                )
+            )
+        )
         yield transport(b64(secure(request_text(), signature=value)))
         yield transport(b64(secure(request_text(), pubcert=value)))
     yield transport(b64(secure("not json at all")))
@@ -104,8 +143,16 @@ def protocol_garbage(rng: random.Random) -> Iterator[bytes]:
         "integer": [None, 1.5, True, "60", [], {}],
         "object": [None, 0, "x", [], {"fact": []}],
     }
-    for key, kind in (("requestid", "string"), ("senderid", "string"), ("callerid", "string"), ("collective", "string"),
-                      ("agent", "string"), ("ttl", "integer"), ("time", "integer"), ("filter", "object")):
+    for key, kind in (
+        ("requestid", "string"),
+        ("senderid", "string"),
+        ("callerid", "string"),
+        ("collective", "string"),
+        ("agent", "string"),
+        ("ttl", "integer"),
+        ("time", "integer"),
+        ("filter", "object"),
+    ):
         yield wrapped(request_text(**{key: KeyError}))
         for value in wrong_for[kind]:
             yield wrapped(request_text(**{key: value}))
@@ -129,11 +176,22 @@ def protocol_garbage(rng: random.Random) -> Iterator[bytes]:
 
 def valid_requests_with_garbage_inside(rng: random.Random, reply_to: str) -> Iterator[tuple[str, bytes, bool]]:
     """(agent, message, answers) for protocol-valid requests whose payload is nonsense."""
-    garbage = ["", "{", "[]", "null", '{"agent":5}', '{"agent":"emulated0"}', '{"agent":"emulated0","action":7}',
-               '{"agent":"emulated0","action":"generate","data":[]}', '{"agent":"emulated0","action":"generate","data":"x"}',
-               '{"agent":"emulated0","action":"generate","data":{"size":"big"}}', '{"agent":"emulated0","action":"generate","data":{"size":-5}}',
-               '{"agent":"emulated0","action":"generate","data":{"size":1e400}}', '{"agent":"emulated0","action":"nosuch","data":{}}',
-               '{"agent":"rpcutil","action":"generate","data":{}}']
+    garbage = [
+        "",
+        "{",
+        "[]",
+        "null",
+        '{"agent":5}',
+        '{"agent":"emulated0"}',
+        '{"agent":"emulated0","action":7}',
+        '{"agent":"emulated0","action":"generate","data":[]}',
+        '{"agent":"emulated0","action":"generate","data":"x"}',
+        '{"agent":"emulated0","action":"generate","data":{"size":"big"}}',
+        '{"agent":"emulated0","action":"generate","data":{"size":-5}}',
+        '{"agent":"emulated0","action":"generate","data":{"size":1e400}}',
+        '{"agent":"emulated0","action":"nosuch","data":{}}',
+        '{"agent":"rpcutil","action":"generate","data":{}}',
+    ]
     garbage += [rng.randbytes(40).hex() for _ in range(10)]
     for text in garbage:
         if not text:
@@ -148,7 +206,9 @@ def deliveries(subject: str, instances: int = INSTANCES) -> int:
 
 
 async def wait_for_total(emulator, total: int) -> dict[str, int]:
-    return await apoll(lambda: (c := emulator.debug_vars()["counters"])["total"] >= total and c, timeout=120, what=f"total >= {total}")
+    return await apoll(
+        lambda: (c := emulator.debug_vars()["counters"])["total"] >= total and c, timeout=120, what=f"total >= {total}"
+    )
 
 
 @pytest.fixture
@@ -229,10 +289,16 @@ async def test_fuzz_never_crashes_or_stalls(fuzz_network):
 
     # phase 4: filters a daemon cannot evaluate sensibly -> dropped (filtered or malformed), never fatal
     odd_filters = [
-        {"identity": ["/(/"]}, {"identity": ["/[z-a]/"]}, {"agent": ["/(?P<x/"]}, {"cf_class": ["/*/"]},
+        {"identity": ["/(/"]},
+        {"identity": ["/[z-a]/"]},
+        {"agent": ["/(?P<x/"]},
+        {"cf_class": ["/*/"]},
         {"fact": [{"fact": "a.b.c.0.1", "operator": "=~", "value": "/(/"}]},
         {"fact": [{"fact": "x", "operator": ">=", "value": "1e999"}]},
-        {"compound": [[{"expr": "((("}]]}, {"compound": [[{"nope": 1}]]}, {"compound": [["text"]]}, {"compound": ["flat"]},
+        {"compound": [[{"expr": "((("}]]},
+        {"compound": [[{"nope": 1}]]},
+        {"compound": [["text"]]},
+        {"compound": ["flat"]},
         {"compound": [[{"expr": "fact('x') > 1 and with('/(/')"}]]},
     ]
     items = []
@@ -257,15 +323,17 @@ async def test_fuzz_never_crashes_or_stalls(fuzz_network):
 
 async def test_forged_requests_to_secure_daemons_are_unvalidated(nats_server, emulator_factory, tmp_path):
     """With --secure, every well-formed request that is not properly signed counts as unvalidated, never answered."""
-    from choria_emulator.protocol.security import X509Signer
-
     from choria_pki import CertAuthority
+
+    from choria_emulator.protocol.security import X509Signer
 
     ca = CertAuthority.create(tmp_path / "ca")
     other = CertAuthority.create(tmp_path / "other", name="Other CA")
     rip = ca.issue(tmp_path, "rip.mcollective")
     stranger = other.issue(tmp_path / "other-certs", "rip.mcollective")
-    emulator = await asyncio.to_thread(emulator_factory, nats_server.url, 10, "--workers", "2", "--secure", "--ca", str(ca.cert), name="sfuzz")
+    emulator = await asyncio.to_thread(
+        emulator_factory, nats_server.url, 10, "--workers", "2", "--secure", "--ca", str(ca.cert), name="sfuzz"
+    )
     config = ClientConfig.load(servers=[nats_server.url], search_default_files=False, identity="fuzzer")
     rng = random.Random(SEED)
     signer, foreign = X509Signer(rip.cert, rip.key), X509Signer(stranger.cert, stranger.key)
@@ -281,9 +349,17 @@ async def test_forged_requests_to_secure_daemons_are_unvalidated(nats_server, em
         forged.append(signed(text, b64(rng.randbytes(256)), signer.pubcert))  # random signature, real certificate
         forged.append(signed(text, signer.sign(text + " "), signer.pubcert))  # signature of other bytes
         forged.append(signed(text, foreign.sign(text), foreign.pubcert))  # certificate of another CA
-        forged.append(signed(text, signer.sign(text), "-----BEGIN CERTIFICATE-----\n" + b64(rng.randbytes(300)) + "\n-----END CERTIFICATE-----\n"))
+        forged.append(
+            signed(
+                text,
+                signer.sign(text),
+                "-----BEGIN CERTIFICATE-----\n" + b64(rng.randbytes(300)) + "\n-----END CERTIFICATE-----\n",
+            )
+        )
         other_caller = request_text(callerid="choria=mallory.mcollective")
-        forged.append(signed(other_caller, signer.sign(other_caller), signer.pubcert))  # certname does not match the caller
+        forged.append(
+            signed(other_caller, signer.sign(other_caller), signer.pubcert)
+        )  # certname does not match the caller
     genuine = request_text(callerid="choria=rip.mcollective", requestid="d" * 32)
 
     async with ChoriaClient(config) as client:

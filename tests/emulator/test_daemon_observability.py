@@ -12,19 +12,20 @@ import urllib.error
 import urllib.request
 
 import pytest
+from choria_wire import apoll, http_text, poll, stable_counters
 from prometheus_client.parser import text_string_to_metric_families
 
 from choria_emulator.client import ChoriaClient, ClientConfig, ping, rpc
 from choria_emulator.protocol.messages import decode_request
-
-from choria_wire import apoll, http_text, poll, stable_counters
 
 GO_AUDIT_FIELDS = ["timestamp", "request_id", "request_time", "caller", "sender", "agent", "action", "data"]
 GO_TIMESTAMP = re.compile(r"^\d{4}-\d\d-\d\dT\d\d:\d\d:\d\d\.\d{6}\+0000$")
 
 
 def client_config(url: str) -> ClientConfig:
-    return ClientConfig.load(servers=[url], search_default_files=False, identity="observer", certname="observer.mcollective")
+    return ClientConfig.load(
+        servers=[url], search_default_files=False, identity="observer", certname="observer.mcollective"
+    )
 
 
 async def test_audit_one_line_per_request_per_instance(nats_server, emulator_factory, tmp_path):
@@ -33,11 +34,15 @@ async def test_audit_one_line_per_request_per_instance(nats_server, emulator_fac
     emulator_factory(nats_server.url, 6, "--workers", "2", "--audit", str(audit_dir / "audit-%s.log"), name="aud")
     async with ChoriaClient(client_config(nats_server.url)) as client:
         await ping(client, timeout=5, expect=6)  # discovery is not audited
-        first = await rpc(client, "emulated0", "generate", {"size": 3}, targets=[f"aud-{i}" for i in range(6)], timeout=10)
+        first = await rpc(
+            client, "emulated0", "generate", {"size": 3}, targets=[f"aud-{i}" for i in range(6)], timeout=10
+        )
         second = await rpc(client, "rpcutil", "ping", {}, targets=["aud-2"], timeout=10)
         await rpc(client, "emulated0", "nosuch", {}, targets=["aud-2"], timeout=10)  # unknown actions are not audited
     assert first.stats.ok == 6 and second.stats.ok == 1
-    files = poll(lambda: (f := sorted(audit_dir.glob("audit-*.log"))) and len(f) == 6 and f, what="one audit file per instance")
+    files = poll(
+        lambda: (f := sorted(audit_dir.glob("audit-*.log"))) and len(f) == 6 and f, what="one audit file per instance"
+    )
     assert [f.name for f in files] == [f"audit-aud-{i}.log" for i in range(6)]
     lines = [json.loads(line) for line in (audit_dir / "audit-aud-2.log").read_text().splitlines()]
     assert len(lines) == 2
@@ -74,7 +79,16 @@ async def test_registration_messages(nats_server, emulator_factory):
         sub = await client.nc.subscribe("mcollective.broadcast.agent.registration", cb=on_message)
         await client.nc.flush()
         emulator = await asyncio.to_thread(
-            emulator_factory, nats_server.url, 10, "--workers", "2", "--registration-interval", "1", "--registration-size", "100", name="reg"
+            emulator_factory,
+            nats_server.url,
+            10,
+            "--workers",
+            "2",
+            "--registration-interval",
+            "1",
+            "--registration-size",
+            "100",
+            name="reg",
         )
         received.clear()  # count from when all are connected
         window_start = time.monotonic()
@@ -100,14 +114,27 @@ async def test_registration_messages(nats_server, emulator_factory):
 
 async def test_stats_file(nats_server, emulator_factory, tmp_path):
     stats = tmp_path / "stats.json"
-    emulator = emulator_factory(nats_server.url, 5, "--workers", "1", "--stats-file", str(stats), "--stats-interval", "0.5", name="stats")
+    emulator = emulator_factory(
+        nats_server.url, 5, "--workers", "1", "--stats-file", str(stats), "--stats-interval", "0.5", name="stats"
+    )
     first = await apoll(lambda: stats.exists() and json.loads(stats.read_text()), what="stats file")
     assert first["name"] == "stats" and first["instances"] == 5
     async with ChoriaClient(client_config(nats_server.url)) as client:
         assert (await ping(client, timeout=5, expect=5)).count == 5
-    later = await apoll(lambda: (d := json.loads(stats.read_text()))["counters"]["replies"] >= 5 and d, what="replies in the stats file")
+    later = await apoll(
+        lambda: (d := json.loads(stats.read_text()))["counters"]["replies"] >= 5 and d, what="replies in the stats file"
+    )
     assert later["time"] >= first["time"] and later["connected"] == 5
-    assert set(later["counters"]) >= {"total", "validated", "unvalidated", "passed", "filtered", "replies", "ttlexpired", "malformed"}
+    assert set(later["counters"]) >= {
+        "total",
+        "validated",
+        "unvalidated",
+        "passed",
+        "filtered",
+        "replies",
+        "ttlexpired",
+        "malformed",
+    }
     emulator.process.send_signal(signal.SIGTERM)
     assert emulator.process.wait(20) == 0
     final = json.loads(stats.read_text())  # written once more at exit, with the final counters
@@ -146,12 +173,29 @@ def test_debug_vars(nats_server, emulator_factory):
     data = emulator.debug_vars()
     # protocol.md §7 item 17, plus the E1 TLS fields the management agent reads
     assert data["name"] == "dv"
-    assert data["config"] == {"instances": 5, "agents": 2, "collectives": 3, "pid": emulator.pid, "TLS": 0, "tlsVerify": 0}
+    assert data["config"] == {
+        "instances": 5,
+        "agents": 2,
+        "collectives": 3,
+        "pid": emulator.pid,
+        "TLS": 0,
+        "tlsVerify": 0,
+    }
     assert data["memstats"]["Sys"] > 0
     assert "emulate" in data["cmdline"]
     assert data["connected"] == 5 and data["instances"] == 5
     assert data["subscriptions_per_instance"] == 3 * (1 + 2 + 3)
-    assert set(data["counters"]) >= {"total", "validated", "unvalidated", "passed", "filtered", "replies", "ttlexpired", "malformed", "registrations"}
+    assert set(data["counters"]) >= {
+        "total",
+        "validated",
+        "unvalidated",
+        "passed",
+        "filtered",
+        "replies",
+        "ttlexpired",
+        "malformed",
+        "registrations",
+    }
     assert [w["id"] for w in data["workers"]] == [0, 1]
     assert sum(w["instances"] for w in data["workers"]) == 5
     assert all(w["alive"] and w["restarts"] == 0 and w["tasks"] > 0 for w in data["workers"])
@@ -163,7 +207,9 @@ def test_http_errors_and_head(small_network):
         urllib.request.urlopen(f"{small_network.http}/nope", timeout=5)
     assert missing.value.code == 404
     with pytest.raises(urllib.error.HTTPError) as post:
-        urllib.request.urlopen(urllib.request.Request(f"{small_network.http}/debug/vars", data=b"x", method="POST"), timeout=5)
+        urllib.request.urlopen(
+            urllib.request.Request(f"{small_network.http}/debug/vars", data=b"x", method="POST"), timeout=5
+        )
     assert post.value.code == 405
     head = urllib.request.Request(f"{small_network.http}/debug/vars", method="HEAD")
     with urllib.request.urlopen(head, timeout=5) as response:

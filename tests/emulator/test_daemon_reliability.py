@@ -15,11 +15,10 @@ import time
 from pathlib import Path
 
 import pytest
+from choria_wire import CLI, poll, run_cli
 
 from choria_emulator.client import ChoriaClient, ClientConfig, ping
 from choria_emulator.localnet import http_json
-
-from choria_wire import CLI, poll, run_cli
 
 # 2 agents, 1 collective: node + discovery, rpcutil, choria_util, emulated0, emulated1
 SUBS_PER_INSTANCE = 6
@@ -75,7 +74,10 @@ async def test_failover_to_the_live_server(fresh_nats, emulator_factory):
     first, second = fresh_nats(), fresh_nats()
     emulator = emulator_factory([first.url, second.url], 20, "--workers", "2")
     # instances are spread over both servers (i % 2, unless a connect attempt failed and moved on)
-    poll(lambda: (a := first.varz()["connections"]) > 0 and a + second.varz()["connections"] == 20, what="instances spread over both servers")
+    poll(
+        lambda: (a := first.varz()["connections"]) > 0 and a + second.varz()["connections"] == 20,
+        what="instances spread over both servers",
+    )
     first.kill()
     poll(lambda: second.varz()["connections"] == 20, timeout=90, what="every instance on the live server")
     emulator.wait_connected(timeout=30)
@@ -136,8 +138,10 @@ def test_http_port_in_use_is_one_clear_error(nats_server, tmp_path):
         result = run_cli("emulate", "-i", "3", "--server", nats_server.url, "--http-port", str(port), timeout=60)
     assert result.returncode == 2
     lines = result.stderr.strip().splitlines()
-    assert lines == [f"choria-emulator emulate: cannot listen on 127.0.0.1:{port} for /debug/vars: Address already in use "
-                     "(pick another --http-port, 0 for any free one, -1 for none)"], result.stderr
+    assert lines == [
+        f"choria-emulator emulate: cannot listen on 127.0.0.1:{port} for /debug/vars: Address already in use "
+        "(pick another --http-port, 0 for any free one, -1 for none)"
+    ], result.stderr
     assert time.monotonic() - started < 60
 
 
@@ -145,10 +149,17 @@ def test_http_endpoint_can_be_off(nats_server, emulator_factory, tmp_path):
     # --http-port -1: no endpoint; the emulator still runs and answers
     process = subprocess.Popen(
         [*CLI, "emulate", "-i", "3", "--name", "nohttp", "--server", nats_server.url, "--http-port", "-1"],
-        stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, text=True, start_new_session=True,
+        stdout=subprocess.DEVNULL,
+        stderr=subprocess.PIPE,
+        text=True,
+        start_new_session=True,
     )
     try:
-        poll(lambda: asyncio.run(_ping_names(nats_server.url)) >= {"nohttp-0", "nohttp-1", "nohttp-2"}, timeout=60, what="instances without HTTP")
+        poll(
+            lambda: asyncio.run(_ping_names(nats_server.url)) >= {"nohttp-0", "nohttp-1", "nohttp-2"},
+            timeout=60,
+            what="instances without HTTP",
+        )
     finally:
         process.send_signal(signal.SIGTERM)
         assert process.wait(20) == 0
@@ -164,6 +175,9 @@ def test_debug_vars_answers_while_the_broker_is_down(fresh_nats, emulator_factor
     server = fresh_nats()
     emulator = emulator_factory(server.url, 5, "--workers", "1")
     server.kill()
-    vars_ = poll(lambda: (v := http_json(f"{emulator.http}/debug/vars")) and v["connected"] == 0 and v, what="connected drops to 0")
+    vars_ = poll(
+        lambda: (v := http_json(f"{emulator.http}/debug/vars")) and v["connected"] == 0 and v,
+        what="connected drops to 0",
+    )
     assert vars_["config"]["instances"] == 5
     assert emulator.process.poll() is None

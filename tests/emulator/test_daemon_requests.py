@@ -5,10 +5,10 @@ from __future__ import annotations
 import asyncio
 import time
 
+from choria_wire import apoll, make_request, request, rpc_message, stable_counters
+
 from choria_emulator.protocol import Filter
 from choria_emulator.protocol.messages import broadcast_subject, node_subject
-
-from choria_wire import apoll, make_request, request, rpc_message, stable_counters
 
 
 def counters(network) -> dict[str, int]:
@@ -37,7 +37,9 @@ async def test_expired_ttl_gets_no_reply_and_is_counted(small_network, client):
 
 async def test_request_without_reply_to_gets_no_reply(small_network, client):
     before = await asyncio.to_thread(stable_counters, small_network)
-    req = make_request("emulated0", rpc_message("emulated0", "generate", {"size": 5}), filter=Filter(agent=["emulated0"]))
+    req = make_request(
+        "emulated0", rpc_message("emulated0", "generate", {"size": 5}), filter=Filter(agent=["emulated0"])
+    )
     assert await request(client.nc, node_subject("mcollective", "emu-2"), req, reply=False, timeout=2) == []
     after = await settled(small_network, "passed", before["passed"] + 1)
     # received, validated and passed the filter: counted, but nothing was published

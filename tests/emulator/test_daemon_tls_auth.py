@@ -10,11 +10,10 @@ import asyncio
 from pathlib import Path
 
 import pytest
+from choria_pki import CertAuthority, operator_setup, tls_server_config
+from choria_wire import run_cli
 
 from choria_emulator.client import ChoriaClient, ClientConfig, ClientError, ping
-
-from choria_wire import run_cli
-from choria_pki import CertAuthority, operator_setup, tls_server_config
 
 
 @pytest.fixture(scope="module")
@@ -23,8 +22,15 @@ def pki(tmp_path_factory) -> dict[str, Path]:
     ca = CertAuthority.create(directory / "ca")
     other = CertAuthority.create(directory / "other", name="Other CA")
     client = ca.issue(directory, "client.mcollective")
-    return {"dir": directory, "ca": ca.cert, "other_ca": other.cert, "client_cert": client.cert, "client_key": client.key,
-            "conf": tls_server_config(directory, ca), "mtls_conf": _mtls(directory, ca)}
+    return {
+        "dir": directory,
+        "ca": ca.cert,
+        "other_ca": other.cert,
+        "client_cert": client.cert,
+        "client_key": client.key,
+        "conf": tls_server_config(directory, ca),
+        "mtls_conf": _mtls(directory, ca),
+    }
 
 
 def _mtls(directory: Path, ca: CertAuthority) -> Path:
@@ -71,25 +77,55 @@ async def test_tls_scheme_implies_tls(tls_nats, emulator_factory):
 
 
 async def test_tls_with_verification(tls_nats, pki, emulator_factory):
-    emulator = await asyncio.to_thread(emulator_factory, tls_nats.url, 4, "--tls", "--verify", "--tls-ca", str(pki["ca"]), name="vtls")
+    emulator = await asyncio.to_thread(
+        emulator_factory, tls_nats.url, 4, "--tls", "--verify", "--tls-ca", str(pki["ca"]), name="vtls"
+    )
     assert emulator.debug_vars()["config"]["tlsVerify"] == 1
     # the client without verification, and the CLI with the CA
     assert await names(tls_nats.url, 4, tls=True, tls_verify=False) >= {f"vtls-{i}" for i in range(4)}
-    result = run_cli("ping", "--server", tls_nats.url, "--tls", "--tls-ca", str(pki["ca"]), "-I", "/^vtls-/", "--expect", "4", "--timeout", "20")
+    result = run_cli(
+        "ping",
+        "--server",
+        tls_nats.url,
+        "--tls",
+        "--tls-ca",
+        str(pki["ca"]),
+        "-I",
+        "/^vtls-/",
+        "--expect",
+        "4",
+        "--timeout",
+        "20",
+    )
     assert result.returncode == 0, result.stderr
     assert "4 replies" in result.stdout
 
 
 def test_wrong_ca_with_verify_fails_clearly(tls_nats, pki):
-    result = run_cli("emulate", "-i", "3", "--server", tls_nats.url, "--http-port", "0", "--tls", "--verify", "--tls-ca", str(pki["other_ca"]), timeout=120)
+    result = run_cli(
+        "emulate",
+        "-i",
+        "3",
+        "--server",
+        tls_nats.url,
+        "--http-port",
+        "0",
+        "--tls",
+        "--verify",
+        "--tls-ca",
+        str(pki["other_ca"]),
+        timeout=120,
+    )
     assert result.returncode == 1
     line = one_error(result)
     assert f"cannot connect to 127.0.0.1:{tls_nats.port}: TLS certificate verification failed" in line
     # the client says the same in one line
     result = run_cli("ping", "--server", tls_nats.url, "--tls", "--tls-ca", str(pki["other_ca"]))
     assert result.returncode == 1
-    assert result.stderr.strip().splitlines() == [f"choria-emulator ping: cannot connect to {tls_nats.url}: TLS certificate verification failed: "
-                                                  f"{result.stderr.split('TLS certificate verification failed: ', 1)[1].strip()}"]
+    assert result.stderr.strip().splitlines() == [
+        f"choria-emulator ping: cannot connect to {tls_nats.url}: TLS certificate verification failed: "
+        f"{result.stderr.split('TLS certificate verification failed: ', 1)[1].strip()}"
+    ]
     assert "certificate" in result.stderr
 
 
@@ -103,24 +139,43 @@ def test_plain_emulator_against_tls_server(tls_nats):
 def test_tls_emulator_against_plain_server(nats_server):
     result = run_cli("emulate", "-i", "2", "--server", nats_server.url, "--http-port", "0", "--tls", timeout=120)
     assert result.returncode == 1
-    assert f"cannot connect to 127.0.0.1:{nats_server.port}: the server does not offer TLS (drop --tls)" in one_error(result)
+    assert f"cannot connect to 127.0.0.1:{nats_server.port}: the server does not offer TLS (drop --tls)" in one_error(
+        result
+    )
 
 
 def test_missing_tls_files_are_named(nats_server, tmp_path):
-    result = run_cli("emulate", "-i", "2", "--server", nats_server.url, "--tls", "--tls-ca", str(tmp_path / "ca.pem"), timeout=60)
+    result = run_cli(
+        "emulate", "-i", "2", "--server", nats_server.url, "--tls", "--tls-ca", str(tmp_path / "ca.pem"), timeout=60
+    )
     assert result.returncode == 2
     assert result.stderr.strip() == f"choria-emulator emulate: --tls-ca: file not found: {tmp_path / 'ca.pem'}"
     bad = tmp_path / "bad.pem"
     bad.write_text("not a certificate")
     result = run_cli("emulate", "-i", "2", "--server", nats_server.url, "--tls", "--tls-ca", str(bad), timeout=60)
-    assert result.returncode == 2 and "cannot load the TLS files" in result.stderr and len(result.stderr.strip().splitlines()) == 1
+    assert (
+        result.returncode == 2
+        and "cannot load the TLS files" in result.stderr
+        and len(result.stderr.strip().splitlines()) == 1
+    )
 
 
 async def test_mutual_tls_with_client_certificates(tmp_path, pki, fresh_nats, emulator_factory):
     server = fresh_nats("-c", str(pki["mtls_conf"]))
-    flags = ["--tls", "--verify", "--tls-ca", str(pki["ca"]), "--tls-cert", str(pki["client_cert"]), "--tls-key", str(pki["client_key"])]
+    flags = [
+        "--tls",
+        "--verify",
+        "--tls-ca",
+        str(pki["ca"]),
+        "--tls-cert",
+        str(pki["client_cert"]),
+        "--tls-key",
+        str(pki["client_key"]),
+    ]
     await asyncio.to_thread(emulator_factory, server.url, 3, *flags, name="mtls")
-    got = await names(server.url, 3, tls=True, tls_ca=str(pki["ca"]), tls_cert=str(pki["client_cert"]), tls_key=str(pki["client_key"]))
+    got = await names(
+        server.url, 3, tls=True, tls_ca=str(pki["ca"]), tls_cert=str(pki["client_cert"]), tls_key=str(pki["client_key"])
+    )
     assert got == {"mtls-0", "mtls-1", "mtls-2"}
 
 
@@ -132,7 +187,9 @@ async def test_user_and_password(fresh_nats, emulator_factory, tmp_path):
     assert await names(f"nats://choria:s3cret@{host}", 4) == {f"auth-{i}" for i in range(4)}
     # the client config keys for the same
     config = tmp_path / "client.conf"
-    config.write_text(f"plugin.choria.middleware_hosts = {host}\nplugin.nats.user = choria\nplugin.nats.pass = s3cret\n")
+    config.write_text(
+        f"plugin.choria.middleware_hosts = {host}\nplugin.nats.user = choria\nplugin.nats.pass = s3cret\n"
+    )
     result = run_cli("ping", "--config", str(config), "--expect", "4", "--timeout", "20")
     assert result.returncode == 0 and "4 replies" in result.stdout, result.stderr
     # wrong password: one line each, password not shown
@@ -141,7 +198,10 @@ async def test_user_and_password(fresh_nats, emulator_factory, tmp_path):
     assert "wrong" not in result.stderr
     result = run_cli("ping", "--server", f"nats://choria:wrong@{host}")
     assert result.returncode == 1
-    assert result.stderr.strip() == f"choria-emulator ping: cannot connect to nats://choria:***@{host}: nats: 'Authorization Violation'"
+    assert (
+        result.stderr.strip()
+        == f"choria-emulator ping: cannot connect to nats://choria:***@{host}: nats: 'Authorization Violation'"
+    )
 
 
 async def test_token(fresh_nats, emulator_factory):
@@ -158,10 +218,23 @@ async def test_credentials_file_with_operator_jwts(tmp_path, fresh_nats, emulato
     server = fresh_nats("-c", str(setup.server_config))
     await asyncio.to_thread(emulator_factory, server.url, 4, "--credentials", str(setup.creds), name="creds")
     assert await names(server.url, 4, credentials=str(setup.creds)) == {f"creds-{i}" for i in range(4)}
-    result = run_cli("ping", "--server", server.url, "--credentials", str(setup.creds), "--expect", "4", "--timeout", "20")
+    result = run_cli(
+        "ping", "--server", server.url, "--credentials", str(setup.creds), "--expect", "4", "--timeout", "20"
+    )
     assert result.returncode == 0, result.stderr
     # a user the server does not trust
-    result = run_cli("emulate", "-i", "2", "--server", server.url, "--http-port", "0", "--credentials", str(setup.wrong_creds), timeout=120)
+    result = run_cli(
+        "emulate",
+        "-i",
+        "2",
+        "--server",
+        server.url,
+        "--http-port",
+        "0",
+        "--credentials",
+        str(setup.wrong_creds),
+        timeout=120,
+    )
     assert result.returncode == 1 and "Authorization Violation" in one_error(result)
     with pytest.raises(ClientError, match="Authorization Violation"):
         await names(server.url, 1, credentials=str(setup.wrong_creds))
@@ -175,4 +248,7 @@ def test_bad_credentials_file_is_one_line(nats_server, tmp_path):
     creds.write_text("not a creds file")
     result = run_cli("emulate", "-i", "2", "--server", nats_server.url, "--credentials", str(creds), timeout=60)
     assert result.returncode == 2
-    assert result.stderr.strip() == f"choria-emulator emulate: {creds} is not a NATS credentials file (need a user JWT and an nkey seed)"
+    assert (
+        result.stderr.strip()
+        == f"choria-emulator emulate: {creds} is not a NATS credentials file (need a user JWT and an nkey seed)"
+    )

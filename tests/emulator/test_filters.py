@@ -18,8 +18,8 @@ from isolated_network import own_client, own_nats, start_network  # noqa: F401 -
 
 from choria_emulator.client import discover, ping
 from choria_emulator.protocol import FactFilter, Filter, ProtocolError
-from choria_emulator.protocol.matching import lookup_fact
 from choria_emulator.protocol.goregex import compile_go, search
+from choria_emulator.protocol.matching import lookup_fact
 
 FIXTURES = Path(__file__).parent / "fixtures" / "facts"
 GO_FACTS = yaml.safe_load((FIXTURES / "go-choria-facts.yaml").read_text())
@@ -299,14 +299,24 @@ def test_every_category_must_pass_go_choria_match_request_cases():
     """go-choria protocol/filter_test.go "MatchRequest" with the facts fixture."""
     node = Node(identity="test.example.net", agents=("apache", "rpcutil"))
     assert Filter(
-        agent=["apache"], cf_class=["role::testing", "/test/"], fact=[FactFilter("nested.string", "=~", "/hello/")], identity=["/test/"]
+        agent=["apache"],
+        cf_class=["role::testing", "/test/"],
+        fact=[FactFilter("nested.string", "=~", "/hello/")],
+        identity=["/test/"],
     ).matches(node)
-    assert not Filter(agent=["apache"], cf_class=["role::test"], fact=[FactFilter("nested.string", "=~", "/meh/")]).matches(node)
+    assert not Filter(
+        agent=["apache"], cf_class=["role::test"], fact=[FactFilter("nested.string", "=~", "/meh/")]
+    ).matches(node)
 
 
 def test_only_agent_filters_are_node_independent():
     assert Filter(agent=["rpcutil"]).node_independent()
-    for other in (Filter(identity=["x"]), Filter(cf_class=["x"]), Filter(fact=[FactFilter("a", "==", "b")]), Filter(compound=[[{"expr": "true"}]])):
+    for other in (
+        Filter(identity=["x"]),
+        Filter(cf_class=["x"]),
+        Filter(fact=[FactFilter("a", "==", "b")]),
+        Filter(compound=[[{"expr": "true"}]]),
+    ):
         assert not other.node_independent()
 
 
@@ -366,7 +376,9 @@ def test_catastrophic_patterns_run_in_linear_time_like_go():
 
 @pytest.fixture(scope="module")
 def facts_network(tmp_path_factory: pytest.TempPathFactory, own_nats):
-    emulator = start_network(own_nats, tmp_path_factory, 10, "--workers", "2", "--facts", str(FIXTURES / "template.yaml"), name="fct")
+    emulator = start_network(
+        own_nats, tmp_path_factory, 10, "--workers", "2", "--facts", str(FIXTURES / "template.yaml"), name="fct"
+    )
     yield emulator
     emulator.stop()
 
@@ -379,7 +391,10 @@ E2E_FILTERS = {
     "fact-equals": (Filter(fact=[FactFilter.parse("country=mt")]), names(0, 3, 6, 9)),
     "fact-equals-ignores-case": (Filter(fact=[FactFilter.parse("country=MT")]), names(0, 3, 6, 9)),
     "fact-bool": (Filter(fact=[FactFilter.parse("virtual=true")]), names(0, 2, 4, 6, 8)),
-    "fact-number": (Filter(fact=[FactFilter.parse("cpus>=4"), FactFilter.parse("os.release.major=12")]), names(*range(10))),
+    "fact-number": (
+        Filter(fact=[FactFilter.parse("cpus>=4"), FactFilter.parse("os.release.major=12")]),
+        names(*range(10)),
+    ),
     "fact-gjson-query": (Filter(fact=[FactFilter.parse('disks.#(name="nvme0n1").size=64')]), names(*range(10))),
     "fact-regex": (Filter(fact=[FactFilter.parse("rack=/^r[12]$/")]), names(1, 2)),
     "class": (Filter(cf_class=["apache"]), names(1, 3, 5, 7, 9)),
@@ -388,9 +403,12 @@ E2E_FILTERS = {
     "compound-with": (Filter(compound=[[{"expr": 'with("apache") and with("country=mt")'}]]), names(3, 9)),
     "compound-semver": (Filter(compound=[[{"expr": 'semver(fact("version"), ">= 1.2.5")'}]]), names(5, 6, 7, 8, 9)),
     "compound-facts-member": (Filter(compound=[[{"expr": 'facts.country == "de" && "mysql" in classes'}]]), names(4)),
-    "compound-and-identity": (Filter(identity=["/^fct-[0-4]$/"], compound=[[{"expr": "fact(\"virtual\") == false"}]]), names(1, 3)),
+    "compound-and-identity": (
+        Filter(identity=["/^fct-[0-4]$/"], compound=[[{"expr": 'fact("virtual") == false'}]]),
+        names(1, 3),
+    ),
     "compound-non-bool-matches-nobody": (Filter(compound=[[{"expr": 'fact("cpus")'}]]), []),
-    "compound-syntax-error-matches-nobody": (Filter(compound=[[{"expr": "with(\"apache\") and"}]]), []),
+    "compound-syntax-error-matches-nobody": (Filter(compound=[[{"expr": 'with("apache") and'}]]), []),
 }
 
 
@@ -406,5 +424,6 @@ async def test_failing_compound_filters_are_counted_as_filtered_and_daemons_keep
     assert await discover(own_client, Filter(compound=[[{"expr": "1 + "}], [{"expr": "true"}]]), timeout=0.5) == []
     result = await ping(own_client, timeout=5, expect=10)
     assert len(result.times) == 10
-    await apoll(lambda: facts_network.debug_vars()["counters"]["filtered"] >= before + 10, timeout=10, what="filtered count")
-
+    await apoll(
+        lambda: facts_network.debug_vars()["counters"]["filtered"] >= before + 10, timeout=10, what="filtered count"
+    )

@@ -148,5 +148,5 @@ def test_operations_before_garbage_are_delivered_first():
 def test_bytearray_buffers_hand_out_bytes():
     recorder = Recorder()
     parse(bytearray(b"MSG s 1 r 1\r\nx\r\n"), recorder)
-    (_, subject, _, reply, _, payload), = recorder.events
+    ((_, subject, _, reply, _, payload),) = recorder.events
     assert type(subject) is type(reply) is type(payload) is bytes

@@ -11,7 +11,8 @@ from pathlib import Path
 import pytest
 
 from choria_emulator.daemon.replies import ReplyTemplate, go_string, sender_headers
-from choria_emulator.daemon.requests import MALFORMED, OK, decode as daemon_decode
+from choria_emulator.daemon.requests import MALFORMED, OK
+from choria_emulator.daemon.requests import decode as daemon_decode
 from choria_emulator.protocol import ProtocolError, Reply, Request, RPCReply, RPCRequest, gojson
 from choria_emulator.protocol.messages import decode_reply, decode_request, encode_reply
 
@@ -44,7 +45,9 @@ MESSAGES = [
 @pytest.mark.parametrize("message", MESSAGES, ids=["pong", "generate", "escapes", "error"])
 @pytest.mark.parametrize("url", [URL, None], ids=["seen-by", "no-seen-by"])
 def test_fast_reply_encoder_is_byte_identical_to_encode_reply(identity: str, message: str, url: str | None):
-    fast = ReplyTemplate(message, REQUEST_ID, "emulated0").encode(go_string(identity), sender_headers(identity, url), NOW)
+    fast = ReplyTemplate(message, REQUEST_ID, "emulated0").encode(
+        go_string(identity), sender_headers(identity, url), NOW
+    )
     slow = encode_reply(Reply(message, REQUEST_ID, identity, "emulated0", NOW), identity, seen_by_url=url)
     assert fast == slow
     assert decode_reply(fast).reply.senderid == identity
@@ -52,7 +55,9 @@ def test_fast_reply_encoder_is_byte_identical_to_encode_reply(identity: str, mes
 
 def test_fast_reply_encoder_reproduces_the_spec_reply_transport():
     identity = "1-emu-5f3ab.choria.local"
-    fast = ReplyTemplate("pong", REQUEST_ID, "discovery").encode(go_string(identity), sender_headers(identity, URL), NOW)
+    fast = ReplyTemplate("pong", REQUEST_ID, "discovery").encode(
+        go_string(identity), sender_headers(identity, URL), NOW
+    )
     assert fast == (VECTORS / "discovery_reply_transport.json").read_bytes()
 
 
@@ -69,8 +74,16 @@ def valid_transport() -> bytes:
 
 
 def wrap(request_json: str) -> bytes:
-    secure = json.dumps({"protocol": "choria:secure:request:1", "message": request_json, "signature": "insecure", "pubcert": "insecure"})
-    return json.dumps({"protocol": "choria:transport:1", "data": base64.b64encode(secure.encode()).decode(), "headers": {"reply-to": "r"}}).encode()
+    secure = json.dumps(
+        {"protocol": "choria:secure:request:1", "message": request_json, "signature": "insecure", "pubcert": "insecure"}
+    )
+    return json.dumps(
+        {
+            "protocol": "choria:transport:1",
+            "data": base64.b64encode(secure.encode()).decode(),
+            "headers": {"reply-to": "r"},
+        }
+    ).encode()
 
 
 def mutations(seed: int, count: int) -> list[bytes]:
@@ -102,7 +115,11 @@ def mutations(seed: int, count: int) -> list[bytes]:
 NASTY = {
     "deep-json-nesting": b"[" * 100_000 + b"]" * 100_000,
     "deep-nesting-in-request": wrap('{"protocol":"choria:request:1","message":' + "[" * 50_000 + "]" * 50_000 + "}"),
-    "huge-integers": wrap(Request.decode((VECTORS / "discovery_request.json").read_bytes()).encode().replace('"ttl":60', '"ttl":' + "9" * 5000)),
+    "huge-integers": wrap(
+        Request.decode((VECTORS / "discovery_request.json").read_bytes())
+        .encode()
+        .replace('"ttl":60', '"ttl":' + "9" * 5000)
+    ),
     "nan-literal": wrap('{"protocol":"choria:request:1","message":"x","envelope":{"ttl":NaN}}'),
     "invalid-utf8": b'{"protocol":"choria:transport:1","data":"\xff\xfe","headers":{}}',
     "data-not-string": b'{"protocol":"choria:transport:1","data":[1],"headers":{}}',
@@ -138,5 +155,7 @@ def test_lone_surrogate_escapes_become_replacement_characters_like_go():
     incoming = daemon_decode(wrap(evil), None)
     assert incoming.status == OK
     assert incoming.request.requestid == "\ufffd" * 32
-    raw = ReplyTemplate("pong", incoming.request.requestid, "discovery").encode(go_string("emu-1"), sender_headers("emu-1", URL), NOW)
+    raw = ReplyTemplate("pong", incoming.request.requestid, "discovery").encode(
+        go_string("emu-1"), sender_headers("emu-1", URL), NOW
+    )
     assert decode_reply(raw).reply.requestid == "\ufffd" * 32

@@ -15,7 +15,17 @@ from pathlib import Path
 import jsonschema
 import pytest
 
-from choria_emulator.protocol import FactFilter, Filter, ProtocolError, Reply, Request, RPCRequest, SecureReply, SecureRequest, Transport
+from choria_emulator.protocol import (
+    FactFilter,
+    Filter,
+    ProtocolError,
+    Reply,
+    Request,
+    RPCRequest,
+    SecureReply,
+    SecureRequest,
+    Transport,
+)
 from choria_emulator.protocol.messages import encode_reply, encode_request
 from choria_emulator.protocol.transport import Federation
 
@@ -33,7 +43,13 @@ def errors(name: str, document: object) -> list[str]:
 
 def sample_requests() -> list[Request]:
     """Requests as our client builds them: every filter kind, both dialects."""
-    base = dict(senderid="client", callerid="choria=rip.mcollective", collective="mcollective", requestid=REQUEST_ID, time=1574870400)
+    base = dict(
+        senderid="client",
+        callerid="choria=rip.mcollective",
+        collective="mcollective",
+        requestid=REQUEST_ID,
+        time=1574870400,
+    )
     return [
         Request(message="cGluZw==", agent="discovery", **base),
         Request(message='"ping"', agent="discovery", filter=Filter(identity=["emu-1", "/^emu-2/"]), **base),
@@ -50,11 +66,24 @@ def sample_requests() -> list[Request]:
             ),
             **base,
         ),
-        Request(message=json.dumps({"agent": "rpcutil", "action": "ping", "caller": "choria=rip.mcollective", "data": {"process_results": True}}), agent="rpcutil", **base),
+        Request(
+            message=json.dumps(
+                {
+                    "agent": "rpcutil",
+                    "action": "ping",
+                    "caller": "choria=rip.mcollective",
+                    "data": {"process_results": True},
+                }
+            ),
+            agent="rpcutil",
+            **base,
+        ),
     ]
 
 
-@pytest.mark.parametrize("request_", sample_requests(), ids=["go-discovery", "ruby-discovery", "rpc-all-filters", "ruby-rpc"])
+@pytest.mark.parametrize(
+    "request_", sample_requests(), ids=["go-discovery", "ruby-discovery", "rpc-all-filters", "ruby-rpc"]
+)
 def test_our_requests_validate_against_the_request_schema(request_: Request):
     assert errors("request", json.loads(request_.encode())) == []
 

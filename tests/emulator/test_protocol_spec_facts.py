@@ -33,7 +33,9 @@ CALLER = "choria=rip.mcollective"
 def test_item_01_subscriptions_of_a_go_choria_shaped_instance():
     layout = Layout(["mcollective", "collective1"], ["discovery", "rpcutil", "choria_util", "emulated0"])
     expected = {"mcollective.node.emu-0", "collective1.node.emu-0"} | {
-        f"{c}.broadcast.agent.{a}" for c in ("mcollective", "collective1") for a in ("discovery", "rpcutil", "choria_util", "emulated0")
+        f"{c}.broadcast.agent.{a}"
+        for c in ("mcollective", "collective1")
+        for a in ("discovery", "rpcutil", "choria_util", "emulated0")
     }
     assert set(layout.subjects("emu-0")) == expected
     assert layout.subscription_count == 10 == 2 * (1 + 4)
@@ -46,7 +48,11 @@ def test_item_01_the_broker_sees_exactly_those_subscriptions(own_nats, emulator_
     (instance,) = [c for c in connections if c.get("name") == "subs-0"]
     assert sorted(instance["subscriptions_list"]) == sorted(
         ["mcollective.node.subs-0", "collective1.node.subs-0"]
-        + [f"{c}.broadcast.agent.{a}" for c in ("mcollective", "collective1") for a in ("discovery", "rpcutil", "choria_util", "emulated0")]
+        + [
+            f"{c}.broadcast.agent.{a}"
+            for c in ("mcollective", "collective1")
+            for a in ("discovery", "rpcutil", "choria_util", "emulated0")
+        ]
     )
 
 
@@ -57,7 +63,10 @@ def test_item_03_collective_and_agent_names():
 
 def test_item_04_instance_names_of_the_e3_and_e1_eras():
     server = [parse_server("127.0.0.1:4222")]
-    assert EmulatorConfig(instances=2, name="emu", servers=server, name_format="e3").identity(0, "5f3ab") == "1-emu-5f3ab.choria.local"
+    assert (
+        EmulatorConfig(instances=2, name="emu", servers=server, name_format="e3").identity(0, "5f3ab")
+        == "1-emu-5f3ab.choria.local"
+    )
     assert EmulatorConfig(instances=2, name="test", servers=server).identity(0) == "test-0"
 
 
@@ -86,11 +95,16 @@ async def test_item_08_generate_repeats_the_digits(network, own_client, size: in
 
 
 def test_item_09_reply_hash_is_base64_sha256_of_the_secure_message():
-    assert message_hash((VECTORS / "discovery_reply.json").read_text()) == "wS57Gi/yiQqMiV1BuxsRmW9lMXRT0Kc74cDA4/zm7xc="
+    assert (
+        message_hash((VECTORS / "discovery_reply.json").read_text()) == "wS57Gi/yiQqMiV1BuxsRmW9lMXRT0Kc74cDA4/zm7xc="
+    )
 
 
 def test_item_11_transport_data_decodes_to_the_secure_layer():
-    for name, protocol in (("discovery_transport", "choria:secure:request:1"), ("discovery_reply_transport", "choria:secure:reply:1")):
+    for name, protocol in (
+        ("discovery_transport", "choria:secure:request:1"),
+        ("discovery_reply_transport", "choria:secure:reply:1"),
+    ):
         transport = json.loads((VECTORS / f"{name}.json").read_bytes())
         assert json.loads(base64.b64decode(transport["data"]))["protocol"] == protocol
 
@@ -98,7 +112,16 @@ def test_item_11_transport_data_decodes_to_the_secure_layer():
 def test_item_12_envelope_key_order():
     request = json.loads((VECTORS / "discovery_request.json").read_bytes())
     reply = json.loads((VECTORS / "discovery_reply.json").read_bytes())
-    assert list(request["envelope"]) == ["requestid", "senderid", "callerid", "collective", "agent", "ttl", "time", "filter"]
+    assert list(request["envelope"]) == [
+        "requestid",
+        "senderid",
+        "callerid",
+        "collective",
+        "agent",
+        "ttl",
+        "time",
+        "filter",
+    ]
     assert list(reply["envelope"]) == ["requestid", "senderid", "agent", "time"]
     fresh = json.loads(Request(message="x", senderid="s", callerid=CALLER, collective="c", agent="a").encode())
     assert list(fresh["envelope"]) == list(request["envelope"])
@@ -112,7 +135,9 @@ async def test_item_15_ttl_window_drops_and_counts_stale_requests(network, own_c
     before = network.debug_vars()["counters"]["ttlexpired"]
     assert await request(own_client.nc, DISCOVERY, discovery(time=now - 61), timeout=0.5) == []
     assert len(await request(own_client.nc, DISCOVERY, discovery(time=now), expect=10)) == 10
-    await apoll(lambda: network.debug_vars()["counters"]["ttlexpired"] >= before + 10, timeout=10, what="ttlexpired count")
+    await apoll(
+        lambda: network.debug_vars()["counters"]["ttlexpired"] >= before + 10, timeout=10, what="ttlexpired count"
+    )
 
 
 async def test_item_16_no_reply_to_no_reply(network, own_client):
@@ -139,8 +164,17 @@ async def test_ruby_dialect_requests_are_answered_like_go_ones(network, own_clie
     """protocol.md §2.6/§2.7: JSON-dumped "ping" and bodies with caller and process_results."""
     replies = await request(own_client.nc, DISCOVERY, discovery(message='"ping"'), expect=10)
     assert len(replies) == 10 and {r.reply.message for r in replies} == {"pong"}
-    body = json.dumps({"agent": "emulated0", "action": "generate", "caller": CALLER, "data": {"size": 4, "process_results": True}})
-    generate = Request(message=body, senderid="mco", callerid=CALLER, collective="mcollective", agent="emulated0", filter=Filter(identity=["emu-4"]))
+    body = json.dumps(
+        {"agent": "emulated0", "action": "generate", "caller": CALLER, "data": {"size": 4, "process_results": True}}
+    )
+    generate = Request(
+        message=body,
+        senderid="mco",
+        callerid=CALLER,
+        collective="mcollective",
+        agent="emulated0",
+        filter=Filter(identity=["emu-4"]),
+    )
     replies = await request(own_client.nc, broadcast_subject("mcollective", "emulated0"), generate, timeout=1.0)
     assert [r.sender for r in replies] == ["emu-4"]
     assert RPCReply.decode(replies[0].reply.message).data == {"message": "0123"}
@@ -155,11 +189,15 @@ DISCOVERY = broadcast_subject("mcollective", "discovery")
 @pytest.fixture(scope="module")
 def network(tmp_path_factory: pytest.TempPathFactory, own_nats):
     """10 instances emu-0..emu-9, 2 agents, 2 collectives, alone on the module's nats-server."""
-    emulator = start_network(own_nats, tmp_path_factory, 10, "--agents", "2", "--collectives", "2", "--workers", "2", name="emu")
+    emulator = start_network(
+        own_nats, tmp_path_factory, 10, "--agents", "2", "--collectives", "2", "--workers", "2", name="emu"
+    )
     yield emulator
     emulator.stop()
 
 
 def discovery(message: str = "cGluZw==", **envelope: int) -> Request:
     """A Go client's discovery request (``time``/``ttl`` may be given)."""
-    return Request(message=message, senderid="spec", callerid=CALLER, collective="mcollective", agent="discovery", **envelope)
+    return Request(
+        message=message, senderid="spec", callerid=CALLER, collective="mcollective", agent="discovery", **envelope
+    )

@@ -169,7 +169,9 @@ def test_go_dialect_rpc_body_is_raw_json_and_never_mistaken_for_base64():
 
 
 def test_ruby_dialect_rpc_body_carries_caller_and_process_results():
-    body = json.dumps({"agent": "emulated0", "action": "generate", "caller": CALLER, "data": {"size": 3, "process_results": True}})
+    body = json.dumps(
+        {"agent": "emulated0", "action": "generate", "caller": CALLER, "data": {"size": 3, "process_results": True}}
+    )
     parsed = RPCRequest.decode(decode_payload(body))
     assert parsed.caller == CALLER
     assert parsed.process_results is True

@@ -15,14 +15,20 @@ from dataclasses import dataclass
 from datetime import datetime, timedelta, timezone
 
 import pytest
-from cryptography.x509.oid import ExtendedKeyUsageOID
-from choria_wire import apoll, collect
-from isolated_network import own_client, own_nats, start_network  # noqa: F401 - fixtures
 from choria_pki import CertAuthority, CertFiles
+from choria_wire import apoll, collect
+from cryptography.x509.oid import ExtendedKeyUsageOID
+from isolated_network import own_client, own_nats, start_network  # noqa: F401 - fixtures
 
 from choria_emulator.protocol import Filter, Request, SecureRequest
 from choria_emulator.protocol.messages import encode_request, reply_subject
-from choria_emulator.protocol.security import InsecureSigner, RequestVerifier, SecurityError, X509Signer, insecure_registration
+from choria_emulator.protocol.security import (
+    InsecureSigner,
+    RequestVerifier,
+    SecurityError,
+    X509Signer,
+    insecure_registration,
+)
 from choria_emulator.protocol.transport import Transport
 
 
@@ -97,16 +103,25 @@ def refused_cases(p: PKI) -> dict[str, tuple[SecureRequest, Request]]:
         "tampered-message": (tampered(p.rip, rip), rip),
         "wrong-callerid": (signed(p.rip, bob), bob),
         "callerid-without-certname": (signed(p.rip, request("rip.mcollective")), request("rip.mcollective")),
-        "certname-not-allowed": (signed(p.outsider, request("choria=rip.example.com")), request("choria=rip.example.com")),
+        "certname-not-allowed": (
+            signed(p.outsider, request("choria=rip.example.com")),
+            request("choria=rip.example.com"),
+        ),
         "other-ca": (signed(p.foreign, rip), rip),
         "expired-certificate": (signed(p.expired, rip), rip),
         "not-yet-valid-certificate": (signed(p.future, rip), rip),
         "server-auth-only-certificate": (signed(p.server_only, rip), rip),
-        "missing-intermediate": (signed(p.unchained, request("choria=chained.mcollective")), request("choria=chained.mcollective")),
+        "missing-intermediate": (
+            signed(p.unchained, request("choria=chained.mcollective")),
+            request("choria=chained.mcollective"),
+        ),
         "signature-not-base64": (SecureRequest(rip.encode(), "not base64!", p.rip.cert.read_text()), rip),
         "pubcert-not-pem": (SecureRequest(rip.encode(), signed(p.rip, rip).signature, "garbage"), rip),
         "pubcert-bad-der": (SecureRequest(rip.encode(), signed(p.rip, rip).signature, BAD_DER), rip),
-        "insecure-registration": (insecure_registration(request(agent="registration").encode()), request(agent="registration")),
+        "insecure-registration": (
+            insecure_registration(request(agent="registration").encode()),
+            request(agent="registration"),
+        ),
         "unsigned-aaa-signer": (SecureRequest(request(agent="aaa_signer").encode()), request(agent="aaa_signer")),
     }
 
@@ -199,7 +214,9 @@ INSTANCES = 3
 
 @pytest.fixture(scope="module")
 def secure_network(tmp_path_factory: pytest.TempPathFactory, own_nats, pki: PKI):
-    emulator = start_network(own_nats, tmp_path_factory, INSTANCES, "--workers", "1", "--secure", "--ca", str(pki.ca.cert), name="sec")
+    emulator = start_network(
+        own_nats, tmp_path_factory, INSTANCES, "--workers", "1", "--secure", "--ca", str(pki.ca.cert), name="sec"
+    )
     yield emulator
     emulator.stop()
 
@@ -214,13 +231,24 @@ def signed_cli_flags(who: CertFiles, certname: str) -> list[str]:
 
 
 def test_cli_ping_with_a_signing_certificate_is_answered(secure_network, own_nats, pki: PKI):
-    done = cli(own_nats, "ping", *signed_cli_flags(pki.rip, "rip.mcollective"), "--expect", str(INSTANCES), "--timeout", "10", "--json")
+    done = cli(
+        own_nats,
+        "ping",
+        *signed_cli_flags(pki.rip, "rip.mcollective"),
+        "--expect",
+        str(INSTANCES),
+        "--timeout",
+        "10",
+        "--json",
+    )
     assert done.returncode == 0, done.stderr
     assert sorted(json.loads(done.stdout)["nodes"]) == [f"sec-{i}" for i in range(INSTANCES)]
 
 
 def test_cli_rpc_with_a_signing_certificate_is_answered(secure_network, own_nats, pki: PKI):
-    done = cli(own_nats, "rpc", "emulated0", "generate", "size=5", *signed_cli_flags(pki.rip, "rip.mcollective"), "--json")
+    done = cli(
+        own_nats, "rpc", "emulated0", "generate", "size=5", *signed_cli_flags(pki.rip, "rip.mcollective"), "--json"
+    )
     assert done.returncode == 0, done.stderr
     replies = json.loads(done.stdout)["replies"]
     assert sorted(r["sender"] for r in replies) == [f"sec-{i}" for i in range(INSTANCES)]
@@ -250,7 +278,9 @@ async def test_refused_requests_get_no_reply_and_count_unvalidated(secure_networ
         secure, req = cases[name]
         assert await answered_by(own_client, secure, req, wait=0.3) == [], name
     expected = before + INSTANCES * len(E2E_REFUSED)
-    await apoll(lambda: secure_network.debug_vars()["counters"]["unvalidated"] >= expected, timeout=10, what="unvalidated count")
+    await apoll(
+        lambda: secure_network.debug_vars()["counters"]["unvalidated"] >= expected, timeout=10, what="unvalidated count"
+    )
     assert secure_network.debug_vars()["counters"]["unvalidated"] == expected
 
 

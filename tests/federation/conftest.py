@@ -29,8 +29,12 @@ def fed_net(tmp_path_factory: pytest.TempPathFactory):
     servers = [NatsServer.start(workdir=base / name) for name in ("f", "a", "b")]
     emulators: list[Emulator] = []
     try:
-        emulators.append(Emulator.start(servers[1].url, len(A_NODES), "--workers", "1", name="a", workdir=base / "emu-a"))
-        emulators.append(Emulator.start(servers[2].url, len(B_NODES), "--workers", "1", name="b", workdir=base / "emu-b"))
+        emulators.append(
+            Emulator.start(servers[1].url, len(A_NODES), "--workers", "1", name="a", workdir=base / "emu-a")
+        )
+        emulators.append(
+            Emulator.start(servers[2].url, len(B_NODES), "--workers", "1", name="b", workdir=base / "emu-b")
+        )
         yield FedNet(*servers)
     finally:
         for emulator in emulators:

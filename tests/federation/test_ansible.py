@@ -6,10 +6,7 @@ import subprocess
 import sys
 
 import pytest
-
 from measure.ansible_run import inventory, playbook, task_results
-
-from .conftest import A_NODES, B_NODES
 
 VENV = str(__import__("pathlib").Path(sys.executable).parent.parent)  # this venv has choria-emulator
 
@@ -20,8 +17,14 @@ def inv(tmp_path):
 
 
 def start(inv, fed_net, tmp_path, *args: str, **extra):
-    variables = {"name": "NET", "federation": fed_net.federation.url, "collective": [fed_net.a.url, fed_net.b.url],
-                 "venv": VENV, "run_dir": str(tmp_path / "run"), **extra}
+    variables = {
+        "name": "NET",
+        "federation": fed_net.federation.url,
+        "collective": [fed_net.a.url, fed_net.b.url],
+        "venv": VENV,
+        "run_dir": str(tmp_path / "run"),
+        **extra,
+    }
     return playbook("start-federation.yml", inv, *args, extra=variables)
 
 
@@ -39,8 +42,24 @@ def test_start_federation_is_idempotent_and_relays(fed_net, inv, tmp_path):
         code, doc, err = start(inv, fed_net, tmp_path)
         again = task_results(doc, "Make sure Federation Broker NET")[0]
         assert code == 0 and not again["changed"] and again["pid"] == first["pid"]
-        ping = subprocess.run([sys.executable, "-m", "choria_emulator", "ping", "--server", fed_net.federation.url, "--federation", "NET", "--expect", "50", "-q"],
-                              capture_output=True, text=True, timeout=60)
+        ping = subprocess.run(
+            [
+                sys.executable,
+                "-m",
+                "choria_emulator",
+                "ping",
+                "--server",
+                fed_net.federation.url,
+                "--federation",
+                "NET",
+                "--expect",
+                "50",
+                "-q",
+            ],
+            capture_output=True,
+            text=True,
+            timeout=60,
+        )
         assert ping.returncode == 0 and "50 replies" in ping.stdout
     finally:
         code, doc, err = stop(inv, tmp_path)
@@ -61,7 +80,10 @@ def test_check_mode_starts_nothing(fed_net, inv, tmp_path):
 def test_bad_input_fails_with_the_field_named(fed_net, inv, tmp_path):
     code, doc, _ = start(inv, fed_net, tmp_path, name="bad.name")
     assert code != 0
-    assert "name 'bad.name' may only contain letters, digits, '_' and '-'" in task_results(doc, "Make sure Federation Broker")[0]["msg"]
+    assert (
+        "name 'bad.name' may only contain letters, digits, '_' and '-'"
+        in task_results(doc, "Make sure Federation Broker")[0]["msg"]
+    )
     code, doc, _ = start(inv, fed_net, tmp_path, collective=["127.0.0.1:1"])
     assert code != 0
     assert "cannot connect to NATS server 127.0.0.1:1" in task_results(doc, "Make sure Federation Broker")[0]["msg"]

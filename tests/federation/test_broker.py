@@ -38,7 +38,18 @@ def test_ping_through_one_broker_sees_both_collective_networks(fed_net, broker_f
 
 def test_discover_through_the_broker_with_a_filter(fed_net, broker_factory):
     broker_factory("NET", [fed_net.federation.url], [fed_net.a.url, fed_net.b.url])
-    result = cli("discover", "--server", fed_net.federation.url, "--federation", "NET", "--json", "--timeout", "1", "-I", f"/^{A_NODES[0]}$/")
+    result = cli(
+        "discover",
+        "--server",
+        fed_net.federation.url,
+        "--federation",
+        "NET",
+        "--json",
+        "--timeout",
+        "1",
+        "-I",
+        f"/^{A_NODES[0]}$/",
+    )
     assert result.returncode == 0, result.stderr
     assert json.loads(result.stdout) == [A_NODES[0]]
 
@@ -54,7 +65,9 @@ async def test_directed_rpc_through_the_broker_reaches_every_target(fed_net, bro
     broker_factory("NET", [fed_net.federation.url], [fed_net.a.url, fed_net.b.url])
     targets = sorted(A_NODES + B_NODES)
     async with ChoriaClient(client_config(fed_net.federation.url)) as client:
-        result = await rpc(client, "emulated0", "generate", {"size": 12}, targets=targets, directed=True, timeout=5, federation="NET")
+        result = await rpc(
+            client, "emulated0", "generate", {"size": 12}, targets=targets, directed=True, timeout=5, federation="NET"
+        )
     assert result.stats.ok == 50 and result.stats.noresponses == 0 and result.stats.unexpected == 0
     assert {r["data"]["message"] for r in result.replies} == {"012345678901"}
 
@@ -76,14 +89,25 @@ async def test_daemon_replies_carry_the_federation_header_the_broker_needs(fed_n
     try:
         inbox = "choria.federation.NET.collective"
         sub = await nc.subscribe(inbox)
-        request = Request(message="cGluZw==", senderid="t", callerid="choria=t.mcollective", collective="mcollective", agent="discovery")
-        data = encode_request(request, inbox, "t", federation=Federation(request.requestid, "mcollective.reply.x.y", []))
+        request = Request(
+            message="cGluZw==",
+            senderid="t",
+            callerid="choria=t.mcollective",
+            collective="mcollective",
+            agent="discovery",
+        )
+        data = encode_request(
+            request, inbox, "t", federation=Federation(request.requestid, "mcollective.reply.x.y", [])
+        )
         await nc.publish("mcollective.node.a-3", data)
         msg = await sub.next_msg(timeout=5)
         reply = decode_reply(msg.data)
         assert reply.sender == "a-3"
         assert reply.transport.federation is not None
-        assert (reply.transport.federation.request_id, reply.transport.federation.reply_to) == (request.requestid, "mcollective.reply.x.y")
+        assert (reply.transport.federation.request_id, reply.transport.federation.reply_to) == (
+            request.requestid,
+            "mcollective.reply.x.y",
+        )
         assert list(json.loads(msg.data)["headers"]) == ["mc_sender", "seen-by", "federation"]
     finally:
         await nc.close()
@@ -107,15 +131,30 @@ async def test_bad_messages_are_counted_and_the_broker_keeps_relaying(fed_net, b
         await asyncio.sleep(0.05)
     assert broker.debug_vars()["requests"]["errors"] == 3
     metrics = broker.metrics()
-    assert 'choria_federation_errors{name="choria_request_transformer",worker="0",connected_to="unconnected",cluster="NET"' in metrics
+    assert (
+        'choria_federation_errors{name="choria_request_transformer",worker="0",connected_to="unconnected",cluster="NET"'
+        in metrics
+    )
     assert broker.process.poll() is None
 
 
 def test_bad_arguments_are_one_clear_line(fed_net):
-    result = cli("federation", "--name", "bad name", "--federation-server", fed_net.federation.url, "--collective-server", fed_net.a.url)
+    result = cli(
+        "federation",
+        "--name",
+        "bad name",
+        "--federation-server",
+        fed_net.federation.url,
+        "--collective-server",
+        fed_net.a.url,
+    )
     assert result.returncode == 2
-    assert result.stderr.strip().splitlines() == ["choria-emulator federation: --name 'bad name' is not usable in a NATS subject (no spaces or wildcards)"]
-    result = cli("federation", "--name", "NET", "--federation-server", "nats://:1", "--collective-server", fed_net.a.url)
+    assert result.stderr.strip().splitlines() == [
+        "choria-emulator federation: --name 'bad name' is not usable in a NATS subject (no spaces or wildcards)"
+    ]
+    result = cli(
+        "federation", "--name", "NET", "--federation-server", "nats://:1", "--collective-server", fed_net.a.url
+    )
     assert result.returncode == 2 and "bad --server" in result.stderr and "Traceback" not in result.stderr
 
 
@@ -134,7 +173,21 @@ def test_measure_through_the_federation_reaches_both_collectives(fed_net, broker
     broker = broker_factory("NET", [fed_net.federation.url], [fed_net.a.url, fed_net.b.url])
     for extra in ([], ["--force-direct"]):
         outdir = tmp_path / ("direct" if extra else "broadcast")
-        result = cli("measure", "2", "50", "federated", str(outdir), "--server", fed_net.federation.url, "--federation", "NET", "--dt", "1", "--no-events", *extra)
+        result = cli(
+            "measure",
+            "2",
+            "50",
+            "federated",
+            str(outdir),
+            "--server",
+            fed_net.federation.url,
+            "--federation",
+            "NET",
+            "--dt",
+            "1",
+            "--no-events",
+            *extra,
+        )
         assert result.returncode == 0, result.stdout + result.stderr
         assert [(r["ok"], r["noresponses"]) for r in read_requests(outdir)] == [(50, 0), (50, 0)]
         assert json.loads((outdir / "report.json").read_text())["federation"] == "NET"

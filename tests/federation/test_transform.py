@@ -6,7 +6,13 @@ import json
 
 import pytest
 
-from choria_emulator.federation import FederationError, collective_subject, federation_subject, reply_for_federation, request_for_collective
+from choria_emulator.federation import (
+    FederationError,
+    collective_subject,
+    federation_subject,
+    reply_for_federation,
+    request_for_collective,
+)
 from choria_emulator.protocol import Federation, Reply, Request, Transport
 from choria_emulator.protocol.messages import decode_reply, decode_request, encode_reply, encode_request
 
@@ -14,7 +20,13 @@ CLIENT_REPLY = "mcollective.reply.37bdf08389145a56c13096c178802d3b.0123456789abc
 
 
 def federated_request(targets: list[str], reply_to: str | None = CLIENT_REPLY) -> tuple[Request, bytes]:
-    request = Request(message="cGluZw==", senderid="client", callerid="choria=rip.mcollective", collective="mcollective", agent="discovery")
+    request = Request(
+        message="cGluZw==",
+        senderid="client",
+        callerid="choria=rip.mcollective",
+        collective="mcollective",
+        agent="discovery",
+    )
     federation = Federation(request.requestid, "", targets)
     return request, encode_request(request, reply_to, "client", None, "nats://f:4222", federation=federation)
 
@@ -33,7 +45,9 @@ def test_client_request_carries_reply_to_in_transport_and_targets_in_federation(
 
 def test_request_transform_moves_reply_to_into_federation_header():
     request, raw = federated_request(["mcollective.node.a-1", "mcollective.node.b-2"])
-    request_id, targets, out = request_for_collective(raw, "east", ("nats://f:4222", "east:choria_request_transformer", "nats://c:4222"))
+    request_id, targets, out = request_for_collective(
+        raw, "east", ("nats://f:4222", "east:choria_request_transformer", "nats://c:4222")
+    )
     assert request_id == request.requestid
     assert targets == ["mcollective.node.a-1", "mcollective.node.b-2"]
     transport = Transport.decode(out)
@@ -83,13 +97,21 @@ def test_unfederated_and_garbage_messages_are_refused():
         request_for_collective(plain, "east")
     with pytest.raises(FederationError, match="not federated"):
         reply_for_federation(plain)
-    for garbage in (b"", b"{", b"[]", b'{"protocol":"choria:transport:1"}', b'{"protocol":"other","data":"eA==","headers":{}}'):
+    for garbage in (
+        b"",
+        b"{",
+        b"[]",
+        b'{"protocol":"choria:transport:1"}',
+        b'{"protocol":"other","data":"eA==","headers":{}}',
+    ):
         with pytest.raises(FederationError):
             request_for_collective(garbage, "east")
 
 
 def _federated_reply(request_id: str, reply_to: str) -> bytes:
-    raw = encode_reply(Reply(message="pong", requestid=request_id, senderid="a-1", agent="discovery"), "a-1", "nats://c:4222")
+    raw = encode_reply(
+        Reply(message="pong", requestid=request_id, senderid="a-1", agent="discovery"), "a-1", "nats://c:4222"
+    )
     obj = json.loads(raw)
     obj["headers"]["federation"] = {"req": request_id, "reply-to": reply_to}
     return json.dumps(obj).encode()
@@ -97,7 +119,9 @@ def _federated_reply(request_id: str, reply_to: str) -> bytes:
 
 def test_reply_transform_unfederates_and_targets_the_client():
     raw = _federated_reply("0123456789abcdef0123456789abcdef", CLIENT_REPLY)
-    request_id, reply_to, out = reply_for_federation(raw, ("nats://c:4222", "east:choria_reply_transformer", "nats://f:4222"))
+    request_id, reply_to, out = reply_for_federation(
+        raw, ("nats://c:4222", "east:choria_reply_transformer", "nats://f:4222")
+    )
     assert (request_id, reply_to) == ("0123456789abcdef0123456789abcdef", CLIENT_REPLY)
     decoded = decode_reply(out)  # hash still verifies: data untouched
     assert decoded.transport.federation is None

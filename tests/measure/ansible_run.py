@@ -22,12 +22,21 @@ def inventory(path: Path) -> Path:
     return path
 
 
-def playbook(name: str, inv: Path, *args: str, extra: dict[str, Any] | None = None, timeout: float = 600) -> tuple[int, dict[str, Any], str]:
+def playbook(
+    name: str, inv: Path, *args: str, extra: dict[str, Any] | None = None, timeout: float = 600
+) -> tuple[int, dict[str, Any], str]:
     """(exit code, json callback document, stderr) of ``ansible-playbook playbooks/NAME``."""
     command = [str(BIN / "ansible-playbook"), "-i", str(inv), str(ROOT / "playbooks" / name), *args]
     if extra:
         command += ["-e", json.dumps(extra)]
-    env = dict(os.environ, ANSIBLE_STDOUT_CALLBACK="results_json", ANSIBLE_CALLBACK_PLUGINS=str(Path(__file__).parent / "callback_plugins"), ANSIBLE_NOCOLOR="1", ANSIBLE_LOCALHOST_WARNING="false", ANSIBLE_DEPRECATION_WARNINGS="false")
+    env = dict(
+        os.environ,
+        ANSIBLE_STDOUT_CALLBACK="results_json",
+        ANSIBLE_CALLBACK_PLUGINS=str(Path(__file__).parent / "callback_plugins"),
+        ANSIBLE_NOCOLOR="1",
+        ANSIBLE_LOCALHOST_WARNING="false",
+        ANSIBLE_DEPRECATION_WARNINGS="false",
+    )
     result = subprocess.run(command, capture_output=True, text=True, timeout=timeout, env=env, cwd=inv.parent)
     try:
         document = json.loads(result.stdout)

@@ -41,7 +41,9 @@ def network(tmp_path_factory: pytest.TempPathFactory):
 
 def measure(*args: str, timeout: float = 120) -> subprocess.CompletedProcess:
     """``choria-emulator measure ...`` as a user runs it."""
-    return subprocess.run([sys.executable, "-m", "choria_emulator", "measure", *args], capture_output=True, text=True, timeout=timeout)
+    return subprocess.run(
+        [sys.executable, "-m", "choria_emulator", "measure", *args], capture_output=True, text=True, timeout=timeout
+    )
 
 
 def png_size(data: bytes) -> tuple[int, int]:

@@ -35,7 +35,18 @@ def test_instances_are_spread_round_robin_and_measured_from_one_server(cluster, 
         assert connections == [INSTANCES // 3] * 3
         outdir = tmp_path / "report"
         monitors = [arg for m in cluster.monitors for arg in ("--monitor", m)]
-        result = measure("2", str(INSTANCES), "cluster", str(outdir), "--server", cluster.urls[1], "--dt", "1", "--no-events", *monitors)
+        result = measure(
+            "2",
+            str(INSTANCES),
+            "cluster",
+            str(outdir),
+            "--server",
+            cluster.urls[1],
+            "--dt",
+            "1",
+            "--no-events",
+            *monitors,
+        )
         assert result.returncode == 0, result.stdout + result.stderr
         assert [r["ok"] for r in read_requests(outdir)] == [INSTANCES, INSTANCES]
         report = json.loads((outdir / "report.json").read_text())
@@ -51,8 +62,23 @@ def test_emulate_refuses_more_instances_per_worker_than_open_files(cluster, tmp_
     import sys
 
     result = subprocess.run(
-        [sys.executable, "-m", "choria_emulator", "emulate", "--instances", "50000", "--workers", "2", "--server", cluster.urls[0], "--http-port", "-1"],
-        capture_output=True, text=True, timeout=60,
+        [
+            sys.executable,
+            "-m",
+            "choria_emulator",
+            "emulate",
+            "--instances",
+            "50000",
+            "--workers",
+            "2",
+            "--server",
+            cluster.urls[0],
+            "--http-port",
+            "-1",
+        ],
+        capture_output=True,
+        text=True,
+        timeout=60,
     )
     assert result.returncode == 2
     assert "open files" in result.stderr and "--workers" in result.stderr
@@ -67,7 +93,9 @@ def test_instances_on_leaf_nodes_answer_a_client_on_the_core(tmp_path):
         assert [leaf.varz()["connections"] for leaf in cluster.leaves] == [30, 30]
         core = cluster.servers[0].varz()
         assert core["leafnodes"] == 2 and core["connections"] == 0
-        result = measure("2", "60", "leafnodes", str(tmp_path / "r"), "--server", cluster.urls[0], "--dt", "1", "--no-events")
+        result = measure(
+            "2", "60", "leafnodes", str(tmp_path / "r"), "--server", cluster.urls[0], "--dt", "1", "--no-events"
+        )
         assert result.returncode == 0, result.stdout + result.stderr
         assert [r["ok"] for r in read_requests(tmp_path / "r")] == [60, 60]
     finally:

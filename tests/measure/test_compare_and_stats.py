@@ -17,7 +17,19 @@ def two_runs(network, tmp_path_factory):
     dirs = []
     for size in (10, 1000):
         outdir = base / f"size{size}"
-        result = measure("2", str(network.size), f"payload {size}", str(outdir), "--server", network.nats.url, "--dt", "0.5", "--size", str(size), "--no-events")
+        result = measure(
+            "2",
+            str(network.size),
+            f"payload {size}",
+            str(outdir),
+            "--server",
+            network.nats.url,
+            "--dt",
+            "0.5",
+            "--size",
+            str(size),
+            "--no-events",
+        )
         assert result.returncode == 0, result.stderr
         dirs.append(outdir)
     return base, dirs
@@ -50,7 +62,10 @@ def test_compare_json_has_the_figures_of_each_run(two_runs, network):
 def test_compare_of_a_directory_without_report_is_one_clear_error(tmp_path):
     result = measure("compare", str(tmp_path))
     assert result.returncode == 2
-    assert result.stderr.strip() == f"choria-emulator measure: {tmp_path} is not a measure report directory: cannot read report.json: No such file or directory"
+    assert (
+        result.stderr.strip()
+        == f"choria-emulator measure: {tmp_path} is not a measure report directory: cannot read report.json: No such file or directory"
+    )
 
 
 def test_time_buckets_round_half_away_from_zero_like_go():

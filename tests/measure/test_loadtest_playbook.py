@@ -32,8 +32,12 @@ class Lab:
     def network(self, port: int) -> dict:
         """Variables of one single-host network on free ports, its files under ``base``."""
         return {
-            "port": port, "servers": f"127.0.0.1:{port}", "nats_monitor_port": free_port(), "emulator_monitor_port": 0,
-            "venv": str(self.venv), "run_dir": str(self.base / "run"),
+            "port": port,
+            "servers": f"127.0.0.1:{port}",
+            "nats_monitor_port": free_port(),
+            "emulator_monitor_port": 0,
+            "venv": str(self.venv),
+            "run_dir": str(self.base / "run"),
         }
 
 
@@ -62,7 +66,14 @@ def processes_under(path: Path) -> list[str]:
 
 def test_loadtest_builds_a_network_measures_fetches_the_report_and_stops(lab):
     report_dir = lab.base / "report-start"
-    variables = {**lab.network(free_port()), "start": True, "instances": 60, "count": 2, "size": 30, "report_dir": str(report_dir)}
+    variables = {
+        **lab.network(free_port()),
+        "start": True,
+        "instances": 60,
+        "count": 2,
+        "size": 30,
+        "report_dir": str(report_dir),
+    }
     code, doc, err = playbook("loadtest.yml", lab.inv, extra=variables, timeout=900)
     assert code == 0, err + json.dumps(doc)[-3000:]
     assert (report_dir / "requests.csv").read_text().splitlines()[0] == ",".join(REQUESTS_HEADER)
@@ -82,13 +93,21 @@ def test_loadtest_against_a_running_network_counts_the_emulators(lab):
         for name, extra in (("start-nats.yml", {}), ("start-emulator.yml", {"instances": 40})):
             code, doc, err = playbook(name, lab.inv, extra={**variables, **extra})
             assert code == 0, err + json.dumps(doc)[-2000:]
-        code, doc, _ = playbook("loadtest.yml", lab.inv, extra={**variables, "count": 1, "expect": 41, "report_dir": str(lab.base / "r1")})
+        code, doc, _ = playbook(
+            "loadtest.yml", lab.inv, extra={**variables, "count": 1, "expect": 41, "report_dir": str(lab.base / "r1")}
+        )
         assert code != 0
         verdict = task_results(doc, "Fail when the suite did not get every reply")[0]["msg"]
         assert "exit 3" in verdict and "EXPECT is 41: no test was run" in verdict
-        code, doc, err = playbook("loadtest.yml", lab.inv, extra={**variables, "count": 1, "description": "running", "report_dir": str(lab.base / "r2")})
+        code, doc, err = playbook(
+            "loadtest.yml",
+            lab.inv,
+            extra={**variables, "count": 1, "description": "running", "report_dir": str(lab.base / "r2")},
+        )
         assert code == 0, err + json.dumps(doc)[-3000:]
-        assert [(r["expected"], r["ok"], r["description"]) for r in read_requests(lab.base / "r2")] == [(40, 40, "running")]
+        assert [(r["expected"], r["ok"], r["description"]) for r in read_requests(lab.base / "r2")] == [
+            (40, 40, "running")
+        ]
         assert processes_under(lab.base / "run")  # not started by loadtest.yml, so not stopped by it
     finally:
         for name in ("stop-emulator.yml", "stop-nats.yml"):
@@ -107,7 +126,11 @@ def cluster_inventory(lab: Lab, path: Path) -> Path:
             f"        n{index}: {{{local}, nats_port: {client}, nats_monitor_port: {monitor}, nats_name: n{index}, "
             f"nats_cluster: {{name: lab, port: {cluster}, routes: {json.dumps(routes)}}}}}"
         )
-    lines += ["    emulators:", "      hosts:", f"        e0: {{{local}, emulator_instances: 90, emulator_monitor_port: 0}}"]
+    lines += [
+        "    emulators:",
+        "      hosts:",
+        f"        e0: {{{local}, emulator_instances: 90, emulator_monitor_port: 0}}",
+    ]
     path.write_text("\n".join(lines) + "\n")
     return path
 
@@ -116,12 +139,23 @@ def test_loadtest_on_a_nats_cluster_built_by_start_nats(lab):
     """Scale-out from Ansible: start-nats.yml forms a 3-server cluster, the instances spread over it."""
     inv = cluster_inventory(lab, lab.base / "cluster.yml")
     report_dir = lab.base / "report-cluster"
-    variables = {"start": True, "count": 2, "setup_hosts": "n0", "venv": str(lab.venv), "run_dir": str(lab.base / "run-cluster"), "report_dir": str(report_dir)}
+    variables = {
+        "start": True,
+        "count": 2,
+        "setup_hosts": "n0",
+        "venv": str(lab.venv),
+        "run_dir": str(lab.base / "run-cluster"),
+        "report_dir": str(report_dir),
+    }
     code, doc, err = playbook("loadtest.yml", inv, extra=variables, timeout=900)
     assert code == 0, err + json.dumps(doc)[-3000:]
     assert [r["ok"] for r in read_requests(report_dir)] == [90, 90]
     report = json.loads((report_dir / "report.json").read_text())
     after = report["nats"]["after"]
-    assert sorted(n["connections"] for n in after) == [30, 30, 31]  # 30 instances each, the measure client on one of them
+    assert sorted(n["connections"] for n in after) == [
+        30,
+        30,
+        31,
+    ]  # 30 instances each, the measure client on one of them
     assert all(n["num_routes"] >= 2 for n in after)
     assert processes_under(lab.base / "run-cluster") == []

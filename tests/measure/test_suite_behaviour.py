@@ -27,7 +27,18 @@ def test_expect_mismatch_aborts_before_any_test(network, tmp_path):
 
 def test_directed_suite_sends_one_request_per_node(network, tmp_path):
     before = network.nats.varz()["in_msgs"]
-    result = measure("2", str(network.size), "direct", str(tmp_path / "d"), "--server", network.nats.url, "--dt", "0.5", "--force-direct", "--no-events")
+    result = measure(
+        "2",
+        str(network.size),
+        "direct",
+        str(tmp_path / "d"),
+        "--server",
+        network.nats.url,
+        "--dt",
+        "0.5",
+        "--force-direct",
+        "--no-events",
+    )
     assert result.returncode == 0, result.stderr
     rows = read_requests(tmp_path / "d")
     assert [r["ok"] for r in rows] == [network.size, network.size]
@@ -63,7 +74,14 @@ async def test_emulator_stopped_mid_suite_gives_noresponses(tmp_path, network):
     """Needs its own second emulator: it is stopped during the suite."""
     extra = Emulator.start(network.nats.url, 15, "--workers", "1", name="gone", workdir=tmp_path / "emu")
     try:
-        options = SuiteOptions(count=3, expect=network.size + 15, description="stop mid-suite", outdir=tmp_path / "r", timeout=1.0, discovery_timeout=1.0)
+        options = SuiteOptions(
+            count=3,
+            expect=network.size + 15,
+            description="stop mid-suite",
+            outdir=tmp_path / "r",
+            timeout=1.0,
+            discovery_timeout=1.0,
+        )
         config = ClientConfig.load(servers=[network.nats.url], search_default_files=False, identity="measure-test")
         async with ChoriaClient(config) as client:
             suite = await asyncio.wait_for(run_suite(client, options, StopSecondAfterFirst(extra)), 60)
@@ -88,7 +106,9 @@ async def test_cloudevents_are_published_like_the_original(network, tmp_path):
     await watcher.subscribe("io.choria.event.emulator.>", cb=collect)
     await watcher.flush()
     try:
-        options = SuiteOptions(count=2, expect=network.size, description="events", outdir=tmp_path / "e", discovery_timeout=1.0)
+        options = SuiteOptions(
+            count=2, expect=network.size, description="events", outdir=tmp_path / "e", discovery_timeout=1.0
+        )
         config = ClientConfig.load(servers=[network.nats.url], search_default_files=False, identity="measure-test")
         async with ChoriaClient(config) as client:
             suite = await run_suite(client, options)
@@ -98,20 +118,55 @@ async def test_cloudevents_are_published_like_the_original(network, tmp_path):
             await asyncio.sleep(0.02)
     finally:
         await watcher.close()
-    assert [s for s, _ in seen] == ["io.choria.event.emulator.test_suite", "io.choria.event.emulator.test_result", "io.choria.event.emulator.test_result"]
+    assert [s for s, _ in seen] == [
+        "io.choria.event.emulator.test_suite",
+        "io.choria.event.emulator.test_result",
+        "io.choria.event.emulator.test_result",
+    ]
     suite_event, first = seen[0][1], seen[1][1]
-    assert (suite_event["specversion"], suite_event["source"], suite_event["type"]) == ("1.0", "io.choria.choria-emulator.measure", "io.choria.event.emulator.test_suite")
+    assert (suite_event["specversion"], suite_event["source"], suite_event["type"]) == (
+        "1.0",
+        "io.choria.choria-emulator.measure",
+        "io.choria.event.emulator.test_suite",
+    )
     assert suite_event["data"]["id"] == suite.id and suite_event["data"]["expected_nodes"] == network.size
-    assert list(first["data"]) == ["suite_id", "instance", "time_buckets", "discovered", "publish_duration", "request_duration", "failed", "ok", "noresponses", "unexpected", "responded"]
+    assert list(first["data"]) == [
+        "suite_id",
+        "instance",
+        "time_buckets",
+        "discovered",
+        "publish_duration",
+        "request_duration",
+        "failed",
+        "ok",
+        "noresponses",
+        "unexpected",
+        "responded",
+    ]
     assert (first["data"]["suite_id"], first["data"]["instance"], first["data"]["ok"]) == (suite.id, 1, network.size)
     assert sum(first["data"]["time_buckets"]) == network.size
 
 
 def test_workers_share_a_directed_suite(network, tmp_path):
-    result = measure("3", str(network.size), "workers", str(tmp_path / "w"), "--server", network.nats.url, "--dt", "0.5", "--force-direct", "--workers", "2", "--no-events")
+    result = measure(
+        "3",
+        str(network.size),
+        "workers",
+        str(tmp_path / "w"),
+        "--server",
+        network.nats.url,
+        "--dt",
+        "0.5",
+        "--force-direct",
+        "--workers",
+        "2",
+        "--no-events",
+    )
     assert result.returncode == 0, result.stdout + result.stderr
     rows = read_requests(tmp_path / "w")
-    assert [(r["ok"], r["responded"], r["discovered"], r["noresponses"]) for r in rows] == [(network.size, network.size, network.size, 0)] * 3
+    assert [(r["ok"], r["responded"], r["discovered"], r["noresponses"]) for r in rows] == [
+        (network.size, network.size, network.size, 0)
+    ] * 3
     times = read_times(tmp_path / "w")
     assert all(len(t) == network.size and t == sorted(t) for t in times)
     assert all(max(t) <= r["request_duration"] for t, r in zip(times, rows))

@@ -19,9 +19,22 @@ COUNT = 3
 def suite_dir(network, tmp_path_factory):
     outdir = tmp_path_factory.mktemp("suite") / "report"
     result = measure(
-        str(COUNT), str(network.size), "files, exactly", str(outdir),
-        "--server", network.nats.url, "--dt", "1", "--size", "25",
-        "--monitor", network.nats.monitor, "--emulator-monitor", network.first.http, "--emulator-monitor", network.second.http,
+        str(COUNT),
+        str(network.size),
+        "files, exactly",
+        str(outdir),
+        "--server",
+        network.nats.url,
+        "--dt",
+        "1",
+        "--size",
+        "25",
+        "--monitor",
+        network.nats.monitor,
+        "--emulator-monitor",
+        network.first.http,
+        "--emulator-monitor",
+        network.second.http,
     )
     assert result.returncode == 0, result.stdout + result.stderr
     return outdir, result
@@ -30,7 +43,10 @@ def suite_dir(network, tmp_path_factory):
 def test_requests_csv_has_the_original_twelve_columns(suite_dir):
     outdir, _ = suite_dir
     lines = (outdir / "requests.csv").read_text().split("\n")
-    assert lines[0] == "test,description,payload_bytes,expected,discovered,publish_duration,request_duration,failed,ok,noresponses,unexpected,responded"
+    assert (
+        lines[0]
+        == "test,description,payload_bytes,expected,discovered,publish_duration,request_duration,failed,ok,noresponses,unexpected,responded"
+    )
     assert len(REQUESTS_HEADER) == 12
     assert lines[-1] == "" and len(lines) == COUNT + 2  # header, a row per test, final newline (Go csv: \n)
     assert "\r" not in (outdir / "requests.csv").read_text()
@@ -43,7 +59,13 @@ def test_requests_rows_count_every_reply_in_nanoseconds(network, suite_dir):
     for row in rows:
         assert row["description"] == "files, exactly"  # the comma is quoted, as Go's csv does
         assert (row["payload_bytes"], row["expected"], row["discovered"]) == (25, network.size, network.size)
-        assert (row["ok"], row["responded"], row["failed"], row["noresponses"], row["unexpected"]) == (network.size, network.size, 0, 0, 0)
+        assert (row["ok"], row["responded"], row["failed"], row["noresponses"], row["unexpected"]) == (
+            network.size,
+            network.size,
+            0,
+            0,
+            0,
+        )
         assert 0 < row["publish_duration"] <= row["request_duration"] < 10 * 10**9  # ns, below the 10 s timeout
     assert '"files, exactly"' in (outdir / "requests.csv").read_text()
 
@@ -73,9 +95,24 @@ def test_suite_json_fields_in_the_original_order(network, suite_dir):
     outdir, _ = suite_dir
     text = (outdir / "suite.json").read_text()
     suite = json.loads(text)
-    assert list(suite) == ["description", "output_dir", "payload_size", "count", "rpc_timeout", "expected_nodes", "workers", "id"]
+    assert list(suite) == [
+        "description",
+        "output_dir",
+        "payload_size",
+        "count",
+        "rpc_timeout",
+        "expected_nodes",
+        "workers",
+        "id",
+    ]
     assert suite["rpc_timeout"] == 10 * 10**9  # a Go time.Duration: nanoseconds
-    assert (suite["description"], suite["payload_size"], suite["count"], suite["expected_nodes"], suite["workers"]) == ("files, exactly", 25, COUNT, network.size, 1)
+    assert (suite["description"], suite["payload_size"], suite["count"], suite["expected_nodes"], suite["workers"]) == (
+        "files, exactly",
+        25,
+        COUNT,
+        network.size,
+        1,
+    )
     assert " " not in text.replace("files, exactly", "")  # compact, like encoding/json
 
 
@@ -83,7 +120,13 @@ def test_report_json_summarises_the_suite_and_the_broker(network, suite_dir):
     outdir, _ = suite_dir
     report = json.loads((outdir / "report.json").read_text())
     assert report["discovery"]["nodes"] == network.size
-    assert report["tests"] == {**report["tests"], "count": COUNT, "complete": COUNT, "replies": COUNT * network.size, "noresponses": 0}
+    assert report["tests"] == {
+        **report["tests"],
+        "count": COUNT,
+        "complete": COUNT,
+        "replies": COUNT * network.size,
+        "noresponses": 0,
+    }
     rt = report["round_trip"]
     assert rt["min"] <= rt["median"] <= rt["p95"] <= rt["p99"] <= rt["max"]
     assert report["replies_per_second"] > 0
@@ -91,7 +134,15 @@ def test_report_json_summarises_the_suite_and_the_broker(network, suite_dir):
     assert before["connections"] >= network.size and after["subscriptions"] > 0 and after["rss"] > 0
     assert report["nats"]["delta"][0]["out_msgs"] >= COUNT * network.size  # every generate request reached every node
     assert sorted(e["connected"] for e in report["emulators"]["after"]) == [20, 40]
-    assert set(report["files"]) >= {"requests.csv", "times.csv", "time_buckets.csv", "suite.json", "report.json", "arrivals.png", "round_trips.png"}
+    assert set(report["files"]) >= {
+        "requests.csv",
+        "times.csv",
+        "time_buckets.csv",
+        "suite.json",
+        "report.json",
+        "arrivals.png",
+        "round_trips.png",
+    }
 
 
 @pytest.mark.parametrize("name", ["arrivals.png", "round_trips.png"])
@@ -112,7 +163,9 @@ def test_console_shows_a_line_per_request_and_the_summary(network, suite_dir):
 
 
 def test_json_mode_prints_the_report_on_stdout(network, tmp_path):
-    result = measure("1", str(network.size), "json", str(tmp_path / "j"), "--server", network.nats.url, "--dt", "1", "--json")
+    result = measure(
+        "1", str(network.size), "json", str(tmp_path / "j"), "--server", network.nats.url, "--dt", "1", "--json"
+    )
     assert result.returncode == 0, result.stderr
     report = json.loads(result.stdout)
     assert report == json.loads((tmp_path / "j" / "report.json").read_text())

@@ -19,12 +19,21 @@ from pathlib import Path
 from typing import Any
 
 import pytest
+from nodeset_support import (
+    DEACTIVATED,
+    DOMAIN,
+    FIXTURES,
+    FLEET,
+    SANDBOX,
+    SMOKE_TEST_NODES,
+    FleetNode,
+    null_provider,
+    terraform_binary,
+)
 
 from choria_emulator.client import ClientConfig
 from choria_emulator.localnet import Emulator, NatsServer
 from choria_emulator.nodesets import NodeSetContext, PuppetDBConfig
-
-from nodeset_support import DEACTIVATED, DOMAIN, FIXTURES, FLEET, SANDBOX, SMOKE_TEST_NODES, FleetNode, null_provider, terraform_binary
 
 
 @dataclass
@@ -38,27 +47,46 @@ class PuppetDBSandbox:
     def command(self, command: str, version: int, payload: dict[str, Any]) -> None:
         query = f"command={command}&version={version}&certname={payload['certname']}"
         request = urllib.request.Request(
-            f"{self.url}/pdb/cmd/v1?{query}", data=json.dumps(payload).encode(), headers={"Content-Type": "application/json"}
+            f"{self.url}/pdb/cmd/v1?{query}",
+            data=json.dumps(payload).encode(),
+            headers={"Content-Type": "application/json"},
         )
         with urllib.request.urlopen(request, timeout=30) as response:
             assert response.status == 200, response.read()
 
     def pql(self, query: str) -> Any:
         request = urllib.request.Request(
-            f"{self.url}/pdb/query/v4", data=json.dumps({"query": query}).encode(), headers={"Content-Type": "application/json"}
+            f"{self.url}/pdb/query/v4",
+            data=json.dumps({"query": query}).encode(),
+            headers={"Content-Type": "application/json"},
         )
         with urllib.request.urlopen(request, timeout=30) as response:
             return json.loads(response.read())
 
 
 def _catalog(node: FleetNode, stamp: str, number: int) -> dict[str, Any]:
-    resources = [{"type": "Class", "title": c, "exported": False, "tags": ["class", c.lower()], "parameters": {}} for c in node.classes]
+    resources = [
+        {"type": "Class", "title": c, "exported": False, "tags": ["class", c.lower()], "parameters": {}}
+        for c in node.classes
+    ]
     resources += [
-        {"type": "Package", "title": p, "exported": False, "tags": ["package"], "file": "/etc/puppet/code/site.pp", "line": 3, "parameters": {"ensure": "present"}}
+        {
+            "type": "Package",
+            "title": p,
+            "exported": False,
+            "tags": ["package"],
+            "file": "/etc/puppet/code/site.pp",
+            "line": 3,
+            "parameters": {"ensure": "present"},
+        }
         for p in node.packages
     ]
     edges = [
-        {"source": {"type": "Class", "title": node.classes[0]}, "target": {"type": "Package", "title": p}, "relationship": "contains"}
+        {
+            "source": {"type": "Class", "title": node.classes[0]},
+            "target": {"type": "Package", "title": p},
+            "relationship": "contains",
+        }
         for p in node.packages
     ]
     return {
@@ -78,7 +106,17 @@ def _catalog(node: FleetNode, stamp: str, number: int) -> dict[str, Any]:
 def _load_fleet(pdb: PuppetDBSandbox) -> None:
     stamp = time.strftime("%Y-%m-%dT%H:%M:%S.000Z", time.gmtime())
     for number, node in enumerate(FLEET, 1):
-        pdb.command("replace_facts", 5, {"certname": node.certname, "environment": "production", "producer_timestamp": stamp, "producer": "tests", "values": node.facts})
+        pdb.command(
+            "replace_facts",
+            5,
+            {
+                "certname": node.certname,
+                "environment": "production",
+                "producer_timestamp": stamp,
+                "producer": "tests",
+                "values": node.facts,
+            },
+        )
         pdb.command("replace_catalog", 9, _catalog(node, stamp, number))
     # The sandbox's smoke test leaves web1/db1.example.net behind: deactivate them with ours.
     for certname in (DEACTIVATED, *SMOKE_TEST_NODES):
@@ -86,9 +124,15 @@ def _load_fleet(pdb: PuppetDBSandbox) -> None:
     deadline = time.monotonic() + 60
     while time.monotonic() < deadline:  # commands are asynchronous
         facts = pdb.pql(f'inventory[count()] {{ certname ~ "{DOMAIN}$" and node_state = "any" }}')[0]["count"]
-        classes = pdb.pql(f'resources[count()] {{ type = "Class" and certname ~ "{DOMAIN}$" and node_state = "any" }}')[0]["count"]
+        classes = pdb.pql(f'resources[count()] {{ type = "Class" and certname ~ "{DOMAIN}$" and node_state = "any" }}')[
+            0
+        ]["count"]
         active = {row["certname"] for row in pdb.pql("nodes[certname] {}")}
-        if facts == len(FLEET) and classes == sum(len(n.classes) for n in FLEET) and active == {n.certname for n in FLEET} - {DEACTIVATED}:
+        if (
+            facts == len(FLEET)
+            and classes == sum(len(n.classes) for n in FLEET)
+            and active == {n.certname for n in FLEET} - {DEACTIVATED}
+        ):
             return
         time.sleep(0.25)
     raise RuntimeError(f"PuppetDB did not store the fleet within 60 s (facts {facts}, classes {classes})")
@@ -107,14 +151,20 @@ def _stop_sandbox(workdir: Path) -> None:
         except ProcessLookupError:
             pass
     if (workdir / "pg" / "data" / "postmaster.pid").exists():
-        subprocess.run(["su", "postgres", "-c", f"/usr/lib/postgresql/15/bin/pg_ctl -D {workdir}/pg/data -m fast stop"], capture_output=True, timeout=60)
+        subprocess.run(
+            ["su", "postgres", "-c", f"/usr/lib/postgresql/15/bin/pg_ctl -D {workdir}/pg/data -m fast stop"],
+            capture_output=True,
+            timeout=60,
+        )
 
 
 @pytest.fixture(scope="session")
 def puppetdb() -> PuppetDBSandbox:
     """PuppetDB 7 + PostgreSQL 15 on random ports with the fleet loaded; stopped at the end of the session."""
     if not SANDBOX.is_file():
-        raise RuntimeError(f"{SANDBOX} is missing: set PUPPETDB_SANDBOX to the puppetdb-sandbox.sh of the project's shared tools")
+        raise RuntimeError(
+            f"{SANDBOX} is missing: set PUPPETDB_SANDBOX to the puppetdb-sandbox.sh of the project's shared tools"
+        )
     workdir = Path(tempfile.mkdtemp(prefix="choria-nodesets-pdb-", dir="/tmp"))
     workdir.chmod(0o755)  # the postgres user must reach it
     env = {**os.environ, "KEEP": "1"}
@@ -122,9 +172,13 @@ def puppetdb() -> PuppetDBSandbox:
     if aot:
         env["PDB_AOT_CLASSES"] = aot
     try:
-        done = subprocess.run(["bash", str(SANDBOX), str(workdir)], env=env, capture_output=True, text=True, timeout=600)
+        done = subprocess.run(
+            ["bash", str(SANDBOX), str(workdir)], env=env, capture_output=True, text=True, timeout=600
+        )
         if done.returncode != 0:
-            raise RuntimeError(f"puppetdb-sandbox.sh failed ({done.returncode}): {done.stdout[-2000:]} {done.stderr[-2000:]}")
+            raise RuntimeError(
+                f"puppetdb-sandbox.sh failed ({done.returncode}): {done.stdout[-2000:]} {done.stderr[-2000:]}"
+            )
         sandbox = PuppetDBSandbox(f"http://127.0.0.1:{(workdir / 'pdb.port').read_text().strip()}", workdir)
         _load_fleet(sandbox)
         yield sandbox
@@ -140,6 +194,7 @@ def pdb_ctx(puppetdb: PuppetDBSandbox) -> NodeSetContext:
 
 # --- Terraform -------------------------------------------------------------------------------
 
+
 @pytest.fixture(scope="session")
 def terraform_state(tmp_path_factory: pytest.TempPathFactory) -> Path:
     """``fixtures/terraform/main.tf`` applied offline by the real binary; returns the state file."""
@@ -150,8 +205,13 @@ def terraform_state(tmp_path_factory: pytest.TempPathFactory) -> Path:
     shutil.copy(null_provider(), plugins / "terraform-provider-null_v2.1.2_x4")
     (plugins / "terraform-provider-null_v2.1.2_x4").chmod(0o755)
     env = {**os.environ, "CHECKPOINT_DISABLE": "1", "TF_IN_AUTOMATION": "1"}
-    for args in (["init", "-input=false", "-no-color", f"-plugin-dir={work / 'plugins'}"], ["apply", "-auto-approve", "-input=false", "-no-color"]):
-        done = subprocess.run([terraform_binary(), *args], cwd=work, env=env, capture_output=True, text=True, timeout=300)
+    for args in (
+        ["init", "-input=false", "-no-color", f"-plugin-dir={work / 'plugins'}"],
+        ["apply", "-auto-approve", "-input=false", "-no-color"],
+    ):
+        done = subprocess.run(
+            [terraform_binary(), *args], cwd=work, env=env, capture_output=True, text=True, timeout=300
+        )
         assert done.returncode == 0, f"terraform {args[0]} failed: {done.stdout}{done.stderr}"
     state = work / "terraform.tfstate"
     assert json.loads(state.read_text())["version"] == 4
@@ -159,6 +219,7 @@ def terraform_state(tmp_path_factory: pytest.TempPathFactory) -> Path:
 
 
 # --- Choria network --------------------------------------------------------------------------
+
 
 @pytest.fixture(scope="module")
 def network(tmp_path_factory: pytest.TempPathFactory):
@@ -168,8 +229,18 @@ def network(tmp_path_factory: pytest.TempPathFactory):
     emulator = None
     try:
         emulator = Emulator.start(
-            nats.url, 8, "--agents", "2", "--workers", "1", "--facts", str(FIXTURES / "facts.yaml"),
-            "--audit", str(work / "audit.jsonl"), name="emu", workdir=work / "emu",
+            nats.url,
+            8,
+            "--agents",
+            "2",
+            "--workers",
+            "1",
+            "--facts",
+            str(FIXTURES / "facts.yaml"),
+            "--audit",
+            str(work / "audit.jsonl"),
+            name="emu",
+            workdir=work / "emu",
         )
         emulator.audit = work / "audit.jsonl"  # type: ignore[attr-defined]
         yield nats, emulator

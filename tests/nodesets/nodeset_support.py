@@ -45,7 +45,9 @@ def _fleet() -> list[FleetNode]:
                 "uptime_days": i,
             }
             if "Mcollective" in classes:
-                facts["mcollective"] = {"server": {"collectives": ["mcollective", "eu_collective" if i % 2 else "us_collective"]}}
+                facts["mcollective"] = {
+                    "server": {"collectives": ["mcollective", "eu_collective" if i % 2 else "us_collective"]}
+                }
             nodes.append(FleetNode(f"{role}{i:02d}.{DOMAIN}", facts, classes, packages))
     return nodes
 

@@ -10,12 +10,11 @@ import stat
 from pathlib import Path
 
 import pytest
+from nodeset_support import FIXTURES
 
 from choria_emulator.nodesets import NodeSetContext, NodeSetError, resolve_node_set, resolve_node_sets
 from choria_emulator.nodesets.resolve import agents_by_set_uses
 from choria_emulator.nodesets.sources.shell import DEFAULT_TIMEOUT, ShellSource
-
-from nodeset_support import FIXTURES
 
 
 def script(tmp_path: Path, *lines: str, name: str | None = None) -> str:
@@ -31,6 +30,7 @@ def echo(tmp_path: Path, *nodes: str) -> dict:
 
 # 15 ------------------------------------------------------------------------------------------
 
+
 def test_15_discovery_removes_duplicates_keeping_order(tmp_path: Path) -> None:
     resolved = resolve_node_set("servers", echo(tmp_path, "r1", "r2", "r1"), NodeSetContext())
     assert resolved.nodes == ["r1", "r2"]
@@ -42,6 +42,7 @@ def test_15_duplicates_removed_before_limit_and_at_least(tmp_path: Path) -> None
 
 
 # 16 ------------------------------------------------------------------------------------------
+
 
 def test_16_limit_one_keeps_the_first_node(tmp_path: Path) -> None:
     spec = {**echo(tmp_path, "r3", "r1", "r2"), "limit": 1}
@@ -55,21 +56,36 @@ def test_16_limit_zero_keeps_every_node(tmp_path: Path) -> None:
 
 # 17 ------------------------------------------------------------------------------------------
 
+
 def test_17_when_empty_default_message() -> None:
-    spec = {"type": "terraform", "statefile": str(FIXTURES / "terraform-v3.tfstate"), "output": "none", "terraform": False}
+    spec = {
+        "type": "terraform",
+        "statefile": str(FIXTURES / "terraform-v3.tfstate"),
+        "output": "none",
+        "terraform": False,
+    }
     with pytest.raises(NodeSetError, match=r"^Did not discover any nodes for nodeset web_servers$"):
         resolve_node_set("web_servers", spec, NodeSetContext())
 
 
 def test_17_when_empty_custom_message(tmp_path: Path) -> None:
-    spec = {"type": "shell", "script": script(tmp_path, "true"), "when_empty": "No load balancers found with class haproxy"}
+    spec = {
+        "type": "shell",
+        "script": script(tmp_path, "true"),
+        "when_empty": "No load balancers found with class haproxy",
+    }
     with pytest.raises(NodeSetError, match=r"^No load balancers found with class haproxy$"):
         resolve_node_set("load_balancers", spec, NodeSetContext())
 
 
 @pytest.mark.parametrize("count", [0, 1])
 def test_17_at_least_message(tmp_path: Path, count: int) -> None:
-    spec = {**echo(tmp_path, *[f"web{i}" for i in range(count)]), "at_least": 2, "empty_ok": False, "when_empty": "unused"}
+    spec = {
+        **echo(tmp_path, *[f"web{i}" for i in range(count)]),
+        "at_least": 2,
+        "empty_ok": False,
+        "when_empty": "unused",
+    }
     if count == 0:
         with pytest.raises(NodeSetError, match="^unused$"):
             resolve_node_set("web_servers", spec, NodeSetContext())
@@ -85,7 +101,13 @@ def test_17_at_least_applies_after_limit(tmp_path: Path) -> None:
 
 
 def test_17_empty_ok_disables_when_empty_and_at_least(tmp_path: Path) -> None:
-    spec = {"type": "shell", "script": script(tmp_path, "true"), "empty_ok": True, "at_least": 5, "when_empty": "never shown"}
+    spec = {
+        "type": "shell",
+        "script": script(tmp_path, "true"),
+        "empty_ok": True,
+        "at_least": 5,
+        "when_empty": "never shown",
+    }
     assert resolve_node_set("servers", spec, NodeSetContext()).nodes == []
     spec = {**echo(tmp_path, "r1"), "empty_ok": True, "at_least": 5}
     assert resolve_node_set("servers", spec, NodeSetContext()).nodes == ["r1"]
@@ -101,6 +123,7 @@ def test_17_empty_yaml_group_uses_when_empty_when_given(tmp_path: Path) -> None:
 
 
 # 18 ------------------------------------------------------------------------------------------
+
 
 def _audit(emulator, action: str) -> list[dict]:
     lines = emulator.audit.read_text().splitlines() if emulator.audit.exists() else []
@@ -123,8 +146,16 @@ def test_18_only_test_sets_are_pinged_in_one_request(tmp_path: Path, network, ne
 
 
 def test_18_connectivity_test_names_missing_nodes(tmp_path: Path, network, net_ctx: NodeSetContext) -> None:
-    spec = {"type": "yaml", "source": str(_yaml(tmp_path, {"g": ["emu-3", "ghost-1", "ghost-2"]})), "group": "g", "test": True}
-    with pytest.raises(NodeSetError, match=r"^Connectivity test failed for some nodes: 2 of 3 node\(s\) did not respond: ghost-1, ghost-2$") as err:
+    spec = {
+        "type": "yaml",
+        "source": str(_yaml(tmp_path, {"g": ["emu-3", "ghost-1", "ghost-2"]})),
+        "group": "g",
+        "test": True,
+    }
+    with pytest.raises(
+        NodeSetError,
+        match=r"^Connectivity test failed for some nodes: 2 of 3 node\(s\) did not respond: ghost-1, ghost-2$",
+    ) as err:
         resolve_node_sets({"servers": spec}, net_ctx)
     assert err.value.problems == ["ghost-1", "ghost-2"]
 
@@ -150,9 +181,16 @@ def test_18_uses_passes_when_versions_match(network, net_ctx: NodeSetContext) ->
     assert len(resolved["b"].nodes) == 2
 
 
-def test_18_uses_reports_every_failure(tmp_path: Path, network, net_ctx: NodeSetContext, caplog: pytest.LogCaptureFixture) -> None:
+def test_18_uses_reports_every_failure(
+    tmp_path: Path, network, net_ctx: NodeSetContext, caplog: pytest.LogCaptureFixture
+) -> None:
     net_ctx.uses = {"rpcutil": "~1.0.0", "emulated5": "*"}
-    spec = {"type": "yaml", "source": str(_yaml(tmp_path, {"g": ["emu-4", "ghost-9"]})), "group": "g", "uses": ["rpcutil", "emulated5", "puppet"]}
+    spec = {
+        "type": "yaml",
+        "source": str(_yaml(tmp_path, {"g": ["emu-4", "ghost-9"]})),
+        "group": "g",
+        "uses": ["rpcutil", "emulated5", "puppet"],
+    }
     with pytest.raises(NodeSetError) as err:
         resolve_node_sets({"servers": spec}, net_ctx)
     assert err.value.reason == "Network agents did not match specified SemVer specifications in the playbook"
@@ -176,9 +214,13 @@ def _yaml(tmp_path: Path, groups: dict) -> Path:
 
 # 19 ------------------------------------------------------------------------------------------
 
+
 def test_19_shell_nonzero_exit_is_an_error_quoting_stderr(tmp_path: Path) -> None:
     spec = {"type": "shell", "script": script(tmp_path, "echo node1", "echo 'database is down' >&2", "exit 3")}
-    with pytest.raises(NodeSetError, match=r"^Node set s: Could not discover nodes via shell method, command exited with code 3: database is down$"):
+    with pytest.raises(
+        NodeSetError,
+        match=r"^Node set s: Could not discover nodes via shell method, command exited with code 3: database is down$",
+    ):
         resolve_node_set("s", spec, NodeSetContext())
 
 
@@ -195,7 +237,9 @@ def test_19_shell_fixture_script_lists_nodes() -> None:
 
 def test_19_shell_script_with_arguments_runs(tmp_path: Path) -> None:
     path = script(tmp_path, 'for n in "$@"; do echo "$n"; done')
-    assert resolve_node_set("s", {"type": "shell", "script": f"{path} a.example b.example"}, NodeSetContext()).nodes == ["a.example", "b.example"]
+    assert resolve_node_set(
+        "s", {"type": "shell", "script": f"{path} a.example b.example"}, NodeSetContext()
+    ).nodes == ["a.example", "b.example"]
 
 
 def test_19_shell_times_out_after_ten_seconds_by_default(tmp_path: Path) -> None:
@@ -222,7 +266,10 @@ def running(pid: int) -> bool:
     [
         ({"type": "shell"}, "No node source script specified"),
         ({"type": "shell", "script": str(FIXTURES / "nodes.yaml")}, "Node source script is not executable"),
-        ({"type": "shell", "script": "no-such-command-here --all"}, "Node source script no-such-command-here was not found on PATH"),
+        (
+            {"type": "shell", "script": "no-such-command-here --all"},
+            "Node source script no-such-command-here was not found on PATH",
+        ),
         ({"type": "shell", "script": "true"}, "Node source script produced no results"),
     ],
 )
@@ -243,20 +290,29 @@ def test_19_shell_validation_errors(spec: dict, reason: str) -> None:
 )
 def test_19_yaml_error_strings(group: str, reason: str) -> None:
     with pytest.raises(NodeSetError) as err:
-        resolve_node_set("s", {"type": "yaml", "source": str(FIXTURES / "nodes.yaml"), "group": group}, NodeSetContext())
+        resolve_node_set(
+            "s", {"type": "yaml", "source": str(FIXTURES / "nodes.yaml"), "group": group}, NodeSetContext()
+        )
     assert err.value.reason == reason
 
 
 def test_19_yaml_group_uk() -> None:
     spec = {"type": "yaml", "source": str(FIXTURES / "nodes.yaml"), "group": "uk"}
-    assert resolve_node_set("s", spec, NodeSetContext()).nodes == ["node1.example.net", "node2.example.net", "node3.example.net"]
+    assert resolve_node_set("s", spec, NodeSetContext()).nodes == [
+        "node1.example.net",
+        "node2.example.net",
+        "node3.example.net",
+    ]
 
 
 @pytest.mark.parametrize(
     "spec, reason",
     [
         ({"type": "yaml", "group": "uk"}, "No node group YAML source file specified"),
-        ({"type": "yaml", "source": "/nonexistent/nodes.yaml", "group": "uk"}, "Node group YAML source file /nonexistent/nodes.yaml is not readable"),
+        (
+            {"type": "yaml", "source": "/nonexistent/nodes.yaml", "group": "uk"},
+            "Node group YAML source file /nonexistent/nodes.yaml is not readable",
+        ),
         ({"type": "yaml", "source": str(FIXTURES / "nodes.yaml")}, "No node group name specified"),
     ],
 )
@@ -270,13 +326,29 @@ def test_19_yaml_validation_errors(spec: dict, reason: str) -> None:
     "spec, reason",
     [
         ({"type": "terraform", "output": "x"}, "A terraform state file is needed"),
-        ({"type": "terraform", "statefile": "/nonexistent.tfstate", "output": "x"}, "The terraform statefile /nonexistent.tfstate is not readable"),
+        (
+            {"type": "terraform", "statefile": "/nonexistent.tfstate", "output": "x"},
+            "The terraform statefile /nonexistent.tfstate is not readable",
+        ),
         ({"type": "terraform", "statefile": str(FIXTURES / "terraform-v3.tfstate")}, "An output name is needed"),
         (
-            {"type": "terraform", "statefile": str(FIXTURES / "terraform-v3.tfstate"), "output": "x", "terraform": str(FIXTURES / "nodes.yaml")},
+            {
+                "type": "terraform",
+                "statefile": str(FIXTURES / "terraform-v3.tfstate"),
+                "output": "x",
+                "terraform": str(FIXTURES / "nodes.yaml"),
+            },
             f"The supplied terraform path {FIXTURES / 'nodes.yaml'} is not executable",
         ),
-        ({"type": "terraform", "statefile": str(FIXTURES / "terraform-v3.tfstate"), "output": "lb", "terraform": False}, "Only terraform outputs of type list is supported"),
+        (
+            {
+                "type": "terraform",
+                "statefile": str(FIXTURES / "terraform-v3.tfstate"),
+                "output": "lb",
+                "terraform": False,
+            },
+            "Only terraform outputs of type list is supported",
+        ),
     ],
 )
 def test_19_terraform_error_strings(spec: dict, reason: str) -> None:

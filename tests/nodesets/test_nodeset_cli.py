@@ -8,12 +8,13 @@ import sys
 from pathlib import Path
 
 import yaml
-
 from nodeset_support import FIXTURES, SAMPLES
 
 
 def nodes(*args: str) -> subprocess.CompletedProcess:
-    return subprocess.run([sys.executable, "-m", "choria_emulator", "nodes", *args], capture_output=True, text=True, timeout=60)
+    return subprocess.run(
+        [sys.executable, "-m", "choria_emulator", "nodes", *args], capture_output=True, text=True, timeout=60
+    )
 
 
 def inventory(tmp_path: Path) -> Path:
@@ -51,19 +52,26 @@ def test_table(tmp_path: Path) -> None:
 def test_json_and_one_set(tmp_path: Path) -> None:
     done = nodes(str(inventory(tmp_path)), "--json", "--set", "scripted")
     assert done.returncode == 0, done.stderr
-    assert json.loads(done.stdout) == {"scripted": {"type": "shell", "nodes": ["node1.example.net"], "hostvars": {"node1.example.net": {}}}}
+    assert json.loads(done.stdout) == {
+        "scripted": {"type": "shell", "nodes": ["node1.example.net"], "hostvars": {"node1.example.net": {}}}
+    }
 
 
 def test_unknown_set_is_one_line(tmp_path: Path) -> None:
     done = nodes(str(inventory(tmp_path)), "--set", "fr")
     assert done.returncode == 1
-    assert done.stderr.strip().splitlines()[-1] == f"choria-emulator nodes: no node set fr in {tmp_path / 'site.choria_nodes.yml'} (it has uk, scripted)"
+    assert (
+        done.stderr.strip().splitlines()[-1]
+        == f"choria-emulator nodes: no node set fr in {tmp_path / 'site.choria_nodes.yml'} (it has uk, scripted)"
+    )
 
 
 def test_playbook_nodes_section(tmp_path: Path) -> None:
     """The documented sample playbook, its source path pointed at a real file."""
     sample = yaml.safe_load((SAMPLES / "website__docs_playbooks_node_sets__yaml_node_sets.yaml").read_text())
-    (tmp_path / "nodes.yaml").write_text((SAMPLES / "website__docs_playbooks_node_sets__yaml_node_source_file.yaml").read_text())
+    (tmp_path / "nodes.yaml").write_text(
+        (SAMPLES / "website__docs_playbooks_node_sets__yaml_node_source_file.yaml").read_text()
+    )
     for node_set in sample["nodes"].values():
         node_set["source"] = "nodes.yaml"
     playbook = tmp_path / "playbook.yaml"
@@ -80,7 +88,14 @@ def test_errors_are_one_line(tmp_path: Path) -> None:
     path.write_text("node_sets:\n  web:\n    type: yaml\n    source: nodes.yaml\n    group: web\n")
     done = nodes(str(path))
     assert done.returncode == 1
-    assert done.stderr.strip() == f"choria-emulator nodes: Node set web: Node group YAML source file {tmp_path / 'nodes.yaml'} is not readable"
+    assert (
+        done.stderr.strip()
+        == f"choria-emulator nodes: Node set web: Node group YAML source file {tmp_path / 'nodes.yaml'} is not readable"
+    )
     path.write_text("node_sets: [oops\n")
     done = nodes(str(path))
-    assert done.returncode == 1 and "is not valid YAML at line" in done.stderr and len(done.stderr.strip().splitlines()) == 1
+    assert (
+        done.returncode == 1
+        and "is not valid YAML at line" in done.stderr
+        and len(done.stderr.strip().splitlines()) == 1
+    )

@@ -11,7 +11,6 @@ from typing import Any
 
 import pytest
 import yaml
-
 from nodeset_support import DOMAIN, FIXTURES, REPO, fleet, terraform_binary
 
 BIN = Path(sys.executable).parent
@@ -26,7 +25,9 @@ def collections(tmp_path_factory: pytest.TempPathFactory) -> Path:
     return root
 
 
-def ansible(collections: Path, tool: str, *args: str, env: dict[str, str] | None = None, check: bool = True) -> subprocess.CompletedProcess:
+def ansible(
+    collections: Path, tool: str, *args: str, env: dict[str, str] | None = None, check: bool = True
+) -> subprocess.CompletedProcess:
     environment = {
         **{k: v for k, v in os.environ.items() if not k.startswith(("ANSIBLE_", "PUPPETDB_"))},
         "PATH": f"{BIN}{os.pathsep}{os.environ.get('PATH', '')}",
@@ -39,13 +40,19 @@ def ansible(collections: Path, tool: str, *args: str, env: dict[str, str] | None
     }
     done = subprocess.run([str(BIN / tool), *args], env=environment, capture_output=True, text=True, timeout=180)
     if check:
-        assert done.returncode == 0, f"{tool} {' '.join(args)} failed ({done.returncode}):\n{done.stdout}\n{done.stderr}"
+        assert done.returncode == 0, (
+            f"{tool} {' '.join(args)} failed ({done.returncode}):\n{done.stdout}\n{done.stderr}"
+        )
     return done
 
 
-def write_inventory(directory: Path, node_sets: dict[str, Any], name: str = "test.choria_nodes.yml", **top: Any) -> Path:
+def write_inventory(
+    directory: Path, node_sets: dict[str, Any], name: str = "test.choria_nodes.yml", **top: Any
+) -> Path:
     path = directory / name
-    path.write_text(yaml.safe_dump({"plugin": "chorialab.choria.nodeset", **top, "node_sets": node_sets}, sort_keys=False))
+    path.write_text(
+        yaml.safe_dump({"plugin": "chorialab.choria.nodeset", **top, "node_sets": node_sets}, sort_keys=False)
+    )
     return path
 
 
@@ -70,12 +77,16 @@ def hosts(listing: dict[str, Any], group: str) -> list[str]:
 
 # every source type ----------------------------------------------------------------------------
 
+
 def test_yaml_source(collections: Path, tmp_path: Path) -> None:
     (tmp_path / "nodes.yaml").write_text((FIXTURES / "nodes.yaml").read_text())
     path = write_inventory(tmp_path, {"uk": {"type": "yaml", "source": "nodes.yaml", "group": "uk", "limit": 2}})
     listing = inventory_list(collections, path)
     assert hosts(listing, "uk") == ["node1.example.net", "node2.example.net"]
-    assert listing["_meta"]["hostvars"]["node1.example.net"] == {"choria_identity": "node1.example.net", "choria_node_sets": ["uk"]}
+    assert listing["_meta"]["hostvars"]["node1.example.net"] == {
+        "choria_identity": "node1.example.net",
+        "choria_node_sets": ["uk"],
+    }
 
 
 def test_shell_source_graph(collections: Path, tmp_path: Path) -> None:
@@ -88,7 +99,12 @@ def test_terraform_source(collections: Path, tmp_path: Path, terraform_state: Pa
     path = write_inventory(
         tmp_path,
         {
-            "web": {"type": "terraform", "statefile": str(terraform_state), "output": "webservers", "terraform": terraform_binary()},
+            "web": {
+                "type": "terraform",
+                "statefile": str(terraform_state),
+                "output": "webservers",
+                "terraform": terraform_binary(),
+            },
             "hosts": {"type": "terraform", "statefile": str(terraform_state), "output": "hosts", "terraform": False},
         },
         hostvar_prefix="tf_",
@@ -107,7 +123,9 @@ def test_pql_source_with_puppetdb_from_environment(collections: Path, tmp_path: 
         keyed_groups=[{"key": "choria_facts.country", "prefix": "country"}],
         compose={"role": "choria_facts.role"},
     )
-    listing = inventory_list(collections, path, env={"PUPPETDB_SERVER_URLS": puppetdb.url})  # as an AWX credential injects it
+    listing = inventory_list(
+        collections, path, env={"PUPPETDB_SERVER_URLS": puppetdb.url}
+    )  # as an AWX credential injects it
     assert hosts(listing, "db") == fleet(lambda n: n.facts["role"] == "db")
     assert hosts(listing, "country_mt") == fleet(lambda n: n.facts["role"] == "db" and n.facts["country"] == "mt")
     assert listing["_meta"]["hostvars"][f"db03.{DOMAIN}"]["role"] == "db"
@@ -118,7 +136,12 @@ def test_pql_and_choria_discovery_with_puppetdb_option(collections: Path, tmp_pa
         tmp_path,
         {
             "lb": {"type": "pql", "query": 'resources[certname] { type = "Class" and title = "Haproxy" }'},
-            "puppet": {"type": "mcollective", "discovery_method": "choria", "agents": ["puppet"], "classes": ["haproxy"]},
+            "puppet": {
+                "type": "mcollective",
+                "discovery_method": "choria",
+                "agents": ["puppet"],
+                "classes": ["haproxy"],
+            },
         },
         puppetdb={"server_urls": [puppetdb.url], "read_timeout": 30},
     )
@@ -165,12 +188,15 @@ def test_cache_is_read_until_flushed(collections: Path, tmp_path: Path) -> None:
 
 
 def test_other_files_are_not_claimed(collections: Path, tmp_path: Path) -> None:
-    path = write_inventory(tmp_path, {"web": {"type": "shell", "script": str(FIXTURES / "script_nodes.sh")}}, name="inventory.yml")
+    path = write_inventory(
+        tmp_path, {"web": {"type": "shell", "script": str(FIXTURES / "script_nodes.sh")}}, name="inventory.yml"
+    )
     done = ansible(collections, "ansible-inventory", "-i", str(path), "--list", check=False)
     assert done.returncode != 0 and "node1.example.net" not in done.stdout
 
 
 # bad input: one clear error each ---------------------------------------------------------------
+
 
 def bad(collections: Path, path: Path, **kwargs: Any) -> str:
     done = ansible(collections, "ansible-inventory", "-i", str(path), "--list", check=False, **kwargs)
@@ -180,12 +206,18 @@ def bad(collections: Path, path: Path, **kwargs: Any) -> str:
 
 
 def test_unknown_type(collections: Path, tmp_path: Path) -> None:
-    assert "Node set web: Cannot find a handler for Node Set type nosuch" in bad(collections, write_inventory(tmp_path, {"web": {"type": "nosuch"}}))
+    assert "Node set web: Cannot find a handler for Node Set type nosuch" in bad(
+        collections, write_inventory(tmp_path, {"web": {"type": "nosuch"}})
+    )
 
 
 def test_missing_options(collections: Path, tmp_path: Path) -> None:
-    assert "Node set web: No PQL query specified" in bad(collections, write_inventory(tmp_path, {"web": {"type": "pql"}}))
-    assert "Node set web: option type is required" in bad(collections, write_inventory(tmp_path, {"web": {"query": "x"}}))
+    assert "Node set web: No PQL query specified" in bad(
+        collections, write_inventory(tmp_path, {"web": {"type": "pql"}})
+    )
+    assert "Node set web: option type is required" in bad(
+        collections, write_inventory(tmp_path, {"web": {"query": "x"}})
+    )
 
 
 def test_unreachable_puppetdb(collections: Path, tmp_path: Path) -> None:
@@ -194,14 +226,20 @@ def test_unreachable_puppetdb(collections: Path, tmp_path: Path) -> None:
     with socket.socket() as s:
         s.bind(("127.0.0.1", 0))
         url = f"http://127.0.0.1:{s.getsockname()[1]}"
-    path = write_inventory(tmp_path, {"web": {"type": "pql", "query": "nodes[certname] {}"}}, puppetdb={"server_urls": [url]})
-    assert f"Node set web: Failed to make request to PuppetDB: could not connect to {url}: Connection refused" in bad(collections, path)
+    path = write_inventory(
+        tmp_path, {"web": {"type": "pql", "query": "nodes[certname] {}"}}, puppetdb={"server_urls": [url]}
+    )
+    assert f"Node set web: Failed to make request to PuppetDB: could not connect to {url}: Connection refused" in bad(
+        collections, path
+    )
 
 
 def test_malformed_node_source_yaml(collections: Path, tmp_path: Path) -> None:
     (tmp_path / "nodes.yaml").write_text("web: [a, b\ndb: c\n")
     path = write_inventory(tmp_path, {"web": {"type": "yaml", "source": "nodes.yaml", "group": "web"}})
-    assert f"Node set web: Node group YAML source file {tmp_path / 'nodes.yaml'} is not valid YAML at line" in bad(collections, path)
+    assert f"Node set web: Node group YAML source file {tmp_path / 'nodes.yaml'} is not valid YAML at line" in bad(
+        collections, path
+    )
 
 
 def test_malformed_inventory_file(collections: Path, tmp_path: Path) -> None:
@@ -217,6 +255,7 @@ def test_shell_command_not_found(collections: Path, tmp_path: Path) -> None:
 
 
 # a play over a node-set group --------------------------------------------------------------------
+
 
 def test_playbook_pings_a_node_set_through_the_emulator(collections: Path, tmp_path: Path, network) -> None:
     nats, _ = network
@@ -238,8 +277,15 @@ def test_playbook_pings_a_node_set_through_the_emulator(collections: Path, tmp_p
                             "name": "ping every node of the set",
                             "ansible.builtin.command": {
                                 "argv": [
-                                    str(BIN / "choria-emulator"), "rpc", "rpcutil", "ping", "--json", "--server", nats.url,
-                                    "--nodes", "{{ ansible_play_hosts | map('extract', hostvars, 'choria_identity') | join(',') }}",
+                                    str(BIN / "choria-emulator"),
+                                    "rpc",
+                                    "rpcutil",
+                                    "ping",
+                                    "--json",
+                                    "--server",
+                                    nats.url,
+                                    "--nodes",
+                                    "{{ ansible_play_hosts | map('extract', hostvars, 'choria_identity') | join(',') }}",
                                 ]
                             },
                             "delegate_to": "localhost",
@@ -261,6 +307,13 @@ def test_playbook_pings_a_node_set_through_the_emulator(collections: Path, tmp_p
             ]
         )
     )
-    done = ansible(collections, "ansible-playbook", "-i", str(inventory), str(playbook), env={"ANSIBLE_PYTHON_INTERPRETER": sys.executable})
+    done = ansible(
+        collections,
+        "ansible-playbook",
+        "-i",
+        str(inventory),
+        str(playbook),
+        env={"ANSIBLE_PYTHON_INTERPRETER": sys.executable},
+    )
     assert "ok=2" in done.stdout and "failed=0" in done.stdout
     assert all(f"emu-{i}" in done.stdout for i in (0, 2, 4, 6))

@@ -43,7 +43,9 @@ def test_agent_filter(net_ctx: NodeSetContext) -> None:
 
 
 def test_compound_filter(net_ctx: NodeSetContext) -> None:
-    assert sorted(discover(net_ctx, compound='with("apache") and facts.country == "mt"', identities=["/emu-[0-3]/"])) == ["emu-0", "emu-2"]
+    assert sorted(
+        discover(net_ctx, compound='with("apache") and facts.country == "mt"', identities=["/emu-[0-3]/"])
+    ) == ["emu-0", "emu-2"]
 
 
 def test_compound_with_choria_method_uses_broadcast(net_ctx: NodeSetContext) -> None:
@@ -82,7 +84,10 @@ def test_stopped_emulator_fails_the_connectivity_test(network, tmp_path: Path, c
         specs = {"cluster": {"type": "yaml", "source": str(nodes_file), "group": "cluster", "test": True}}
         with pytest.raises(NodeSetError) as err:
             resolve_node_sets(specs, ctx)
-        assert str(err.value) == "Connectivity test failed for some nodes: 3 of 4 node(s) did not respond: doomed-0, doomed-1, doomed-2"
+        assert (
+            str(err.value)
+            == "Connectivity test failed for some nodes: 3 of 4 node(s) did not respond: doomed-0, doomed-1, doomed-2"
+        )
     finally:
         doomed.stop()
 
@@ -92,7 +97,9 @@ def test_unreachable_broker_is_one_clear_error() -> None:
         s.bind(("127.0.0.1", 0))
         port = s.getsockname()[1]
     ctx = NodeSetContext(client=ClientConfig.load(servers=[f"127.0.0.1:{port}"], search_default_files=False))
-    with pytest.raises(NodeSetError, match=rf"^Node set servers: discovery failed: cannot connect to nats://127.0.0.1:{port}"):
+    with pytest.raises(
+        NodeSetError, match=rf"^Node set servers: discovery failed: cannot connect to nats://127.0.0.1:{port}"
+    ):
         discover(ctx)
 
 
@@ -100,7 +107,9 @@ def test_unreachable_broker_during_uses_check(tmp_path: Path) -> None:
     with socket.socket() as s:
         s.bind(("127.0.0.1", 0))
         port = s.getsockname()[1]
-    ctx = NodeSetContext(client=ClientConfig.load(servers=[f"127.0.0.1:{port}"], search_default_files=False), uses={"rpcutil": "*"})
+    ctx = NodeSetContext(
+        client=ClientConfig.load(servers=[f"127.0.0.1:{port}"], search_default_files=False), uses={"rpcutil": "*"}
+    )
     spec = {"type": "shell", "script": "echo node1", "uses": ["rpcutil"]}
     with pytest.raises(NodeSetError, match="^Could not determine agent inventory: cannot connect to"):
         resolve_node_sets({"s": spec}, ctx)
@@ -109,8 +118,14 @@ def test_unreachable_broker_during_uses_check(tmp_path: Path) -> None:
 @pytest.mark.parametrize(
     "options, reason",
     [
-        ({"discovery_method": "flatfile"}, "unsupported discovery_method flatfile (use mc for broadcast discovery or choria for PuppetDB)"),
-        ({"facts": ["country"]}, "option facts: could not parse fact country it does not appear to be in a valid format"),
+        (
+            {"discovery_method": "flatfile"},
+            "unsupported discovery_method flatfile (use mc for broadcast discovery or choria for PuppetDB)",
+        ),
+        (
+            {"facts": ["country"]},
+            "option facts: could not parse fact country it does not appear to be in a valid format",
+        ),
         ({"identity": ["x"]}, "unknown option identity for a mcollective node set"),
         ({"agents": {"a": 1}}, "option agents must be a list of strings"),
         ({"identities": ["/([/"]}, "invalid regular expression /([/"),

@@ -5,12 +5,11 @@ from __future__ import annotations
 import socket
 
 import pytest
+from nodeset_support import DEACTIVATED, DOMAIN, fleet
 
 from choria_emulator.client import ClientConfig
 from choria_emulator.nodesets import NodeSetContext, NodeSetError, PuppetDBConfig, PuppetDBError, resolve_node_set
 from choria_emulator.nodesets.sources.mcollective import MCollectiveSource
-
-from nodeset_support import DEACTIVATED, DOMAIN, fleet
 
 
 def pql(query, ctx: NodeSetContext, **options) -> list[str]:
@@ -40,12 +39,16 @@ def test_nested_subqueries(pdb_ctx: NodeSetContext) -> None:
 
 
 def test_subquery_through_inventory(pdb_ctx: NodeSetContext) -> None:
-    query = 'nodes[certname] { certname in inventory[certname] { facts.os.family = "RedHat" and facts.uptime_days > 10 } }'
-    assert sorted(pql(query, pdb_ctx)) == fleet(lambda n: n.facts["os"]["family"] == "RedHat" and n.facts["uptime_days"] > 10)
+    query = (
+        'nodes[certname] { certname in inventory[certname] { facts.os.family = "RedHat" and facts.uptime_days > 10 } }'
+    )
+    assert sorted(pql(query, pdb_ctx)) == fleet(
+        lambda n: n.facts["os"]["family"] == "RedHat" and n.facts["uptime_days"] > 10
+    )
 
 
 def test_deactivated_nodes_are_dropped(pdb_ctx: NodeSetContext) -> None:
-    query = f'nodes[certname, deactivated] {{ node_state = "any" and certname ~ "^web" }}'
+    query = 'nodes[certname, deactivated] { node_state = "any" and certname ~ "^web" }'
     nodes = pql(query, pdb_ctx)
     assert DEACTIVATED not in nodes
     assert sorted(nodes) == fleet(lambda n: n.facts["role"] == "web")
@@ -58,14 +61,23 @@ def test_ast_query_forms(pdb_ctx: NodeSetContext) -> None:
 
 
 def test_fact_rows_become_host_vars(pdb_ctx: NodeSetContext) -> None:
-    resolved = resolve_node_set("db", {"type": "pql", "query": 'facts[certname, name, value] { name in ["role", "country"] and certname ~ "^db0[12]" }'}, pdb_ctx)
+    resolved = resolve_node_set(
+        "db",
+        {
+            "type": "pql",
+            "query": 'facts[certname, name, value] { name in ["role", "country"] and certname ~ "^db0[12]" }',
+        },
+        pdb_ctx,
+    )
     assert sorted(set(resolved.nodes)) == [f"db01.{DOMAIN}", f"db02.{DOMAIN}"]
     assert resolved.hostvars[f"db01.{DOMAIN}"] == {"facts": {"role": "db", "country": "de"}}
     assert resolved.hostvars[f"db02.{DOMAIN}"] == {"facts": {"role": "db", "country": "uk"}}
 
 
 def test_inventory_rows_keep_facts(pdb_ctx: NodeSetContext) -> None:
-    resolved = resolve_node_set("lb", {"type": "pql", "query": 'inventory[certname, facts] { facts.role = "lb" }', "limit": 1}, pdb_ctx)
+    resolved = resolve_node_set(
+        "lb", {"type": "pql", "query": 'inventory[certname, facts] { facts.role = "lb" }', "limit": 1}, pdb_ctx
+    )
     (node,) = resolved.nodes
     assert resolved.hostvars[node]["facts"]["role"] == "lb"
     assert resolved.hostvars[node]["facts"]["os"] == {"family": "Debian"}
@@ -99,7 +111,10 @@ def test_unreachable_puppetdb_is_one_clear_error() -> None:
         s.bind(("127.0.0.1", 0))
         port = s.getsockname()[1]  # closed once the block ends: nothing listens there
     ctx = NodeSetContext(puppetdb=PuppetDBConfig(server_urls=[f"http://127.0.0.1:{port}"]))
-    with pytest.raises(NodeSetError, match=rf"^Node set servers: Failed to make request to PuppetDB: could not connect to http://127.0.0.1:{port}: Connection refused$"):
+    with pytest.raises(
+        NodeSetError,
+        match=rf"^Node set servers: Failed to make request to PuppetDB: could not connect to http://127.0.0.1:{port}: Connection refused$",
+    ):
         pql("nodes[certname] {}", ctx)
 
 
@@ -115,8 +130,14 @@ def test_puppetdb_location_from_environment(puppetdb, monkeypatch: pytest.Monkey
     monkeypatch.setenv("PUPPETDB_SERVER_URLS", f"{puppetdb.url}, http://unused.invalid:8080")
     monkeypatch.setenv("PUPPETDB_READ_TIMEOUT", "30")
     config = PuppetDBConfig.from_options(None, None)
-    assert config is not None and config.server_urls == [puppetdb.url, "http://unused.invalid:8080"] and config.read_timeout == 30.0
-    assert sorted(pql('inventory[certname] { facts.role = "lb" }', NodeSetContext(puppetdb=config))) == fleet(lambda n: n.facts["role"] == "lb")
+    assert (
+        config is not None
+        and config.server_urls == [puppetdb.url, "http://unused.invalid:8080"]
+        and config.read_timeout == 30.0
+    )
+    assert sorted(pql('inventory[certname] { facts.role = "lb" }', NodeSetContext(puppetdb=config))) == fleet(
+        lambda n: n.facts["role"] == "lb"
+    )
 
 
 def test_explicit_options_win_over_environment(monkeypatch: pytest.MonkeyPatch) -> None:
@@ -130,7 +151,9 @@ def test_choria_config_puppetdb_host_is_the_fallback(tmp_path, monkeypatch: pyte
     for name in ("SERVER_URLS", "CACERT", "CERT", "KEY", "TOKEN"):
         monkeypatch.delenv(f"PUPPETDB_{name}", raising=False)
     conf = tmp_path / "client.conf"
-    conf.write_text("plugin.choria.puppetdb_host = puppet.example.net\nplugin.choria.puppetdb_port = 8085\nplugin.security.file.ca = /ssl/ca.pem\n")
+    conf.write_text(
+        "plugin.choria.puppetdb_host = puppet.example.net\nplugin.choria.puppetdb_port = 8085\nplugin.security.file.ca = /ssl/ca.pem\n"
+    )
     client = ClientConfig.load(config_file=str(conf))
     config = PuppetDBConfig.from_options({}, client)
     assert config.server_urls == ["https://puppet.example.net:8085"] and config.cacert == "/ssl/ca.pem"
@@ -164,6 +187,7 @@ def test_no_query_is_the_upstream_error() -> None:
 
 # discovery_method: choria -------------------------------------------------------------------
 
+
 def choria(ctx: NodeSetContext, **options) -> list[str]:
     return resolve_node_set("servers", {"type": "mcollective", "discovery_method": "choria", **options}, ctx).nodes
 
@@ -188,7 +212,9 @@ def test_choria_discovery_by_identity_regex_and_exact(pdb_ctx: NodeSetContext) -
 
 def test_choria_discovery_by_collective(pdb_ctx: NodeSetContext) -> None:
     nodes = choria(pdb_ctx, collective="eu_collective", classes=["mysql"])
-    assert sorted(nodes) == fleet(lambda n: "Mysql" in n.classes and "eu_collective" in n.facts["mcollective"]["server"]["collectives"])
+    assert sorted(nodes) == fleet(
+        lambda n: "Mysql" in n.classes and "eu_collective" in n.facts["mcollective"]["server"]["collectives"]
+    )
 
 
 def test_choria_discovery_numeric_fact_comparison(pdb_ctx: NodeSetContext) -> None:
@@ -197,7 +223,17 @@ def test_choria_discovery_numeric_fact_comparison(pdb_ctx: NodeSetContext) -> No
 
 
 def test_choria_discovery_query_text() -> None:
-    source = MCollectiveSource("s", {"type": "mcollective", "discovery_method": "choria", "classes": ["apache::mod"], "facts": ["country=/M/"], "identities": ["web1"]}, NodeSetContext())
+    source = MCollectiveSource(
+        "s",
+        {
+            "type": "mcollective",
+            "discovery_method": "choria",
+            "classes": ["apache::mod"],
+            "facts": ["country=/M/"],
+            "identities": ["web1"],
+        },
+        NodeSetContext(),
+    )
     assert source.pql() == (
         'nodes[certname, deactivated] { (certname = "web1") and (resources {type = "Class" and title = "Apache::Mod"}) '
         'and (facts {name = "country" and value ~ "[mM]"}) and (resources {type = "Class" and title = "Mcollective"}) }'

@@ -17,10 +17,9 @@ from pathlib import Path
 
 import pytest
 from cryptography.x509.oid import ExtendedKeyUsageOID
+from nodeset_support import REPO
 
 from choria_emulator.nodesets import NodeSetContext, NodeSetError, PuppetDBConfig, resolve_node_set
-
-from nodeset_support import REPO
 
 
 def _emulator_pki():
@@ -55,8 +54,17 @@ def https_puppetdb(pki):
         def do_POST(self) -> None:  # noqa: N802 - http.server's name
             body = json.loads(self.rfile.read(int(self.headers["Content-Length"])))
             peer = self.connection.getpeercert()
-            seen.append({"path": self.path, "query": body["query"], "token": self.headers.get("X-Authentication"), "peer": dict(x[0] for x in peer["subject"])})
-            data = json.dumps([{"certname": "a.example.net"}, {"certname": "b.example.net", "deactivated": "2026-01-01T00:00:00Z"}]).encode()
+            seen.append(
+                {
+                    "path": self.path,
+                    "query": body["query"],
+                    "token": self.headers.get("X-Authentication"),
+                    "peer": dict(x[0] for x in peer["subject"]),
+                }
+            )
+            data = json.dumps(
+                [{"certname": "a.example.net"}, {"certname": "b.example.net", "deactivated": "2026-01-01T00:00:00Z"}]
+            ).encode()
             self.send_response(200)
             self.send_header("Content-Type", "application/json")
             self.send_header("Content-Length", str(len(data)))
@@ -83,18 +91,36 @@ def test_client_certificate_ca_and_token(https_puppetdb, pki, tmp_path: Path) ->
     token = tmp_path / "token"
     token.write_text("rbac-token-from-file\n")
     config = PuppetDBConfig.from_options(
-        {"server_urls": [url], "cacert": str(pki["ca"].cert), "cert": str(pki["client"].cert), "key": str(pki["client"].key), "token": str(token)},
+        {
+            "server_urls": [url],
+            "cacert": str(pki["ca"].cert),
+            "cert": str(pki["client"].cert),
+            "key": str(pki["client"].key),
+            "token": str(token),
+        },
         None,
     )
     nodes = resolve_node_set("s", {"type": "pql", "query": "nodes[certname] {}"}, NodeSetContext(puppetdb=config)).nodes
     assert nodes == ["a.example.net"]  # the deactivated one is dropped
-    assert seen == [{"path": "/pdb/query/v4", "query": "nodes[certname] {}", "token": "rbac-token-from-file", "peer": {"commonName": "ansible.example.net"}}]
+    assert seen == [
+        {
+            "path": "/pdb/query/v4",
+            "query": "nodes[certname] {}",
+            "token": "rbac-token-from-file",
+            "peer": {"commonName": "ansible.example.net"},
+        }
+    ]
 
 
 def test_untrusted_server_certificate_is_a_clear_error(https_puppetdb, pki) -> None:
     url, _ = https_puppetdb
-    config = PuppetDBConfig(server_urls=[url], cacert=str(pki["other_ca"].cert), cert=str(pki["client"].cert), key=str(pki["client"].key))
-    with pytest.raises(NodeSetError, match=rf"^Node set s: Failed to make request to PuppetDB: TLS error with {url}: .*CERTIFICATE_VERIFY_FAILED"):
+    config = PuppetDBConfig(
+        server_urls=[url], cacert=str(pki["other_ca"].cert), cert=str(pki["client"].cert), key=str(pki["client"].key)
+    )
+    with pytest.raises(
+        NodeSetError,
+        match=rf"^Node set s: Failed to make request to PuppetDB: TLS error with {url}: .*CERTIFICATE_VERIFY_FAILED",
+    ):
         resolve_node_set("s", {"type": "pql", "query": "nodes[certname] {}"}, NodeSetContext(puppetdb=config))
 
 

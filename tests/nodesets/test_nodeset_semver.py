@@ -60,7 +60,12 @@ def test_tilde_means_patch_updates_only() -> None:
 
 
 def test_prerelease_ordering_follows_semver() -> None:
-    assert Version.parse("1.0.0-alpha") < Version.parse("1.0.0-alpha.1") < Version.parse("1.0.0-beta") < Version.parse("1.0.0")
+    assert (
+        Version.parse("1.0.0-alpha")
+        < Version.parse("1.0.0-alpha.1")
+        < Version.parse("1.0.0-beta")
+        < Version.parse("1.0.0")
+    )
     assert Version.parse("1.0.0-2") < Version.parse("1.0.0-10")
     assert Version.parse("1.0.0+build.1") == Version.parse("1.0.0")
 

@@ -9,10 +9,9 @@ import subprocess
 from pathlib import Path
 
 import pytest
+from nodeset_support import FIXTURES, terraform_binary
 
 from choria_emulator.nodesets import NodeSetContext, NodeSetError, resolve_node_set
-
-from nodeset_support import FIXTURES, terraform_binary
 
 WEB = ["web1.tf.example.net", "web2.tf.example.net", "web3.tf.example.net"]
 
@@ -36,7 +35,9 @@ def test_list_output_read_from_the_state_file(terraform_state: Path) -> None:
     assert resolve(terraform(terraform_state, "webservers", False)) == WEB
 
 
-def test_binary_found_on_path_by_default(terraform_state: Path, monkeypatch: pytest.MonkeyPatch, tmp_path: Path) -> None:
+def test_binary_found_on_path_by_default(
+    terraform_state: Path, monkeypatch: pytest.MonkeyPatch, tmp_path: Path
+) -> None:
     # A terraform on PATH that records its arguments, then runs the real one.
     log = tmp_path / "calls"
     wrapper = tmp_path / "bin" / "terraform"
@@ -58,7 +59,9 @@ def test_object_outputs_give_host_vars(terraform_state: Path) -> None:
         resolved = resolve_node_set("dev", terraform(terraform_state, "hosts", binary), NodeSetContext())
         assert resolved.nodes == WEB
         attributes = resolved.hostvars["web2.tf.example.net"]["terraform"]
-        assert attributes["role"] == "web" and attributes["name"] == "web2.tf.example.net" and attributes["id"].isdigit()
+        assert (
+            attributes["role"] == "web" and attributes["name"] == "web2.tf.example.net" and attributes["id"].isdigit()
+        )
 
 
 @pytest.mark.parametrize("binary", ["real", False])
@@ -88,14 +91,23 @@ def test_missing_output_in_the_state_file(terraform_state: Path) -> None:
 
 def test_output_json_matches_what_the_source_reads(terraform_state: Path) -> None:
     """`terraform output -json NAME` (>= 0.12) prints the bare value; the state file holds it with its type."""
-    done = subprocess.run([terraform_binary(), "output", "-state", str(terraform_state), "-json", "webservers"], capture_output=True, text=True, env={**os.environ, "CHECKPOINT_DISABLE": "1"}, check=True)
+    done = subprocess.run(
+        [terraform_binary(), "output", "-state", str(terraform_state), "-json", "webservers"],
+        capture_output=True,
+        text=True,
+        env={**os.environ, "CHECKPOINT_DISABLE": "1"},
+        check=True,
+    )
     assert json.loads(done.stdout) == WEB
     state = json.loads(terraform_state.read_text())
     assert state["outputs"]["webservers"]["value"] == WEB and state["outputs"]["webservers"]["type"][0] == "tuple"
 
 
 def test_pre_012_state_file_is_read() -> None:
-    assert resolve(terraform(FIXTURES / "terraform-v3.tfstate", "webservers", False)) == ["web1.example.net", "web2.example.net"]
+    assert resolve(terraform(FIXTURES / "terraform-v3.tfstate", "webservers", False)) == [
+        "web1.example.net",
+        "web2.example.net",
+    ]
 
 
 def fake_terraform(tmp_path: Path, fixture: str) -> str:

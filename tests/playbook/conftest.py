@@ -5,7 +5,6 @@ from __future__ import annotations
 
 import json
 import shutil
-import socket
 import subprocess
 import threading
 import time
@@ -18,12 +17,11 @@ from typing import Any, Callable
 
 import pytest
 import yaml
+from pbhelpers import FACTS, NETWORK_SIZE, SleepRecorder, free_port
 
 from choria_emulator.client import ClientConfig
 from choria_emulator.localnet import Emulator, NatsServer
 from choria_emulator.playbook import Playbook, RunOptions
-
-from pbhelpers import FACTS, NETWORK_SIZE, SleepRecorder, free_port
 
 
 @pytest.fixture
@@ -84,7 +82,20 @@ def network(nats: NatsServer, tmp_path_factory: pytest.TempPathFactory):
     facts = workdir / "facts.yaml"
     facts.write_text(yaml.safe_dump(FACTS))
     audit = workdir / "audit.jsonl"
-    emulator = Emulator.start(nats.url, NETWORK_SIZE, "--agents", "2", "--workers", "1", "--facts", str(facts), "--audit", str(audit), name="emu", workdir=workdir)
+    emulator = Emulator.start(
+        nats.url,
+        NETWORK_SIZE,
+        "--agents",
+        "2",
+        "--workers",
+        "1",
+        "--facts",
+        str(facts),
+        "--audit",
+        str(audit),
+        name="emu",
+        workdir=workdir,
+    )
     yield Network(emulator, nats.url, audit, [f"emu-{i}" for i in range(NETWORK_SIZE)])
     emulator.stop()
 
@@ -114,10 +125,26 @@ def etcd(tmp_path_factory: pytest.TempPathFactory):
     url = f"http://127.0.0.1:{client}"
     log = open(workdir / "etcd.log", "ab")
     process = subprocess.Popen(
-        [binary, "--name", "playbook-tests", "--data-dir", str(workdir / "data"), "--listen-client-urls", url,
-         "--advertise-client-urls", url, "--listen-peer-urls", f"http://127.0.0.1:{peer}",
-         "--initial-advertise-peer-urls", f"http://127.0.0.1:{peer}", "--initial-cluster", f"playbook-tests=http://127.0.0.1:{peer}"],
-        stdout=log, stderr=subprocess.STDOUT, start_new_session=True,
+        [
+            binary,
+            "--name",
+            "playbook-tests",
+            "--data-dir",
+            str(workdir / "data"),
+            "--listen-client-urls",
+            url,
+            "--advertise-client-urls",
+            url,
+            "--listen-peer-urls",
+            f"http://127.0.0.1:{peer}",
+            "--initial-advertise-peer-urls",
+            f"http://127.0.0.1:{peer}",
+            "--initial-cluster",
+            f"playbook-tests=http://127.0.0.1:{peer}",
+        ],
+        stdout=log,
+        stderr=subprocess.STDOUT,
+        start_new_session=True,
     )
     deadline = time.monotonic() + 30
     while True:
@@ -204,7 +231,6 @@ def http() -> Any:
 def _no_real_slack(monkeypatch: pytest.MonkeyPatch) -> None:
     """Nothing may reach the internet: Slack goes to a port nobody listens on unless a test says."""
     monkeypatch.setenv("CHORIA_SLACK_API", f"http://127.0.0.1:{free_port()}/api")
-
 
 
 # -- Ansible ------------------------------------------------------------------------------------

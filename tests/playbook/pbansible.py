@@ -11,8 +11,6 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-import yaml
-
 from choria_emulator.playbook import Playbook, RunOptions
 from choria_emulator.playbook.convert import convert_file
 
@@ -45,13 +43,27 @@ def ansible_env(collections: Path, **extra: str) -> dict[str, str]:
     }
 
 
-def ansible_playbook(collections: Path, site: Path, extra_vars: dict[str, Any], env: dict[str, str] | None = None, check: bool = False, timeout: float = 300) -> AnsibleRun:
+def ansible_playbook(
+    collections: Path,
+    site: Path,
+    extra_vars: dict[str, Any],
+    env: dict[str, str] | None = None,
+    check: bool = False,
+    timeout: float = 300,
+) -> AnsibleRun:
     varfile = site.with_suffix(".vars.json")
     varfile.write_text(json.dumps(extra_vars))
     command = [str(BIN / "ansible-playbook"), str(site), "-e", f"@{varfile}"]
     if check:
         command.append("--check")
-    done = subprocess.run(command, capture_output=True, text=True, env=ansible_env(collections, **(env or {})), timeout=timeout, cwd=site.parent)
+    done = subprocess.run(
+        command,
+        capture_output=True,
+        text=True,
+        env=ansible_env(collections, **(env or {})),
+        timeout=timeout,
+        cwd=site.parent,
+    )
     return AnsibleRun(done.returncode, done.stdout, done.stderr, site)
 
 
@@ -59,7 +71,15 @@ def rpc_calls(lines: list[dict[str, Any]]) -> list[tuple[str, str, tuple[str, ..
     """Audit lines grouped per request, in order: ``(agent, action, sorted nodes, data as JSON)``."""
     requests: OrderedDict[str, dict[str, Any]] = OrderedDict()
     for line in lines:
-        entry = requests.setdefault(line["request_id"], {"agent": line["agent"], "action": line["action"], "nodes": set(), "data": json.dumps(line["data"], sort_keys=True)})
+        entry = requests.setdefault(
+            line["request_id"],
+            {
+                "agent": line["agent"],
+                "action": line["action"],
+                "nodes": set(),
+                "data": json.dumps(line["data"], sort_keys=True),
+            },
+        )
         entry["nodes"].add(line["identity"])
     return [(r["agent"], r["action"], tuple(sorted(r["nodes"])), r["data"]) for r in requests.values()]
 

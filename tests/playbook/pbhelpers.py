@@ -52,8 +52,6 @@ class SleepRecorder:
         self.calls.append(seconds)
 
 
-
-
 def free_port() -> int:
     with socket.socket() as sock:
         sock.bind(("127.0.0.1", 0))
@@ -69,5 +67,8 @@ def dump_yaml(data: Any) -> str:
     class Dumper(yaml.SafeDumper):
         pass
 
-    Dumper.add_representer(Symbol, lambda dumper, value: dumper.represent_scalar("tag:yaml.org,2002:str", f":{str.__str__(value)}", style=""))
+    Dumper.add_representer(
+        Symbol,
+        lambda dumper, value: dumper.represent_scalar("tag:yaml.org,2002:str", f":{str.__str__(value)}", style=""),
+    )
     return yaml.dump(data, Dumper=Dumper, sort_keys=False)

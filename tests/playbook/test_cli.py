@@ -24,27 +24,53 @@ def write(tmp_path, data, name="book.yaml"):
 
 def test_run_with_flags_array_input_file_and_report(tmp_path):
     out = tmp_path / "out"
-    data = complete({
-        "inputs": {
-            "cluster": {"description": "c", "type": "String"},
-            "hosts": {"description": "h", "type": "Array"},
-            "force": {"description": "f", "type": "Boolean", "required": False},
-            "count": {"description": "n", "type": "Integer", "required": False, "default": 1},
-            "from_file": {"description": "ff", "type": "String"},
-        },
-        "tasks": [{"shell": {"command": f"echo {{{{{{ inputs.cluster }}}}}} {{{{{{ inputs.hosts }}}}}} {{{{{{ inputs.force }}}}}} {{{{{{ inputs.count }}}}}} {{{{{{ inputs.from_file }}}}}} > {out}"}}],
-    })
+    data = complete(
+        {
+            "inputs": {
+                "cluster": {"description": "c", "type": "String"},
+                "hosts": {"description": "h", "type": "Array"},
+                "force": {"description": "f", "type": "Boolean", "required": False},
+                "count": {"description": "n", "type": "Integer", "required": False, "default": 1},
+                "from_file": {"description": "ff", "type": "String"},
+            },
+            "tasks": [
+                {
+                    "shell": {
+                        "command": f"echo {{{{{{ inputs.cluster }}}}}} {{{{{{ inputs.hosts }}}}}} {{{{{{ inputs.force }}}}}} {{{{{{ inputs.count }}}}}} {{{{{{ inputs.from_file }}}}}} > {out}"
+                    }
+                }
+            ],
+        }
+    )
     book = write(tmp_path, data)
     (tmp_path / "inputs.yaml").write_text("from_file: yes-file\ncount: 3\n")
     report = tmp_path / "report.json"
-    done = cli("run", str(book), "--cluster", "alpha", "--hosts", "a", "--hosts", "b", "--force", "--input-file", str(tmp_path / "inputs.yaml"), "--report", str(report))
+    done = cli(
+        "run",
+        str(book),
+        "--cluster",
+        "alpha",
+        "--hosts",
+        "a",
+        "--hosts",
+        "b",
+        "--force",
+        "--input-file",
+        str(tmp_path / "inputs.yaml"),
+        "--report",
+        str(report),
+    )
     assert done.returncode == 0, done.stderr
     assert out.read_text().strip() == "alpha a, b true 3 yes-file"
     assert "Overall outcome: success" in done.stdout
     saved = json.loads(report.read_text())
     assert saved["report"]["success"] is True and saved["inputs"]["static"]["hosts"] == ["a", "b"]
-    again = cli("run", str(book), "--cluster", "a", "--hosts", "x", "--input", '{"from_file": "j"}', "--report", str(report))
-    assert again.returncode == 1 and "Could not write report the file" in again.stderr and "already exists" in again.stderr
+    again = cli(
+        "run", str(book), "--cluster", "a", "--hosts", "x", "--input", '{"from_file": "j"}', "--report", str(report)
+    )
+    assert (
+        again.returncode == 1 and "Could not write report the file" in again.stderr and "already exists" in again.stderr
+    )
 
 
 def test_run_failure_exits_1_with_the_summary(tmp_path):
@@ -78,7 +104,9 @@ def test_run_invalid_playbook_lists_the_problems():
 
 def test_validate_accepts_the_spec_fixture_and_rejects_illegal():
     ok = cli("validate", str(sample("mcollective-choria__spec_fixtures_playbooks@0.6.0__playbook.yaml")))
-    assert ok.returncode == 0 and "valid playbook test_playbook 1.1.2: 5 input(s), 2 node set(s), 3 task(s)" in ok.stdout
+    assert (
+        ok.returncode == 0 and "valid playbook test_playbook 1.1.2: 5 input(s), 2 node set(s), 3 task(s)" in ok.stdout
+    )
     head = cli("validate", str(sample("mcollective-choria__spec_fixtures_playbooks__playbook.yaml")))
     assert head.returncode == 1  # HEAD moved the store to `environment`, which cannot lock
     assert "Lock mem_store is on data store mem_store of type environment, which cannot lock" in head.stderr
@@ -87,10 +115,20 @@ def test_validate_accepts_the_spec_fixture_and_rejects_illegal():
 
 
 def test_validate_finds_unknown_types_and_references(tmp_path):
-    data = complete({"tasks": [{"rpc": {}}, {"shell": {"command": "echo {{{ inputs.nope }}} {{{ nodes.none }}}"}}], "nodes": {"x": {"type": "ldap"}}})
+    data = complete(
+        {
+            "tasks": [{"rpc": {}}, {"shell": {"command": "echo {{{ inputs.nope }}} {{{ nodes.none }}}"}}],
+            "nodes": {"x": {"type": "ldap"}},
+        }
+    )
     done = cli("validate", str(write(tmp_path, data)))
     assert done.returncode == 1
-    for message in ("Cannot find a handler for Task type rpc", "Template refers to unknown input nope", "Template refers to unknown node set none", "Cannot find a handler for Node Set type ldap"):
+    for message in (
+        "Cannot find a handler for Task type rpc",
+        "Template refers to unknown input nope",
+        "Template refers to unknown node set none",
+        "Cannot find a handler for Node Set type ldap",
+    ):
         assert message in done.stderr
 
 
@@ -99,6 +137,8 @@ def test_show_prints_inputs_node_sets_and_tasks():
     assert done.returncode == 0
     assert "--cluster" in done.stdout and "--target_version" in done.stdout
     assert "servers" in done.stdout and "mcollective_assert" in done.stdout
-    as_json = json.loads(cli("show", str(sample("mcollective-choria__spec_fixtures_playbooks__playbook.yaml")), "--json").stdout)
+    as_json = json.loads(
+        cli("show", str(sample("mcollective-choria__spec_fixtures_playbooks__playbook.yaml")), "--json").stdout
+    )
     assert list(as_json["tasks"]) == ["tasks", "on_success", "pre_task"]
     assert as_json["locks"] == ["mem_store/playbook", "mem_store/choria/locks/playbook/test_playbook"]

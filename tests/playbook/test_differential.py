@@ -47,12 +47,15 @@ class Case:
 
 
 def ping(nodes: str) -> dict[str, Any]:
-    return {"mcollective": {"description": f"ping {nodes}", "action": "rpcutil.ping", "nodes": "{{{ nodes.%s }}}" % nodes}}
+    return {
+        "mcollective": {"description": f"ping {nodes}", "action": "rpcutil.ping", "nodes": "{{{ nodes.%s }}}" % nodes}
+    }
 
 
 def with_task(*tasks: dict[str, Any]) -> Adapt:
     def adapt(data: dict[str, Any], env: Env) -> dict[str, Any]:
         return complete(data, tasks=list(tasks))
+
     return adapt
 
 
@@ -64,6 +67,7 @@ def clear(*names: str) -> Callable[[Env], None]:
     def reset(env: Env) -> None:
         for name in names:
             (env.tmp / name).unlink(missing_ok=True)
+
     return reset
 
 
@@ -113,13 +117,27 @@ def _mcollective(data, env):
 
 def _assert_property(data, env):
     task = data[0]["mcollective"]
-    task.update({"action": "rpcutil.get_fact", "properties": {"fact": "country"}, "assert": "value=uk", "tries": 3, "try_sleep": 0})
+    task.update(
+        {
+            "action": "rpcutil.get_fact",
+            "properties": {"fact": "country"},
+            "assert": "value=uk",
+            "tries": 3,
+            "try_sleep": 0,
+        }
+    )
     return complete(data, nodes=_uk_servers("dev"))
 
 
 def _assert_deprecated(data, env):
     task = data[0]["mcollective_assert"]
-    task.update(action="rpcutil.get_fact", properties={":fact": "country"}, expression=["value", "==", "uk"], tries=2, try_sleep=0)
+    task.update(
+        action="rpcutil.get_fact",
+        properties={":fact": "country"},
+        expression=["value", "==", "uk"],
+        tries=2,
+        try_sleep=0,
+    )
     return complete(data, nodes=_uk_servers("dev"))
 
 
@@ -128,24 +146,35 @@ def _shell_task(data, env):
     script.write_text(f'#!/bin/sh\necho "$(pwd) $HELLO $LC_ALL $*" >> {env.tmp}/shell.out\n')
     script.chmod(0o755)
     data["tasks"][0]["shell"].update(command=str(script), cwd=str(env.tmp))  # /home/rip/test.sh, /tmp
-    return complete(data, nodes={"test_servers": {"type": "yaml", "source": str(FIXTURES / "nodes.yaml"), "group": "web_servers"}})
+    return complete(
+        data, nodes={"test_servers": {"type": "yaml", "source": str(FIXTURES / "nodes.yaml"), "group": "web_servers"}}
+    )
 
 
 def _webhook(data, env):
     data[0]["webhook"]["uri"] = f"{env.http.url}/webhook"  # https://hooks.example.net/webhook
-    return complete(data, nodes={"web_servers": {"type": "yaml", "source": str(FIXTURES / "nodes.yaml"), "group": "web_servers"}},
-                    inputs={"version": {"description": "release", "type": "String"}})
+    return complete(
+        data,
+        nodes={"web_servers": {"type": "yaml", "source": str(FIXTURES / "nodes.yaml"), "group": "web_servers"}},
+        inputs={"version": {"description": "release", "type": "String"}},
+    )
 
 
 def _nodes_in_string(data, env):
     data[0]["webhook"]["uri"] = f"{env.http.url}/webhook"
-    return complete(data, nodes={"servers": {"type": "yaml", "source": str(FIXTURES / "nodes.yaml"), "group": "db_servers"}},
-                    inputs={"version": {"description": "release", "type": "String"}})
+    return complete(
+        data,
+        nodes={"servers": {"type": "yaml", "source": str(FIXTURES / "nodes.yaml"), "group": "db_servers"}},
+        inputs={"version": {"description": "release", "type": "String"}},
+    )
 
 
 def _graphite(data, env):
     data[0]["graphite_event"]["graphite"] = f"{env.http.url}/events/"
-    inputs = {"release": {"description": "r", "type": "String"}, "cluster": {"description": "c", "type": "String", "required": False, "default": "alpha"}}
+    inputs = {
+        "release": {"description": "r", "type": "String"},
+        "cluster": {"description": "c", "type": "String", "required": False, "default": "alpha"},
+    }
     return complete(data, inputs=inputs)
 
 
@@ -157,33 +186,62 @@ def _slack_on_fail(data, env):
 def _blue_green(data, env):
     for item in data["tasks"]:
         if "shell" in item:  # /usr/local/bin/deploy --cluster X
-            item["shell"]["command"] = item["shell"]["command"].replace("/usr/local/bin/deploy", f"echo deploy >> {env.tmp}/deploy.out; echo")
+            item["shell"]["command"] = item["shell"]["command"].replace(
+                "/usr/local/bin/deploy", f"echo deploy >> {env.tmp}/deploy.out; echo"
+            )
             item["shell"]["command"] += f" >> {env.tmp}/deploy.out"
     return complete(data)
 
 
 def _metadata(data, env):
-    return complete(data, tasks=[{"shell": {"command": f"echo '{{{{{{ metadata.name }}}}}} {{{{{{ metadata.tags }}}}}} {{{{{{ metadata.run_as }}}}}}' > {env.tmp}/meta.out"}}])
+    return complete(
+        data,
+        tasks=[
+            {
+                "shell": {
+                    "command": f"echo '{{{{{{ metadata.name }}}}}} {{{{{{ metadata.tags }}}}}} {{{{{{ metadata.run_as }}}}}}' > {env.tmp}/meta.out"
+                }
+            }
+        ],
+    )
 
 
 def _file_store(data, env):
     data["data_stores"]["pb_yaml"]["file"] = str(env.tmp / "pb_data.yaml")  # ~/pb_data.yaml
-    return complete(data, inputs={"cluster": {"description": "c", "type": "String", "data": "pb_yaml/cluster", "default": "alpha", "save": True}},
-                    tasks=[{"shell": {"command": f"echo {{{{{{ inputs.cluster }}}}}} >> {env.tmp}/seen.out"}},
-                           {"data": {"action": "write", "key": "pb_yaml/cluster", "value": "bravo"}},
-                           {"data": {"action": "write", "key": "pb_yaml/replicas", "value": 3}},
-                           {"shell": {"command": f"echo {{{{{{ inputs.cluster }}}}}} >> {env.tmp}/seen.out"}},
-                           {"data": {"action": "delete", "key": "pb_yaml/replicas"}}])
+    return complete(
+        data,
+        inputs={
+            "cluster": {
+                "description": "c",
+                "type": "String",
+                "data": "pb_yaml/cluster",
+                "default": "alpha",
+                "save": True,
+            }
+        },
+        tasks=[
+            {"shell": {"command": f"echo {{{{{{ inputs.cluster }}}}}} >> {env.tmp}/seen.out"}},
+            {"data": {"action": "write", "key": "pb_yaml/cluster", "value": "bravo"}},
+            {"data": {"action": "write", "key": "pb_yaml/replicas", "value": 3}},
+            {"shell": {"command": f"echo {{{{{{ inputs.cluster }}}}}} >> {env.tmp}/seen.out"}},
+            {"data": {"action": "delete", "key": "pb_yaml/replicas"}},
+        ],
+    )
 
 
 def _etcd_store(data, env):
     store = data["data_stores"]["pb_etcd"]
     store["url"] = env.etcd_url  # etcd.example.net; no auth on the test etcd
     del store["user"], store["password"]
-    return complete(data, inputs={"cluster": {"description": "c", "type": "String", "data": "pb_etcd/app/cluster", "default": "alpha"}},
-                    tasks=[{"data": {"action": "write", "key": "pb_etcd/app/cluster", "value": "bravo"}},
-                           {"shell": {"command": f"echo {{{{{{ inputs.cluster }}}}}} >> {env.tmp}/seen.out"}},
-                           {"data": {"action": "delete", "key": "pb_etcd/app/old"}}])
+    return complete(
+        data,
+        inputs={"cluster": {"description": "c", "type": "String", "data": "pb_etcd/app/cluster", "default": "alpha"}},
+        tasks=[
+            {"data": {"action": "write", "key": "pb_etcd/app/cluster", "value": "bravo"}},
+            {"shell": {"command": f"echo {{{{{{ inputs.cluster }}}}}} >> {env.tmp}/seen.out"}},
+            {"data": {"action": "delete", "key": "pb_etcd/app/old"}},
+        ],
+    )
 
 
 def _shell_store(data, env):
@@ -194,15 +252,25 @@ def _shell_store(data, env):
 
 
 def _env_store(data, env):
-    return complete(data, inputs={"cluster": {"description": "c", "type": "String", "data": "pb_env/cluster", "default": "alpha"}},
-                    tasks=[{"data": {"action": "write", "key": "pb_env/cluster", "value": "bravo"}},
-                           {"shell": {"command": f"echo $PB_cluster {{{{{{ inputs.cluster }}}}}} > {env.tmp}/env.out"}}])
+    return complete(
+        data,
+        inputs={"cluster": {"description": "c", "type": "String", "data": "pb_env/cluster", "default": "alpha"}},
+        tasks=[
+            {"data": {"action": "write", "key": "pb_env/cluster", "value": "bravo"}},
+            {"shell": {"command": f"echo $PB_cluster {{{{{{ inputs.cluster }}}}}} > {env.tmp}/env.out"}},
+        ],
+    )
 
 
 def _memory_input(data, env):
-    return complete(data, tasks=[{"shell": {"command": f"echo {{{{{{ inputs.cluster }}}}}} > {env.tmp}/mem.out"}},
-                                 {"data": {"action": "write", "key": "local/cluster", "value": "charlie"}},
-                                 {"shell": {"command": f"echo {{{{{{ inputs.cluster }}}}}} >> {env.tmp}/mem.out"}}])
+    return complete(
+        data,
+        tasks=[
+            {"shell": {"command": f"echo {{{{{{ inputs.cluster }}}}}} > {env.tmp}/mem.out"}},
+            {"data": {"action": "write", "key": "local/cluster", "value": "charlie"}},
+            {"shell": {"command": f"echo {{{{{{ inputs.cluster }}}}}} >> {env.tmp}/mem.out"}},
+        ],
+    )
 
 
 EMULATED = {  # agents of the docs example -> what emulated nodes have
@@ -224,7 +292,13 @@ def _app_upgrade(data, env):
     for item in data["tasks"]:
         kind, task = next(iter(item.items()))
         if kind == "mcollective_assert":
-            task.update(action="rpcutil.get_fact", properties={"fact": "country"}, expression=["value", "==", "uk"], tries=2, try_sleep=0)
+            task.update(
+                action="rpcutil.get_fact",
+                properties={"fact": "country"},
+                expression=["value", "==", "uk"],
+                tries=2,
+                try_sleep=0,
+            )
             continue
         action, props = EMULATED[task["action"]]
         task.update(action=action, properties=props)
@@ -241,8 +315,16 @@ def _spec_fixture(data, env):
     """The spec fixture (0.6.0): both node sets by broadcast, its puppet/apache agents -> emulated ones."""
     data["uses"] = {"rpcutil": "~0.29.0", "emulated0": "~0.0.1"}
     # limit: 1 keeps whichever node answers discovery first; pinning one node lets both runs see the same
-    data["nodes"]["load_balancers"].update(discovery_method="mc", agents=["emulated0"], facts=["country=uk"], identities=["/^emu-0$/"], uses=["rpcutil", "emulated0"])
-    data["nodes"]["web_servers"].update(discovery_method="mc", agents=["emulated1"], facts=["country=de"], uses=["rpcutil", "emulated0"])
+    data["nodes"]["load_balancers"].update(
+        discovery_method="mc",
+        agents=["emulated0"],
+        facts=["country=uk"],
+        identities=["/^emu-0$/"],
+        uses=["rpcutil", "emulated0"],
+    )
+    data["nodes"]["web_servers"].update(
+        discovery_method="mc", agents=["emulated1"], facts=["country=de"], uses=["rpcutil", "emulated0"]
+    )
     for hook in [data["tasks"], *data["hooks"].values()]:
         for item in hook:
             task = item["mcollective"]
@@ -259,13 +341,29 @@ def _spec_fixture_empty(data, env):
 
 
 def _nats_kv(data, env):
-    return complete({
-        "data_stores": {"kv": {"type": "nats_kv", "servers": env.nats_url, "bucket": "PB_DIFF", "timeout": 5, "ttl": 30}},
-        "locks": ["kv", "kv/deploy"],
-        "inputs": {"cluster": {"description": "c", "type": "String", "data": "kv/cluster", "default": "alpha", "save": True, "validation": ":shellsafe"}},
-        "nodes": {"servers": {"type": "mcollective", "facts": ["country=de"], "test": True}},
-        "tasks": [ping("servers"), {"data": {"action": "write", "key": "kv/deployed", "value": "{{{ inputs.cluster }}}"}}],
-    })
+    return complete(
+        {
+            "data_stores": {
+                "kv": {"type": "nats_kv", "servers": env.nats_url, "bucket": "PB_DIFF", "timeout": 5, "ttl": 30}
+            },
+            "locks": ["kv", "kv/deploy"],
+            "inputs": {
+                "cluster": {
+                    "description": "c",
+                    "type": "String",
+                    "data": "kv/cluster",
+                    "default": "alpha",
+                    "save": True,
+                    "validation": ":shellsafe",
+                }
+            },
+            "nodes": {"servers": {"type": "mcollective", "facts": ["country=de"], "test": True}},
+            "tasks": [
+                ping("servers"),
+                {"data": {"action": "write", "key": "kv/deployed", "value": "{{{ inputs.cluster }}}"}},
+            ],
+        }
+    )
 
 
 def kv_state(env: Env) -> Any:
@@ -274,9 +372,17 @@ def kv_state(env: Env) -> Any:
 
     loop = LoopThread()
     try:
-        stores = DataStores(StoreContext(loop=lambda: loop)).from_hash({"kv": {"type": "nats_kv", "servers": env.nats_url, "bucket": "PB_DIFF"}})
+        stores = DataStores(StoreContext(loop=lambda: loop)).from_hash(
+            {"kv": {"type": "nats_kv", "servers": env.nats_url, "bucket": "PB_DIFF"}}
+        )
         stores.prepare()
-        state = {k: stores["kv"]._call(stores["kv"]._read(k)) if stores["kv"].holder(k) is None or k in ("cluster", "deployed") else "LOCKED" for k in ("cluster", "deployed", "deploy", "choria/locks/playbook/test_playbook") if _exists(stores, k)}
+        state = {
+            k: stores["kv"]._call(stores["kv"]._read(k))
+            if stores["kv"].holder(k) is None or k in ("cluster", "deployed")
+            else "LOCKED"
+            for k in ("cluster", "deployed", "deploy", "choria/locks/playbook/test_playbook")
+            if _exists(stores, k)
+        }
         stores.close()
         return state
     finally:
@@ -297,7 +403,9 @@ def kv_reset(env: Env) -> None:
 
     loop = LoopThread()
     try:
-        stores = DataStores(StoreContext(loop=lambda: loop)).from_hash({"kv": {"type": "nats_kv", "servers": env.nats_url, "bucket": "PB_DIFF"}})
+        stores = DataStores(StoreContext(loop=lambda: loop)).from_hash(
+            {"kv": {"type": "nats_kv", "servers": env.nats_url, "bucket": "PB_DIFF"}}
+        )
         stores.prepare()
         for key in ("cluster", "deployed"):
             stores.delete(f"kv/{key}")
@@ -318,6 +426,7 @@ def _trail(name: str, ok: bool = True) -> dict[str, Any]:
 
 def _hooks(*fail: str) -> Adapt:
     """Every task list and hook, recording the order they run in; ``fail`` names the one that fails."""
+
     def adapt(data, env):
         trail = env.tmp / "trail.out"
 
@@ -325,48 +434,180 @@ def _hooks(*fail: str) -> Adapt:
             task = _trail(name, ok=name not in fail)
             task["shell"]["command"] = task["shell"]["command"].format(trail=trail)
             return task
+
         hooks = {h: [t(h)] for h in ("pre_book", "pre_task", "post_task", "on_success", "on_fail", "post_book")}
         return complete({"tasks": [t("first"), t("second")], "hooks": hooks})
+
     return adapt
 
 
 CASES = [
-    Case("tips_array_input_as_nodes", "website__docs_playbooks_tips__array_input_as_nodes.yaml", _array_nodes, {"cluster": ["emu-0", "emu-3"]}),
-    Case("node_sets_mcollective_fact_filter", "website__docs_playbooks_node_sets__mcollective_fact_filter.yaml", _fact_filter),
-    Case("node_sets_mcollective_with_uses", "website__docs_playbooks_node_sets__mcollective_with_uses.yaml", _with_uses),
-    Case("node_sets_common_options_shell", "website__docs_playbooks_node_sets__common_options_shell.yaml", _shell_nodes),
+    Case(
+        "tips_array_input_as_nodes",
+        "website__docs_playbooks_tips__array_input_as_nodes.yaml",
+        _array_nodes,
+        {"cluster": ["emu-0", "emu-3"]},
+    ),
+    Case(
+        "node_sets_mcollective_fact_filter",
+        "website__docs_playbooks_node_sets__mcollective_fact_filter.yaml",
+        _fact_filter,
+    ),
+    Case(
+        "node_sets_mcollective_with_uses", "website__docs_playbooks_node_sets__mcollective_with_uses.yaml", _with_uses
+    ),
+    Case(
+        "node_sets_common_options_shell", "website__docs_playbooks_node_sets__common_options_shell.yaml", _shell_nodes
+    ),
     Case("node_sets_shell", "website__docs_playbooks_node_sets__shell.yaml", _shell_nodes),
     Case("node_sets_terraform", "website__docs_playbooks_node_sets__terraform.yaml", _terraform),
     Case("node_sets_yaml", "website__docs_playbooks_node_sets__yaml_node_sets.yaml", _yaml_sets),
     Case("tasks_mcollective", "website__docs_playbooks_tasks__mcollective.yaml", _mcollective),
-    Case("tasks_mcollective_assert_property", "website__docs_playbooks_tasks__mcollective_assert_property.yaml", _assert_property),
-    Case("tasks_mcollective_assert_deprecated", "website__docs_playbooks_tasks__mcollective_assert_task_deprecated.yaml", _assert_deprecated),
-    Case("tasks_shell", "website__docs_playbooks_tasks__shell.yaml", _shell_task, state=file_content("shell.out"), reset=clear("shell.out")),
+    Case(
+        "tasks_mcollective_assert_property",
+        "website__docs_playbooks_tasks__mcollective_assert_property.yaml",
+        _assert_property,
+    ),
+    Case(
+        "tasks_mcollective_assert_deprecated",
+        "website__docs_playbooks_tasks__mcollective_assert_task_deprecated.yaml",
+        _assert_deprecated,
+    ),
+    Case(
+        "tasks_shell",
+        "website__docs_playbooks_tasks__shell.yaml",
+        _shell_task,
+        state=file_content("shell.out"),
+        reset=clear("shell.out"),
+    ),
     Case("tasks_webhook", "website__docs_playbooks_tasks__webhook.yaml", _webhook, {"version": "1.2.3"}),
-    Case("templates_nodes_joined_in_string", "website__docs_playbooks_templates__nodes_joined_in_string.yaml", _nodes_in_string, {"version": "2.0"}),
+    Case(
+        "templates_nodes_joined_in_string",
+        "website__docs_playbooks_templates__nodes_joined_in_string.yaml",
+        _nodes_in_string,
+        {"version": "2.0"},
+    ),
     Case("tasks_graphite_event", "website__docs_playbooks_tasks__graphite_event.yaml", _graphite, {"release": "42"}),
     Case("tasks_slack_on_fail", "website__docs_playbooks_tasks__slack_on_fail.yaml", _slack_on_fail, success=False),
-    Case("tasks_data_task_blue_green", "website__docs_playbooks_tasks__data_task_blue_green.yaml", _blue_green, state=file_content("deploy.out"), reset=clear("deploy.out")),
-    Case("templates_metadata", "website__docs_playbooks_templates__metadata.yaml", _metadata, state=file_content("meta.out"), reset=clear("meta.out")),
-    Case("data_store_file", "website__docs_playbooks_data__store_file.yaml", _file_store, {"cluster": "delta"},
-         state=lambda env: (file_content("pb_data.yaml")(env), file_content("seen.out")(env)), reset=clear("pb_data.yaml", "seen.out")),
-    Case("data_store_etcd", "website__docs_playbooks_data__store_etcd.yaml", _etcd_store,
-         state=lambda env: (etcd_state(env), file_content("seen.out")(env)), reset=clear("seen.out")),
-    Case("data_store_shell", "website__docs_playbooks_data__store_shell.yaml", _shell_store,
-         state=file_content("cluster"), reset=clear("cluster", "calls.log")),
-    Case("data_store_environment", "website__docs_playbooks_data__store_environment.yaml", _env_store, state=file_content("env.out"), reset=clear("env.out")),
-    Case("inputs_data_backed_memory", "website__docs_playbooks_inputs__input_data_backed_memory.yaml", _memory_input, state=file_content("mem.out"), reset=clear("mem.out")),
-    Case("basics_app_upgrade", "website__docs_playbooks_basics@794b372__app_upgrade_mcollective_assert.yaml", _app_upgrade, {"cluster": "uk", "target_version": "1.2.3"}),
-    Case("spec_fixture_playbook", "mcollective-choria__spec_fixtures_playbooks@0.6.0__playbook.yaml", _spec_fixture, {"two": "second"}),
-    Case("spec_fixture_playbook_empty_node_set", "mcollective-choria__spec_fixtures_playbooks@0.6.0__playbook.yaml", _spec_fixture_empty, {"two": "second"}, success=False),
+    Case(
+        "tasks_data_task_blue_green",
+        "website__docs_playbooks_tasks__data_task_blue_green.yaml",
+        _blue_green,
+        state=file_content("deploy.out"),
+        reset=clear("deploy.out"),
+    ),
+    Case(
+        "templates_metadata",
+        "website__docs_playbooks_templates__metadata.yaml",
+        _metadata,
+        state=file_content("meta.out"),
+        reset=clear("meta.out"),
+    ),
+    Case(
+        "data_store_file",
+        "website__docs_playbooks_data__store_file.yaml",
+        _file_store,
+        {"cluster": "delta"},
+        state=lambda env: (file_content("pb_data.yaml")(env), file_content("seen.out")(env)),
+        reset=clear("pb_data.yaml", "seen.out"),
+    ),
+    Case(
+        "data_store_etcd",
+        "website__docs_playbooks_data__store_etcd.yaml",
+        _etcd_store,
+        state=lambda env: (etcd_state(env), file_content("seen.out")(env)),
+        reset=clear("seen.out"),
+    ),
+    Case(
+        "data_store_shell",
+        "website__docs_playbooks_data__store_shell.yaml",
+        _shell_store,
+        state=file_content("cluster"),
+        reset=clear("cluster", "calls.log"),
+    ),
+    Case(
+        "data_store_environment",
+        "website__docs_playbooks_data__store_environment.yaml",
+        _env_store,
+        state=file_content("env.out"),
+        reset=clear("env.out"),
+    ),
+    Case(
+        "inputs_data_backed_memory",
+        "website__docs_playbooks_inputs__input_data_backed_memory.yaml",
+        _memory_input,
+        state=file_content("mem.out"),
+        reset=clear("mem.out"),
+    ),
+    Case(
+        "basics_app_upgrade",
+        "website__docs_playbooks_basics@794b372__app_upgrade_mcollective_assert.yaml",
+        _app_upgrade,
+        {"cluster": "uk", "target_version": "1.2.3"},
+    ),
+    Case(
+        "spec_fixture_playbook",
+        "mcollective-choria__spec_fixtures_playbooks@0.6.0__playbook.yaml",
+        _spec_fixture,
+        {"two": "second"},
+    ),
+    Case(
+        "spec_fixture_playbook_empty_node_set",
+        "mcollective-choria__spec_fixtures_playbooks@0.6.0__playbook.yaml",
+        _spec_fixture_empty,
+        {"two": "second"},
+        success=False,
+    ),
     Case("nats_kv_store_with_locks", None, _nats_kv, {"cluster": "echo"}, state=kv_state, reset=kv_reset),
     Case("hooks_in_order", None, _hooks(), state=file_content("trail.out"), reset=clear("trail.out")),
-    Case("hooks_main_task_fails", None, _hooks("second"), success=False, state=file_content("trail.out"), reset=clear("trail.out")),
-    Case("hooks_pre_book_fails", None, _hooks("pre_book"), success=False, state=file_content("trail.out"), reset=clear("trail.out")),
-    Case("hooks_post_task_fails", None, _hooks("post_task"), success=False, state=file_content("trail.out"), reset=clear("trail.out")),
-    Case("hooks_on_success_fails", None, _hooks("on_success"), success=False, state=file_content("trail.out"), reset=clear("trail.out")),
-    Case("hooks_main_and_on_fail_fail", None, _hooks("first", "on_fail"), success=False, state=file_content("trail.out"), reset=clear("trail.out")),
-    Case("hooks_post_book_fails", None, _hooks("post_book"), success=False, state=file_content("trail.out"), reset=clear("trail.out")),
+    Case(
+        "hooks_main_task_fails",
+        None,
+        _hooks("second"),
+        success=False,
+        state=file_content("trail.out"),
+        reset=clear("trail.out"),
+    ),
+    Case(
+        "hooks_pre_book_fails",
+        None,
+        _hooks("pre_book"),
+        success=False,
+        state=file_content("trail.out"),
+        reset=clear("trail.out"),
+    ),
+    Case(
+        "hooks_post_task_fails",
+        None,
+        _hooks("post_task"),
+        success=False,
+        state=file_content("trail.out"),
+        reset=clear("trail.out"),
+    ),
+    Case(
+        "hooks_on_success_fails",
+        None,
+        _hooks("on_success"),
+        success=False,
+        state=file_content("trail.out"),
+        reset=clear("trail.out"),
+    ),
+    Case(
+        "hooks_main_and_on_fail_fail",
+        None,
+        _hooks("first", "on_fail"),
+        success=False,
+        state=file_content("trail.out"),
+        reset=clear("trail.out"),
+    ),
+    Case(
+        "hooks_post_book_fails",
+        None,
+        _hooks("post_book"),
+        success=False,
+        state=file_content("trail.out"),
+        reset=clear("trail.out"),
+    ),
 ]
 
 
@@ -384,12 +625,25 @@ def _http_view(requests: list[Any]) -> list[Any]:
             if isinstance(body, dict):
                 body.pop("when", None)
                 # node lists keep discovery order, which differs from run to run
-                body = {k: sorted(v) if isinstance(v, list) and all(isinstance(i, str) for i in v) else v for k, v in body.items()}
-        view.append({
-            "method": request.method, "path": parts.path, "query": query, "body": body,
-            "request_id": bool(request.headers.get("X-Choria-Request-ID")), "agent": request.headers.get("User-Agent"),
-            "custom": {k: v for k, v in request.headers.items() if k.lower().startswith("x-") and k.lower() != "x-choria-request-id"},
-        })
+                body = {
+                    k: sorted(v) if isinstance(v, list) and all(isinstance(i, str) for i in v) else v
+                    for k, v in body.items()
+                }
+        view.append(
+            {
+                "method": request.method,
+                "path": parts.path,
+                "query": query,
+                "body": body,
+                "request_id": bool(request.headers.get("X-Choria-Request-ID")),
+                "agent": request.headers.get("User-Agent"),
+                "custom": {
+                    k: v
+                    for k, v in request.headers.items()
+                    if k.lower().startswith("x-") and k.lower() != "x-choria-request-id"
+                },
+            }
+        )
     return view
 
 
@@ -433,7 +687,9 @@ def test_native_and_converted_runs_do_the_same(case, network, nats, http, collec
     ansible_http = _http_view(http.requests)
     ansible_state = case.state(env) if case.state else None
 
-    detail = f"native: {report['report']}\nansible rc={result.returncode}\n{result.stdout[-8000:]}\n{result.stderr[-3000:]}"
+    detail = (
+        f"native: {report['report']}\nansible rc={result.returncode}\n{result.stdout[-8000:]}\n{result.stderr[-3000:]}"
+    )
     assert report["report"]["success"] is case.success, detail
     assert result.ok is case.success, detail
     assert ansible_calls == native_calls, _diff(native_calls, ansible_calls) + detail

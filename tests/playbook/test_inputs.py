@@ -71,7 +71,10 @@ def test_store_failure_without_default_names_the_store_path_and_error(book, monk
 
     monkeypatch.setattr(book.data_stores, "read", failing_read)
     assert book.inputs["data_backed"] == "data_backed_default"  # with a default: the default
-    with pytest.raises(PlaybookError, match="^Could not resolve mem_store/data_backed for input data_backed_save: RuntimeError: not found$"):
+    with pytest.raises(
+        PlaybookError,
+        match="^Could not resolve mem_store/data_backed for input data_backed_save: RuntimeError: not found$",
+    ):
         book.inputs["data_backed_save"]
 
 
@@ -79,12 +82,17 @@ def test_value_from_store_that_fails_validation_falls_back_to_default(book):
     book.inputs.prepare({"two": "x"})
     book.data_stores.write("mem_store/data_backed", 1)
     assert book.inputs["data_backed"] == "data_backed_default"
-    with pytest.raises(PlaybookError, match="for input data_backed_save: RuntimeError: Failed to validate value for input data_backed_save: value should be a string"):
+    with pytest.raises(
+        PlaybookError,
+        match="for input data_backed_save: RuntimeError: Failed to validate value for input data_backed_save: value should be a string",
+    ):
         book.inputs["data_backed_save"]
 
 
 def test_input_without_value_data_or_default():
-    book = Playbook.load(complete({"inputs": {"x": {"description": "x", "type": "String", "required": False}}}), RunOptions(quiet=True))
+    book = Playbook.load(
+        complete({"inputs": {"x": {"description": "x", "type": "String", "required": False}}}), RunOptions(quiet=True)
+    )
     book.inputs.prepare({})
     with pytest.raises(PlaybookError, match="^Input x has no value, data source or default$"):
         book.inputs["x"]
@@ -110,27 +118,62 @@ def test_input_without_value_data_or_default():
     ],
 )
 def test_validation_failures_name_the_input(validation, value, message):
-    book = Playbook.load(complete({"inputs": {"test": {"description": "t", "type": "String", "validation": validation}}}), RunOptions(quiet=True))
+    book = Playbook.load(
+        complete({"inputs": {"test": {"description": "t", "type": "String", "validation": validation}}}),
+        RunOptions(quiet=True),
+    )
     with pytest.raises(PlaybookError) as raised:
         book.inputs.prepare({"test": value})
     assert str(raised.value) == f"Failed to validate value for input test: {message}"
 
 
-@pytest.mark.parametrize("validation, value", [(":string", "x"), ("/spec/", "rspec"), (":shellsafe", "plain words"), (":ipv4address", "10.0.0.1"), (":ipv6address", "::1"), (["a", "b"], "b"), (":number", 1.5)])
+@pytest.mark.parametrize(
+    "validation, value",
+    [
+        (":string", "x"),
+        ("/spec/", "rspec"),
+        (":shellsafe", "plain words"),
+        (":ipv4address", "10.0.0.1"),
+        (":ipv6address", "::1"),
+        (["a", "b"], "b"),
+        (":number", 1.5),
+    ],
+)
 def test_validation_passes(validation, value):
-    book = Playbook.load(complete({"inputs": {"test": {"description": "t", "type": "String", "validation": validation}}}), RunOptions(quiet=True))
+    book = Playbook.load(
+        complete({"inputs": {"test": {"description": "t", "type": "String", "validation": validation}}}),
+        RunOptions(quiet=True),
+    )
     book.inputs.prepare({"test": value})
     assert book.inputs["test"] == value
 
 
 def test_validation_never_applies_to_defaults():
-    book = Playbook.load(complete({"inputs": {"test": {"description": "t", "type": "String", "required": False, "default": "a;b", "validation": ":shellsafe"}}}), RunOptions(quiet=True))
+    book = Playbook.load(
+        complete(
+            {
+                "inputs": {
+                    "test": {
+                        "description": "t",
+                        "type": "String",
+                        "required": False,
+                        "default": "a;b",
+                        "validation": ":shellsafe",
+                    }
+                }
+            }
+        ),
+        RunOptions(quiet=True),
+    )
     book.inputs.prepare({})
     assert book.inputs["test"] == "a;b"
 
 
 def test_required_inputs_without_values_are_listed():
-    inputs = {"has_req": {"description": "r", "type": "String"}, "not_req": {"description": "n", "type": "String", "required": False}}
+    inputs = {
+        "has_req": {"description": "r", "type": "String"},
+        "not_req": {"description": "n", "type": "String", "required": False},
+    }
     book = Playbook.load(complete({"inputs": inputs}), RunOptions(quiet=True))
     with pytest.raises(PlaybookError, match="^Values were required but not given for inputs: has_req$"):
         book.inputs.prepare({"not_req": "x"})

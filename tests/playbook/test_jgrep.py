@@ -7,8 +7,25 @@ import pytest
 from choria_emulator.playbook.jgrep import jgrep, validate_expression
 
 DOCS = [
-    {"idling": True, "enabled": True, "count": 5, "ratio": 1.5, "name": "web1", "summary": {"resources": {"failed_to_restart": 0}}, "items": [{"a": 1, "b": 2}, {"a": 2, "b": 1}]},
-    {"idling": False, "enabled": True, "count": 10, "ratio": 0.5, "name": "db1", "summary": {"resources": {"failed_to_restart": 2}}, "items": [], "extra": None},
+    {
+        "idling": True,
+        "enabled": True,
+        "count": 5,
+        "ratio": 1.5,
+        "name": "web1",
+        "summary": {"resources": {"failed_to_restart": 0}},
+        "items": [{"a": 1, "b": 2}, {"a": 2, "b": 1}],
+    },
+    {
+        "idling": False,
+        "enabled": True,
+        "count": 10,
+        "ratio": 0.5,
+        "name": "db1",
+        "summary": {"resources": {"failed_to_restart": 2}},
+        "items": [],
+        "extra": None,
+    },
 ]
 
 

@@ -44,7 +44,13 @@ def test_illegal_fixture_run_raises_without_a_report():
         book.run({})
 
 
-@pytest.mark.parametrize("name", ["mcollective-choria__spec_fixtures_playbooks__playbook.yaml", "mcollective-choria__spec_fixtures_playbooks@0.6.0__playbook.yaml"])
+@pytest.mark.parametrize(
+    "name",
+    [
+        "mcollective-choria__spec_fixtures_playbooks__playbook.yaml",
+        "mcollective-choria__spec_fixtures_playbooks@0.6.0__playbook.yaml",
+    ],
+)
 def test_spec_fixture_playbook_passes_validation(name):
     book = load(name)
     book.validate_configuration()
@@ -129,7 +135,11 @@ LIST_FRAGMENTS = [
 ]
 PROPOSAL = "website__docs_roadmap_playbooks@2223199__consul_design_proposal_UNIMPLEMENTED.yaml"
 ALL_SAMPLES = sorted(p.name for p in SAMPLES.glob("*.yaml"))
-MAPPING_FRAGMENTS = [n for n in ALL_SAMPLES if n not in FULL and n not in DATA_FILES and n not in LIST_FRAGMENTS and n != PROPOSAL and "illegal" not in n]
+MAPPING_FRAGMENTS = [
+    n
+    for n in ALL_SAMPLES
+    if n not in FULL and n not in DATA_FILES and n not in LIST_FRAGMENTS and n != PROPOSAL and "illegal" not in n
+]
 
 
 def test_every_sample_is_classified():
@@ -169,7 +179,11 @@ def test_task_list_fragments_are_not_mappings_but_load_as_task_lists(name):
 def test_unimplemented_consul_design_proposal_is_rejected():
     with pytest.raises(PlaybookInvalid) as raised:
         load(PROPOSAL).validate_configuration()
-    assert raised.value.problems == ["Invalid playbook data items lock found", "A playbook author is needed", "A playbook description is needed"]
+    assert raised.value.problems == [
+        "Invalid playbook data items lock found",
+        "A playbook author is needed",
+        "A playbook description is needed",
+    ]
 
 
 def test_first_published_example_uses_message_which_lint_reports_as_missing_text():
@@ -183,7 +197,10 @@ def test_consul_samples_are_reported_as_unsupported_stores(make_book):
     errors, _ = lint(Playbook.load(data, RunOptions(quiet=True)))
     assert any("type consul, which this implementation does not support" in e for e in errors)
     report = make_book(data).run({})
-    assert "Data store pb_consul uses type consul, which this implementation does not support" in report["report"]["playbook_error"]
+    assert (
+        "Data store pb_consul uses type consul, which this implementation does not support"
+        in report["report"]["playbook_error"]
+    )
 
 
 def test_deprecated_mcollective_assert_still_loads_with_a_warning():

@@ -11,16 +11,18 @@ from choria_emulator.playbook import Playbook, RunOptions, summary
 
 
 def test_report_structure(make_book, tmp_path):
-    data = complete({
-        "data_stores": {"mem": {"type": "memory"}},
-        "inputs": {
-            "cluster": {"description": "c", "type": "String", "required": False, "default": "alpha"},
-            "given": {"description": "g", "type": "String"},
-            "dyn": {"description": "d", "type": "String", "data": "mem/dyn", "default": "x"},
-        },
-        "nodes": {"web": {"type": "shell", "script": f"{tmp_path}/nodes.sh"}},
-        "tasks": [{"shell": {"command": "true"}}, {"shell": {"command": "false", "fail_ok": True}}],
-    })
+    data = complete(
+        {
+            "data_stores": {"mem": {"type": "memory"}},
+            "inputs": {
+                "cluster": {"description": "c", "type": "String", "required": False, "default": "alpha"},
+                "given": {"description": "g", "type": "String"},
+                "dyn": {"description": "d", "type": "String", "data": "mem/dyn", "default": "x"},
+            },
+            "nodes": {"web": {"type": "shell", "script": f"{tmp_path}/nodes.sh"}},
+            "tasks": [{"shell": {"command": "true"}}, {"shell": {"command": "false", "fail_ok": True}}],
+        }
+    )
     (tmp_path / "nodes.sh").write_text("#!/bin/sh\necho web1\necho web2\n")
     (tmp_path / "nodes.sh").chmod(0o755)
     book = make_book(data)
@@ -30,10 +32,19 @@ def test_report_structure(make_book, tmp_path):
     assert report["playbook"] == {"name": "test_playbook", "version": "1.0.0"}
     assert report["inputs"] == {"static": {"cluster": "alpha", "given": "value"}, "dynamic": ["dyn"]}
     assert report["nodes"] == {"web": ["web1", "web2"]}
-    assert [set(t) for t in report["tasks"]] == [{"type", "set", "description", "start_time", "end_time", "run_time", "ran", "msg", "success"}] * 2
-    assert [(t["type"], t["set"], t["success"]) for t in report["tasks"]] == [("shell", "tasks", True), ("shell", "tasks", True)]
+    assert [set(t) for t in report["tasks"]] == [
+        {"type", "set", "description", "start_time", "end_time", "run_time", "ran", "msg", "success"}
+    ] * 2
+    assert [(t["type"], t["set"], t["success"]) for t in report["tasks"]] == [
+        ("shell", "tasks", True),
+        ("shell", "tasks", True),
+    ]
     metrics = report["metrics"]
-    assert metrics["task_count"] == 2 and metrics["task_types"]["shell"]["count"] == 2 and metrics["task_types"]["shell"]["pass"] == 2
+    assert (
+        metrics["task_count"] == 2
+        and metrics["task_types"]["shell"]["count"] == 2
+        and metrics["task_types"]["shell"]["pass"] == 2
+    )
     assert metrics["run_time"] >= 0 and metrics["end_time"] >= metrics["start_time"]
     assert all(set(entry) == {"time", "level", "from", "msg"} for entry in report["logs"])
     assert book.report.finalize(False, "again") is report  # finalising twice returns the same report
@@ -50,12 +61,17 @@ def test_console_lines_have_level_time_name_and_padded_context():
     book = Playbook.load(complete({"tasks": [{"shell": {"command": "true"}}]}), RunOptions(stream=stream))
     book.run({})
     lines = stream.getvalue().splitlines()
-    assert any(re.fullmatch(r"I \d\d:\d\d:\d\d: test_playbook#tasks\.shell {15}About to run task: shell task", line) for line in lines), lines
+    assert any(
+        re.fullmatch(r"I \d\d:\d\d:\d\d: test_playbook#tasks\.shell {15}About to run task: shell task", line)
+        for line in lines
+    ), lines
 
 
 def test_loglevel_filters_console_and_report():
     stream = io.StringIO()
-    book = Playbook.load(complete({"loglevel": "warn", "tasks": [{"shell": {"command": "false"}}]}), RunOptions(stream=stream))
+    book = Playbook.load(
+        complete({"loglevel": "warn", "tasks": [{"shell": {"command": "false"}}]}), RunOptions(stream=stream)
+    )
     report = book.run({})
     assert {e["level"] for e in report["logs"]} <= {"warn", "error", "fatal"}
     assert all(line[0] in "WEF" for line in stream.getvalue().splitlines())

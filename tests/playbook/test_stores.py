@@ -11,7 +11,6 @@ import pytest
 import yaml
 from pbhelpers import FIXTURES, complete, sample
 
-from choria_emulator.playbook import Playbook, PlaybookError, RunOptions
 from choria_emulator.playbook.bridge import LoopThread
 from choria_emulator.playbook.errors import DataStoreError, LockTimeout
 from choria_emulator.playbook.stores import DataStores, StoreContext, lock_path, parse_path
@@ -64,7 +63,10 @@ def test_environment_store_uses_the_prefix_and_is_visible_to_shell_tasks(monkeyp
     monkeypatch.delenv("PB_cluster", raising=False)
     data = complete(yaml.safe_load(sample("website__docs_playbooks_data__store_environment.yaml").read_text()))
     out = tmp_path / "out"
-    data["tasks"] = [{"data": {"action": "write", "key": "pb_env/cluster", "value": "bravo"}}, {"shell": {"command": f"echo $PB_cluster > {out}"}}]
+    data["tasks"] = [
+        {"data": {"action": "write", "key": "pb_env/cluster", "value": "bravo"}},
+        {"shell": {"command": f"echo $PB_cluster > {out}"}},
+    ]
     report = make_book(data).run({})
     assert report["report"]["success"], report["report"]
     assert out.read_text().strip() == "bravo"
@@ -144,7 +146,10 @@ def test_file_store_concurrent_writers_lose_nothing(tmp_path):
     path = tmp_path / "data.json"
     path.write_text("{}")
     writers = [stores({"f": {"type": "file", "file": str(path), "format": "json"}}) for _ in range(4)]
-    threads = [threading.Thread(target=lambda ds=ds, i=i: [ds.write(f"f/k{i}_{n}", n) for n in range(25)]) for i, ds in enumerate(writers)]
+    threads = [
+        threading.Thread(target=lambda ds=ds, i=i: [ds.write(f"f/k{i}_{n}", n) for n in range(25)])
+        for i, ds in enumerate(writers)
+    ]
     for thread in threads:
         thread.start()
     for thread in threads:
@@ -156,7 +161,16 @@ def test_file_store_concurrent_writers_lose_nothing(tmp_path):
 @pytest.fixture
 def shell_store(tmp_path, monkeypatch):
     monkeypatch.setenv("STORE_DIR", str(tmp_path))
-    return stores({"sh": {"type": "shell", "command": str(FIXTURES / "shell_store.sh"), "environment": {"EXAMPLE": "VALUE"}, "cwd": str(tmp_path)}}), tmp_path
+    return stores(
+        {
+            "sh": {
+                "type": "shell",
+                "command": str(FIXTURES / "shell_store.sh"),
+                "environment": {"EXAMPLE": "VALUE"},
+                "cwd": str(tmp_path),
+            }
+        }
+    ), tmp_path
 
 
 def test_shell_store_protocol_passes_only_the_action_and_the_key_in_the_environment(shell_store):
@@ -210,7 +224,9 @@ def test_etcd_store_write_read_delete_against_real_etcd(etcd):
     assert ds.read("pb_etcd/app/count") == "3"  # etcd values are strings
     ds.delete("pb_etcd/app/cluster")
     assert etcd.get("app/cluster") is None
-    with pytest.raises(DataStoreError, match="^Could not read key pb_etcd/app/cluster: RuntimeError: Could not find key app/cluster$"):
+    with pytest.raises(
+        DataStoreError, match="^Could not read key pb_etcd/app/cluster: RuntimeError: Could not find key app/cluster$"
+    ):
         ds.read("pb_etcd/app/cluster")
 
 
@@ -261,7 +277,9 @@ def test_nats_kv_lock_blocks_a_second_owner_until_released(nats, loop):
     path = lock_path("kv", "test_playbook")
     first.lock(path)
     assert first["kv"].holder("choria/locks/playbook/test_playbook")["owner"] == "first"  # type: ignore[attr-defined]
-    with pytest.raises(LockTimeout, match="^Failed to obtain lock choria/locks/playbook/test_playbook after 1 seconds$"):
+    with pytest.raises(
+        LockTimeout, match="^Failed to obtain lock choria/locks/playbook/test_playbook after 1 seconds$"
+    ):
         second.lock(path)
     with pytest.raises(DataStoreError, match="not by this run"):
         second.release(path)
@@ -317,16 +335,20 @@ def test_nats_kv_rejects_keys_nats_cannot_hold(nats, loop):
 
 
 def test_playbook_locks_on_nats_kv_are_taken_in_order_and_released(nats, make_book, tmp_path):
-    data = complete({
-        "data_stores": {"kv": {"type": "nats_kv", "servers": nats.url, "bucket": "PB_BOOK", "timeout": 2}},
-        "locks": ["kv", "kv/specific_lock"],
-        "tasks": [{"shell": {"command": "true"}}],
-    })
+    data = complete(
+        {
+            "data_stores": {"kv": {"type": "nats_kv", "servers": nats.url, "bucket": "PB_BOOK", "timeout": 2}},
+            "locks": ["kv", "kv/specific_lock"],
+            "tasks": [{"shell": {"command": "true"}}],
+        }
+    )
     book = make_book(data)
     report = book.run({})
     assert report["report"]["success"], report["report"]
     messages = [e["msg"] for e in report["logs"]]
-    assert messages.index("Obtaining playbook lock kv/choria/locks/playbook/test_playbook") < messages.index("Obtaining playbook lock kv/specific_lock")
+    assert messages.index("Obtaining playbook lock kv/choria/locks/playbook/test_playbook") < messages.index(
+        "Obtaining playbook lock kv/specific_lock"
+    )
     assert "Releasing playbook lock kv/specific_lock" in messages
     again = make_book(data).run({})  # released: a second run gets them at once
     assert again["report"]["success"]

@@ -41,7 +41,9 @@ def test_single_braces_are_not_templates():
     assert render_string("{ input.x }", Scope()) == "{ input.x }"
 
 
-@pytest.mark.parametrize("text", ["{{ input.x }}", "{{{ input.x }}}", "{{input.x}}", "{{{inputs.x}}}", "{{ inputs.x }}}"])
+@pytest.mark.parametrize(
+    "text", ["{{ input.x }}", "{{{ input.x }}}", "{{input.x}}", "{{{inputs.x}}}", "{{ inputs.x }}}"]
+)
 def test_two_or_three_braces_resolve(text):
     assert render_string(text, Scope()) == {"value1": "value2"}
 
@@ -52,7 +54,10 @@ def test_whole_string_node_set_stays_a_list():
 
 def test_mixed_string_joins_lists_and_json_encodes_mappings():
     text = render_string("nodes: {{{ nodes.x }}} input: {{{ input.x }}} uuid: {{{ uuid }}}", Scope())
-    assert re.fullmatch(r'nodes: value1, value2 input: \{"value1":"value2"\} uuid: [0-9a-f]{8}-[0-9a-f]{4}-4[0-9a-f]{3}-[0-9a-f]{4}-[0-9a-f]{12}', text)
+    assert re.fullmatch(
+        r'nodes: value1, value2 input: \{"value1":"value2"\} uuid: [0-9a-f]{8}-[0-9a-f]{4}-4[0-9a-f]{3}-[0-9a-f]{4}-[0-9a-f]{12}',
+        text,
+    )
 
 
 def test_values_in_strings_print_as_ruby_does():
@@ -140,10 +145,20 @@ def test_previous_task_with_a_result_that_ran(make_book):
 
 def test_previous_task_in_on_fail_is_the_failed_task(make_book, tmp_path):
     out = tmp_path / "msg"
-    data = complete({
-        "tasks": [{"shell": {"description": "breaks", "command": "exit 3"}}],
-        "hooks": {"on_fail": [{"shell": {"command": f"echo '{{{{{{ previous_task.description }}}}}}: {{{{{{ previous_task.msg }}}}}}' > {out}"}}]},
-    })
+    data = complete(
+        {
+            "tasks": [{"shell": {"description": "breaks", "command": "exit 3"}}],
+            "hooks": {
+                "on_fail": [
+                    {
+                        "shell": {
+                            "command": f"echo '{{{{{{ previous_task.description }}}}}}: {{{{{{ previous_task.msg }}}}}}' > {out}"
+                        }
+                    }
+                ]
+            },
+        }
+    )
     make_book(data).run({})
     assert out.read_text().strip() == "breaks: Command failed with code 3"
 

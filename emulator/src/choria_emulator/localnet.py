@@ -161,7 +161,18 @@ class NatsServer(_LocalProcess):
     @classmethod
     def start(cls, *extra: str, workdir: str | Path | None = None, port: int = -1, timeout: float = 10.0) -> NatsServer:
         workdir = _workdir(workdir, "nats-")
-        args = [find_nats_server(), "-a", "127.0.0.1", "-p", str(port), "-m", "-1", "--ports_file_dir", str(workdir), *extra]
+        args = [
+            find_nats_server(),
+            "-a",
+            "127.0.0.1",
+            "-p",
+            str(port),
+            "-m",
+            "-1",
+            "--ports_file_dir",
+            str(workdir),
+            *extra,
+        ]
 
         def ready(process: subprocess.Popen) -> NatsServer | None:
             ports_file = workdir / f"nats-server_{process.pid}.ports"
@@ -173,7 +184,16 @@ class NatsServer(_LocalProcess):
                     pass
             return None
 
-        return _start(args, workdir / cls.LOG, "nats-server", ready, waiting_for="write its ports file", timeout=timeout, interval=0.02, stop_timeout=5)
+        return _start(
+            args,
+            workdir / cls.LOG,
+            "nats-server",
+            ready,
+            waiting_for="write its ports file",
+            timeout=timeout,
+            interval=0.02,
+            stop_timeout=5,
+        )
 
     @property
     def port(self) -> int:
@@ -213,7 +233,9 @@ class _HttpProcess(_LocalProcess):
         return ["--http-port", "0", "--port-file", str(port_file)]
 
     @staticmethod
-    def _ready_when(port_file: Path, build: Callable[[subprocess.Popen, str], P], done: Callable[[P], bool]) -> Callable[[subprocess.Popen], P | None]:
+    def _ready_when(
+        port_file: Path, build: Callable[[subprocess.Popen, str], P], done: Callable[[P], bool]
+    ) -> Callable[[subprocess.Popen], P | None]:
         """A readiness check for :func:`_start`: the port file is written and ``done`` holds for the process object."""
 
         def ready(process: subprocess.Popen) -> P | None:
@@ -253,10 +275,29 @@ class Emulator(_HttpProcess):
         workdir = _workdir(workdir, "emulator-")
         port_file = workdir / "http.port"
         servers = [servers] if isinstance(servers, str) else servers
-        command = [*(executable or [sys.executable, "-m", "choria_emulator"]), "emulate", "--instances", str(instances), "--name", name]
+        command = [
+            *(executable or [sys.executable, "-m", "choria_emulator"]),
+            "emulate",
+            "--instances",
+            str(instances),
+            "--name",
+            name,
+        ]
         command += [*cls._http_flags(port_file), *_repeated("--server", servers), *extra]
-        ready = cls._ready_when(port_file, lambda process, http: cls(process, http, workdir, instances), lambda emulator: not wait_connected or emulator._connected() == instances)
-        return _start(command, workdir / cls.LOG, "emulator", ready, waiting_for=f"connect {instances} instances", timeout=timeout, interval=0.1)
+        ready = cls._ready_when(
+            port_file,
+            lambda process, http: cls(process, http, workdir, instances),
+            lambda emulator: not wait_connected or emulator._connected() == instances,
+        )
+        return _start(
+            command,
+            workdir / cls.LOG,
+            "emulator",
+            ready,
+            waiting_for=f"connect {instances} instances",
+            timeout=timeout,
+            interval=0.1,
+        )
 
     def wait_connected(self, count: int | None = None, timeout: float = 60.0) -> dict[str, Any]:
         count = self.instances if count is None else count
@@ -299,6 +340,20 @@ class LocalBroker(_HttpProcess):
         workdir = _workdir(workdir, "federation-")
         port_file = workdir / "http.port"
         command = [sys.executable, "-m", "choria_emulator", "federation", "--name", name, *cls._http_flags(port_file)]
-        command += [*_repeated("--federation-server", federation_servers), *_repeated("--collective-server", collective_servers), *extra]
-        ready = cls._ready_when(port_file, lambda process, http: cls(process, http, workdir, name), lambda broker: bool(broker._connected()))
-        return _start(command, workdir / cls.LOG, f"federation broker {name}", ready, waiting_for="connect", timeout=timeout, interval=0.05)
+        command += [
+            *_repeated("--federation-server", federation_servers),
+            *_repeated("--collective-server", collective_servers),
+            *extra,
+        ]
+        ready = cls._ready_when(
+            port_file, lambda process, http: cls(process, http, workdir, name), lambda broker: bool(broker._connected())
+        )
+        return _start(
+            command,
+            workdir / cls.LOG,
+            f"federation broker {name}",
+            ready,
+            waiting_for="connect",
+            timeout=timeout,
+            interval=0.05,
+        )

@@ -1,4 +1,3 @@
-# -*- coding: utf-8 -*-
 # Copyright: chorialab
 # Apache License 2.0 (see https://www.apache.org/licenses/LICENSE-2.0)
 """Build the collection's own emulator/ package as a wheel on the controller, once per source.
@@ -63,7 +62,10 @@ def build(source: str, cache: str) -> dict:
         env = dict(os.environ, SOURCE_DATE_EPOCH=REPRODUCIBLE_EPOCH, PIP_DISABLE_PIP_VERSION_CHECK="1")
         proc = subprocess.run(
             [sys.executable, "-m", "pip", "wheel", "--quiet", "--no-deps", "--wheel-dir", out, copy],
-            stdout=subprocess.PIPE, stderr=subprocess.STDOUT, env=env, check=False,
+            stdout=subprocess.PIPE,
+            stderr=subprocess.STDOUT,
+            env=env,
+            check=False,
         )
         if proc.returncode != 0:
             raise SystemExit("pip wheel %s failed:\n%s" % (source, proc.stdout.decode(errors="replace")[-3000:]))

@@ -1,4 +1,3 @@
-# -*- coding: utf-8 -*-
 """Test helper: print every task result of a playbook run as one JSON document (stdout callback).
 
 The shape of ansible.posix.json (plays → tasks → hosts), without needing that collection.

@@ -11,7 +11,6 @@ import shutil
 import sys
 
 import pytest
-
 from ansible.module_utils import basic
 
 try:

@@ -5,9 +5,9 @@ from __future__ import annotations
 import argparse
 import asyncio
 import logging
-import os
 import sys
-from typing import Any, Awaitable, Callable, TypeVar
+from collections.abc import Awaitable
+from typing import Any, Callable, TypeVar
 
 from ..client import ChoriaClient, ClientConfig, ReplyRecord
 from ..protocol import FactFilter, Filter
@@ -18,28 +18,98 @@ T = TypeVar("T")
 
 def add_client_options(parser: argparse.ArgumentParser) -> None:
     group = parser.add_argument_group("connection")
-    group.add_argument("--server", "-s", action="append", metavar="HOST:PORT", help="NATS server (repeatable, or a comma list); default: the config file, else nats://127.0.0.1:4222")
-    group.add_argument("--config", metavar="FILE", help="Choria client config (default $CHORIA_CONFIG, ~/.choriarc, then /etc/choria/client.conf)")
-    group.add_argument("--collective", "-T", metavar="NAME", help="sub-collective to address (default: the main collective)")
+    group.add_argument(
+        "--server",
+        "-s",
+        action="append",
+        metavar="HOST:PORT",
+        help="NATS server (repeatable, or a comma list); default: the config file, else nats://127.0.0.1:4222",
+    )
+    group.add_argument(
+        "--config",
+        metavar="FILE",
+        help="Choria client config (default $CHORIA_CONFIG, ~/.choriarc, then /etc/choria/client.conf)",
+    )
+    group.add_argument(
+        "--collective", "-T", metavar="NAME", help="sub-collective to address (default: the main collective)"
+    )
     group.add_argument("--identity", metavar="NAME", help="client identity (senderid)")
     group.add_argument("--certname", metavar="NAME", help="certname used in the callerid choria=<certname>")
     group.add_argument("--tls", action="store_true", default=None, help="connect to NATS with TLS")
-    group.add_argument("--no-verify", dest="tls_verify", action="store_false", default=None, help="do not verify the broker's TLS certificate")
-    group.add_argument("--tls-ca", metavar="FILE", help="CA that signed the broker's certificate (default: the system CAs)")
-    group.add_argument("--tls-cert", metavar="FILE", help="client certificate (TLS client auth, and signing with --secure)")
+    group.add_argument(
+        "--no-verify",
+        dest="tls_verify",
+        action="store_false",
+        default=None,
+        help="do not verify the broker's TLS certificate",
+    )
+    group.add_argument(
+        "--tls-ca", metavar="FILE", help="CA that signed the broker's certificate (default: the system CAs)"
+    )
+    group.add_argument(
+        "--tls-cert", metavar="FILE", help="client certificate (TLS client auth, and signing with --secure)"
+    )
     group.add_argument("--tls-key", metavar="FILE", help="key of --tls-cert")
     group.add_argument("--secure", action="store_true", default=None, help="sign requests with --tls-cert/--tls-key")
     group.add_argument("--credentials", metavar="FILE", help="NATS credentials (.creds) file")
-    group.add_argument("--federation", metavar="NETWORK", help="send through the Federation Broker(s) of NETWORK (comma list for several)")
+    group.add_argument(
+        "--federation",
+        metavar="NETWORK",
+        help="send through the Federation Broker(s) of NETWORK (comma list for several)",
+    )
 
 
 def add_filter_options(parser: argparse.ArgumentParser) -> None:
     group = parser.add_argument_group("filters (as mco/choria)")
-    group.add_argument("-I", "--identity-filter", "--wi", dest="identity_filter", action="append", default=[], metavar="ID", help="identity, exact or /regex/ (OR)")
-    group.add_argument("-A", "--agent-filter", "--wa", dest="agent_filter", action="append", default=[], metavar="AGENT", help="agent the node must have (AND)")
-    group.add_argument("-C", "--class-filter", "--wc", dest="class_filter", action="append", default=[], metavar="CLASS", help="class, exact or /regex/ (AND)")
-    group.add_argument("-F", "--fact-filter", "--wf", dest="fact_filter", action="append", default=[], metavar="FACT", help="fact: key=value, key=/re/, key>=1 ... (AND)")
-    group.add_argument("-S", "--select", dest="compound_filter", action="append", default=[], metavar="EXPR", help="compound expression, e.g. 'with(\"apache\") and facts.country == \"mt\"'")
+    group.add_argument(
+        "-I",
+        "--identity-filter",
+        "--wi",
+        dest="identity_filter",
+        action="append",
+        default=[],
+        metavar="ID",
+        help="identity, exact or /regex/ (OR)",
+    )
+    group.add_argument(
+        "-A",
+        "--agent-filter",
+        "--wa",
+        dest="agent_filter",
+        action="append",
+        default=[],
+        metavar="AGENT",
+        help="agent the node must have (AND)",
+    )
+    group.add_argument(
+        "-C",
+        "--class-filter",
+        "--wc",
+        dest="class_filter",
+        action="append",
+        default=[],
+        metavar="CLASS",
+        help="class, exact or /regex/ (AND)",
+    )
+    group.add_argument(
+        "-F",
+        "--fact-filter",
+        "--wf",
+        dest="fact_filter",
+        action="append",
+        default=[],
+        metavar="FACT",
+        help="fact: key=value, key=/re/, key>=1 ... (AND)",
+    )
+    group.add_argument(
+        "-S",
+        "--select",
+        dest="compound_filter",
+        action="append",
+        default=[],
+        metavar="EXPR",
+        help='compound expression, e.g. \'with("apache") and facts.country == "mt"\'',
+    )
 
 
 def filter_from_args(args: argparse.Namespace) -> Filter:
@@ -70,7 +140,9 @@ def client_config(args: argparse.Namespace) -> ClientConfig:
 
 def with_client(args: argparse.Namespace, call: Callable[[ChoriaClient], Awaitable[Any]]) -> Any:
     config = client_config(args)
-    logging.getLogger("choria_emulator.cli").debug("connecting to %s (settings from %s)", ", ".join(config.servers), config.source)
+    logging.getLogger("choria_emulator.cli").debug(
+        "connecting to %s (settings from %s)", ", ".join(config.servers), config.source
+    )
 
     async def main() -> Any:
         async with ChoriaClient(config) as client:
@@ -80,7 +152,10 @@ def with_client(args: argparse.Namespace, call: Callable[[ChoriaClient], Awaitab
 
 
 def with_progress(
-    args: argparse.Namespace, total: int | None, label: str, request: Callable[[ChoriaClient, Callable[[ReplyRecord], None]], Awaitable[T]]
+    args: argparse.Namespace,
+    total: int | None,
+    label: str,
+    request: Callable[[ChoriaClient, Callable[[ReplyRecord], None]], Awaitable[T]],
 ) -> T:
     """Connect as ``args`` say and run ``request(client, on_reply)`` under a progress bar of its replies."""
 
@@ -97,7 +172,9 @@ def progress(total: int | None, label: str) -> Any:
         return _NoProgress()
     from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
 
-    bar = Progress(TextColumn(label), BarColumn(), MofNCompleteColumn(), TimeElapsedColumn(), transient=True, console=_console())
+    bar = Progress(
+        TextColumn(label), BarColumn(), MofNCompleteColumn(), TimeElapsedColumn(), transient=True, console=_console()
+    )
     return _RichProgress(bar, total)
 
 

@@ -14,7 +14,9 @@ def register(sub: argparse._SubParsersAction) -> None:
     add_client_options(p)
     add_filter_options(p)
     p.add_argument("--timeout", "-t", type=float, default=None, help="discovery timeout in seconds (default 2)")
-    p.add_argument("--sliding-window", action="store_true", help="stop 300 ms after the last reply (go-choria's dynamic timeout)")
+    p.add_argument(
+        "--sliding-window", action="store_true", help="stop 300 ms after the last reply (go-choria's dynamic timeout)"
+    )
     p.add_argument("--expect", type=int, help="stop as soon as this many nodes answered")
     p.add_argument("--json", action="store_true", help="print the identities as a JSON list")
     p.set_defaults(func=run)
@@ -28,8 +30,14 @@ def run(args: argparse.Namespace) -> int:
         args.expect,
         "discover",
         lambda client, on_reply: discover(
-            client, filt, collective=args.collective, timeout=args.timeout, sliding_window=args.sliding_window, expect=args.expect,
-            federation=args.federation, on_reply=on_reply,
+            client,
+            filt,
+            collective=args.collective,
+            timeout=args.timeout,
+            sliding_window=args.sliding_window,
+            expect=args.expect,
+            federation=args.federation,
+            on_reply=on_reply,
         ),
     )
     if args.json:

@@ -19,16 +19,40 @@ def register(sub: argparse._SubParsersAction) -> None:
     p = sub.add_parser("emulate", help="start emulated Choria daemons", description=__doc__)
     p.add_argument("-i", "--instances", type=int, required=True, help="number of emulated daemons")
     p.add_argument("-a", "--agents", type=int, default=1, help="number of emulatedN agents (default 1)")
-    p.add_argument("--collectives", type=int, default=1, help="number of collectives: mcollective, collective1, ... (default 1)")
-    p.add_argument("--name", default=socket.gethostname().split(".")[0], help="instance name prefix (default: short hostname)")
-    p.add_argument("--name-format", choices=NAME_FORMATS, default="blog", help="blog: NAME-0..NAME-(N-1); e3: i-NAME-xxxxx.choria.local")
+    p.add_argument(
+        "--collectives", type=int, default=1, help="number of collectives: mcollective, collective1, ... (default 1)"
+    )
+    p.add_argument(
+        "--name", default=socket.gethostname().split(".")[0], help="instance name prefix (default: short hostname)"
+    )
+    p.add_argument(
+        "--name-format",
+        choices=NAME_FORMATS,
+        default="blog",
+        help="blog: NAME-0..NAME-(N-1); e3: i-NAME-xxxxx.choria.local",
+    )
     p.add_argument("--start-index", type=int, default=0, help="first instance number (to split one name across hosts)")
-    p.add_argument("--server", action="append", metavar="HOST:PORT", help="NATS server, repeatable or comma list; instances are spread across them")
-    p.add_argument("-p", "--http-port", type=int, default=8080, help="port for /debug/vars and /metrics (0: any free port, -1: off)")
+    p.add_argument(
+        "--server",
+        action="append",
+        metavar="HOST:PORT",
+        help="NATS server, repeatable or comma list; instances are spread across them",
+    )
+    p.add_argument(
+        "-p",
+        "--http-port",
+        type=int,
+        default=8080,
+        help="port for /debug/vars and /metrics (0: any free port, -1: off)",
+    )
     p.add_argument("--http-bind", default="127.0.0.1", help="address for the HTTP endpoint (default 127.0.0.1)")
     p.add_argument("--port-file", help="write the HTTP port to this file once listening")
     p.add_argument("--pid-file", help="write the emulator's PID here while it runs")
-    p.add_argument("-c", "--config", help="accepted for compatibility with the original, which the management agent passed /dev/null (ignored)")
+    p.add_argument(
+        "-c",
+        "--config",
+        help="accepted for compatibility with the original, which the management agent passed /dev/null (ignored)",
+    )
     p.add_argument("--workers", type=int, default=os.cpu_count() or 1, help="worker processes (default: CPU count)")
     p.add_argument("--tls", action="store_true", help="connect to NATS with TLS")
     p.add_argument("--verify", action="store_true", help="verify the broker's TLS certificate")
@@ -37,14 +61,31 @@ def register(sub: argparse._SubParsersAction) -> None:
     p.add_argument("--tls-key", help="client key for TLS")
     p.add_argument("--secure", action="store_true", help="require signed requests (x509, verified against --ca)")
     p.add_argument("--ca", help="CA that signs client certificates, for --secure")
-    p.add_argument("--allowed-callers", action="append", metavar="REGEX", help=r"certname pattern allowed with --secure (default \.mcollective$ and \.choria$, as go-choria)")
+    p.add_argument(
+        "--allowed-callers",
+        action="append",
+        metavar="REGEX",
+        help=r"certname pattern allowed with --secure (default \.mcollective$ and \.choria$, as go-choria)",
+    )
     p.add_argument("--credentials", help="NATS credentials (.creds) file")
     p.add_argument("--facts", help="YAML/JSON facts template with per-instance variation (see docs/emulator.md)")
     p.add_argument("--audit", metavar="PATTERN", help="JSON audit log per RPC request; %%s = instance identity")
-    p.add_argument("--registration-interval", type=float, default=0.0, metavar="S", help="publish registration messages every S seconds (0: off)")
+    p.add_argument(
+        "--registration-interval",
+        type=float,
+        default=0.0,
+        metavar="S",
+        help="publish registration messages every S seconds (0: off)",
+    )
     p.add_argument("--registration-size", type=int, default=1024, metavar="BYTES", help="registration payload size")
     p.add_argument("--stats-file", help="write aggregated counters as JSON to this file every --stats-interval seconds")
-    p.add_argument("--stats-interval", type=float, default=5.0, metavar="S", help="seconds between two writes of --stats-file (default 5)")
+    p.add_argument(
+        "--stats-interval",
+        type=float,
+        default=5.0,
+        metavar="S",
+        help="seconds between two writes of --stats-file (default 5)",
+    )
     p.add_argument("--connect-concurrency", type=int, default=256, help="connections each worker opens at once")
     p.add_argument("--loop", choices=("auto", "uvloop", "asyncio"), default="auto", help="event loop for the workers")
     p.set_defaults(func=run)

@@ -27,17 +27,41 @@ log = logging.getLogger("choria_emulator.federation")
 
 def register(sub: argparse._SubParsersAction) -> None:
     p = sub.add_parser("federation", help="run a Choria Federation Broker", description=__doc__)
-    p.add_argument("--name", required=True, metavar="NET", help="federation network name (clients use --federation NET)")
-    p.add_argument("--federation-server", action="append", required=True, metavar="HOST:PORT", help="NATS server(s) of the federation side (repeatable or comma list: one pool)")
-    p.add_argument("--collective-server", action="append", required=True, metavar="HOST:PORT[,HOST:PORT]", help="NATS server pool of a collective network; repeat for more collective networks")
-    p.add_argument("--identity", default=socket.gethostname(), help="broker identity in metrics and seen-by (default: hostname)")
+    p.add_argument(
+        "--name", required=True, metavar="NET", help="federation network name (clients use --federation NET)"
+    )
+    p.add_argument(
+        "--federation-server",
+        action="append",
+        required=True,
+        metavar="HOST:PORT",
+        help="NATS server(s) of the federation side (repeatable or comma list: one pool)",
+    )
+    p.add_argument(
+        "--collective-server",
+        action="append",
+        required=True,
+        metavar="HOST:PORT[,HOST:PORT]",
+        help="NATS server pool of a collective network; repeat for more collective networks",
+    )
+    p.add_argument(
+        "--identity", default=socket.gethostname(), help="broker identity in metrics and seen-by (default: hostname)"
+    )
     p.add_argument("--tls", action="store_true", help="connect to NATS with TLS (both sides)")
-    p.add_argument("--no-verify", dest="tls_verify", action="store_false", help="do not verify the brokers' TLS certificates")
+    p.add_argument(
+        "--no-verify", dest="tls_verify", action="store_false", help="do not verify the brokers' TLS certificates"
+    )
     p.add_argument("--tls-ca", metavar="FILE")
     p.add_argument("--tls-cert", metavar="FILE")
     p.add_argument("--tls-key", metavar="FILE")
     p.add_argument("--credentials", metavar="FILE", help="NATS credentials (.creds) file (both sides)")
-    p.add_argument("-p", "--http-port", type=int, default=-1, help="port for /debug/vars and /metrics (0: any free port, -1: off, the default)")
+    p.add_argument(
+        "-p",
+        "--http-port",
+        type=int,
+        default=-1,
+        help="port for /debug/vars and /metrics (0: any free port, -1: off, the default)",
+    )
     p.add_argument("--http-bind", default="127.0.0.1", help="address for the HTTP endpoint (default 127.0.0.1)")
     p.add_argument("--port-file", help="write the HTTP port to this file once listening")
     p.add_argument("--pid-file", help="write the broker's PID here while it runs")
@@ -89,7 +113,9 @@ async def _serve(broker: FederationBroker, args: argparse.Namespace) -> int:
         try:
             port = await http.start(args.http_bind, args.http_port)
         except OSError as exc:
-            raise CLIError(f"cannot listen on {args.http_bind}:{args.http_port} for /debug/vars: {exc.strerror}", exit_code=2) from None
+            raise CLIError(
+                f"cannot listen on {args.http_bind}:{args.http_port} for /debug/vars: {exc.strerror}", exit_code=2
+            ) from None
         log.info("serving /debug/vars and /metrics on http://%s:%d", args.http_bind, port)
         if args.port_file:
             Path(args.port_file).write_text(f"{port}\n")

@@ -32,21 +32,63 @@ USAGE = (
 
 
 def register(sub: argparse._SubParsersAction) -> None:
-    p = sub.add_parser("measure", help="run a load-test suite, or compare suites", description=__doc__, usage=USAGE, formatter_class=argparse.RawDescriptionHelpFormatter)
-    p.add_argument("positional", nargs="*", metavar="ARG", help="COUNT EXPECT DESCRIPTION OUTDIR, or: compare DIR [DIR ...]")
+    p = sub.add_parser(
+        "measure",
+        help="run a load-test suite, or compare suites",
+        description=__doc__,
+        usage=USAGE,
+        formatter_class=argparse.RawDescriptionHelpFormatter,
+    )
+    p.add_argument(
+        "positional", nargs="*", metavar="ARG", help="COUNT EXPECT DESCRIPTION OUTDIR, or: compare DIR [DIR ...]"
+    )
     suite = p.add_argument_group("suite")
     suite.add_argument("--size", type=int, default=100, help="generate payload size in bytes (default 100)")
-    suite.add_argument("--timeout", type=float, default=10.0, help="seconds to wait for the replies of one request (default 10)")
+    suite.add_argument(
+        "--timeout", type=float, default=10.0, help="seconds to wait for the replies of one request (default 10)"
+    )
     suite.add_argument("--discovery-timeout", "--dt", type=float, default=2.0, help="seconds of discovery (default 2)")
-    suite.add_argument("--force-direct", action="store_true", help="one directed request per node instead of one broadcast")
-    suite.add_argument("--workers", type=int, default=1, help="client processes sharing publishing and reply collection, each with a slice of the nodes (needs --force-direct; default 1)")
-    suite.add_argument("--verify", dest="tls_verify", action="store_const", const=True, help="verify the broker's TLS certificate (the original's default with --tls is not to)")
-    suite.add_argument("--monitor", action="append", default=[], metavar="URL", help="nats-server monitor URL (http://host:8222) for /varz and /connz snapshots; repeat per server")
-    suite.add_argument("--emulator-monitor", action="append", default=[], metavar="URL", help="emulator /debug/vars URL (http://host:8080) for instance and RSS snapshots; repeatable")
-    suite.add_argument("--no-events", dest="events", action="store_false", help="do not publish the io.choria.event.emulator.* CloudEvents")
+    suite.add_argument(
+        "--force-direct", action="store_true", help="one directed request per node instead of one broadcast"
+    )
+    suite.add_argument(
+        "--workers",
+        type=int,
+        default=1,
+        help="client processes sharing publishing and reply collection, each with a slice of the nodes (needs --force-direct; default 1)",
+    )
+    suite.add_argument(
+        "--verify",
+        dest="tls_verify",
+        action="store_const",
+        const=True,
+        help="verify the broker's TLS certificate (the original's default with --tls is not to)",
+    )
+    suite.add_argument(
+        "--monitor",
+        action="append",
+        default=[],
+        metavar="URL",
+        help="nats-server monitor URL (http://host:8222) for /varz and /connz snapshots; repeat per server",
+    )
+    suite.add_argument(
+        "--emulator-monitor",
+        action="append",
+        default=[],
+        metavar="URL",
+        help="emulator /debug/vars URL (http://host:8080) for instance and RSS snapshots; repeatable",
+    )
+    suite.add_argument(
+        "--no-events",
+        dest="events",
+        action="store_false",
+        help="do not publish the io.choria.event.emulator.* CloudEvents",
+    )
     suite.add_argument("--json", action="store_true", help="print report.json on stdout (progress goes to stderr)")
     cmp = p.add_argument_group("compare")
-    cmp.add_argument("--out", default=COMPARE_PNG, metavar="FILE", help=f"plot of a comparison (default ./{COMPARE_PNG})")
+    cmp.add_argument(
+        "--out", default=COMPARE_PNG, metavar="FILE", help=f"plot of a comparison (default ./{COMPARE_PNG})"
+    )
     add_client_options(p)
     p.set_defaults(func=run, parser=p)
 
@@ -115,7 +157,11 @@ def run_compare(args: argparse.Namespace, dirs: list[str]) -> int:
         print(f"no plot: {exc}", file=sys.stderr)
         plot = None
     if args.json:
-        print(json.dumps({"runs": [{k: v for k, v in r.items() if k != "round_trip"} for r in runs], "plot": plot}, indent=2))
+        print(
+            json.dumps(
+                {"runs": [{k: v for k, v in r.items() if k != "round_trip"} for r in runs], "plot": plot}, indent=2
+            )
+        )
     else:
         print(table(runs))
         if plot:
@@ -150,7 +196,9 @@ class ConsoleObserver(Observer):
         print(text, file=self.out, flush=True)
 
     def discovered(self, nodes: list[str], seconds: float) -> None:
-        self._print(f"{_now()}: discovered {len(nodes)} nodes with the emulated0 agent in {duration(seconds)} (expected {self.options.expect})")
+        self._print(
+            f"{_now()}: discovered {len(nodes)} nodes with the emulated0 agent in {duration(seconds)} (expected {self.options.expect})"
+        )
         if len(nodes) == self.options.expect:
             mode = "directed" if self.options.force_direct else "broadcast"
             if self.options.workers > 1:
@@ -174,7 +222,11 @@ class ConsoleObserver(Observer):
     def test_finished(self, result: TestResult) -> None:
         self.close()
         mark = "✓" if result.complete else "✗"
-        extra = "" if result.complete else f" FAILED: {result.failed} NO RESPONSES: {result.noresponses} UNEXPECTED: {result.unexpected}"
+        extra = (
+            ""
+            if result.complete
+            else f" FAILED: {result.failed} NO RESPONSES: {result.noresponses} UNEXPECTED: {result.unexpected}"
+        )
         self._print(
             f"{_now()}: REQUEST #: {result.test:<4d} OK: {result.ok} / {result.discovered} PUBLISH TIME: {duration(result.publish_duration)} "
             f"ELAPSED TIME: {duration(result.request_duration)}{extra} {mark}"

@@ -16,11 +16,19 @@ from .errors import CLIError
 
 
 def register(sub: argparse._SubParsersAction) -> None:
-    p = sub.add_parser("nodes", help="resolve Choria node sets (PQL, YAML, shell, Terraform, discovery)", description=__doc__)
+    p = sub.add_parser(
+        "nodes", help="resolve Choria node sets (PQL, YAML, shell, Terraform, discovery)", description=__doc__
+    )
     p.add_argument("file", metavar="FILE", help="inventory config with node_sets, or a playbook with nodes")
     p.add_argument("--set", dest="sets", action="append", metavar="NAME", help="only this node set (repeatable)")
     p.add_argument("--json", action="store_true", help="print {set: {type, nodes, hostvars}} as JSON")
-    p.add_argument("--server", "-s", action="append", metavar="HOST:PORT", help="NATS server for mcollective sets, test and uses (overrides the file's choria.servers)")
+    p.add_argument(
+        "--server",
+        "-s",
+        action="append",
+        metavar="HOST:PORT",
+        help="NATS server for mcollective sets, test and uses (overrides the file's choria.servers)",
+    )
     p.add_argument("--config", metavar="FILE", help="Choria client config (overrides the file's choria.config_file)")
     p.set_defaults(func=run)
 
@@ -34,7 +42,9 @@ def run(args: argparse.Namespace) -> int:
             if unknown:
                 raise CLIError(f"no node set {', '.join(unknown)} in {spec.path} (it has {', '.join(specs)})")
             specs = {name: specs[name] for name in args.sets}
-        ctx = spec.context(choria={"servers": args.server, "config_file": args.config}, log=logging.getLogger("choria_emulator.nodes"))
+        ctx = spec.context(
+            choria={"servers": args.server, "config_file": args.config}, log=logging.getLogger("choria_emulator.nodes")
+        )
         resolved = resolve_node_sets(specs, ctx)
     except NodeSetError as exc:
         raise CLIError(str(exc)) from None

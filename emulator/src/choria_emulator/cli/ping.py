@@ -29,7 +29,13 @@ def run(args: argparse.Namespace) -> int:
         args.expect,
         "ping",
         lambda client, on_reply: ping(
-            client, filt, collective=args.collective, timeout=args.timeout, expect=args.expect, on_reply=on_reply, federation=args.federation
+            client,
+            filt,
+            collective=args.collective,
+            timeout=args.timeout,
+            expect=args.expect,
+            on_reply=on_reply,
+            federation=args.federation,
         ),
     )
     summary = result.summary()

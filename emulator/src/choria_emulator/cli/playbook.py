@@ -24,7 +24,9 @@ def register(sub: argparse._SubParsersAction) -> None:
     actions = p.add_subparsers(dest="playbook_command", metavar="ACTION", required=True)
 
     run_p = actions.add_parser("run", help="run a playbook against the Choria network", add_help=False)
-    run_p.add_argument("-h", "--help", dest="show_help", action="store_true", help="show help (with FILE: including its inputs)")
+    run_p.add_argument(
+        "-h", "--help", dest="show_help", action="store_true", help="show help (with FILE: including its inputs)"
+    )
     run_p.add_argument("file", metavar="FILE", nargs="?")
     run_p.add_argument("rest", nargs=argparse.REMAINDER)
     run_p.set_defaults(func=run)
@@ -40,26 +42,68 @@ def register(sub: argparse._SubParsersAction) -> None:
 
     convert_p = actions.add_parser("convert", help="write the equivalent Ansible playbook")
     convert_p.add_argument("file", metavar="FILE")
-    convert_p.add_argument("-o", "--output", required=True, metavar="SITE.YML", help="where to write the Ansible playbook")
-    convert_p.add_argument("--survey", nargs="?", const="", metavar="FILE", help="also write an AWX survey spec (default: <output>.survey.json)")
-    convert_p.add_argument("--hosts", default="localhost", help="the play's hosts (default localhost; tasks run on the controller)")
+    convert_p.add_argument(
+        "-o", "--output", required=True, metavar="SITE.YML", help="where to write the Ansible playbook"
+    )
+    convert_p.add_argument(
+        "--survey",
+        nargs="?",
+        const="",
+        metavar="FILE",
+        help="also write an AWX survey spec (default: <output>.survey.json)",
+    )
+    convert_p.add_argument(
+        "--hosts", default="localhost", help="the play's hosts (default localhost; tasks run on the controller)"
+    )
     convert_p.set_defaults(func=convert)
 
 
 # -- run ------------------------------------------------------------------------------------
 def run_parser(book: Playbook | None, prog: str) -> tuple[argparse.ArgumentParser, list[CLIOption]]:
-    parser = argparse.ArgumentParser(prog=prog, description="Run a Choria YAML playbook. Inputs of the playbook are options too.", add_help=False)
-    parser.add_argument("--input-file", action="append", default=[], metavar="FILE", help="JSON or YAML mapping of input values (merged over the flags; repeatable)")
-    parser.add_argument("--input", action="append", default=[], metavar="JSON|@FILE", help="input values as a JSON mapping or @file.json/@file.yaml (0.6.0's --input)")
-    parser.add_argument("--report", metavar="FILE", help="write the report here (.json: JSON, else YAML); never overwrites")
+    parser = argparse.ArgumentParser(
+        prog=prog, description="Run a Choria YAML playbook. Inputs of the playbook are options too.", add_help=False
+    )
+    parser.add_argument(
+        "--input-file",
+        action="append",
+        default=[],
+        metavar="FILE",
+        help="JSON or YAML mapping of input values (merged over the flags; repeatable)",
+    )
+    parser.add_argument(
+        "--input",
+        action="append",
+        default=[],
+        metavar="JSON|@FILE",
+        help="input values as a JSON mapping or @file.json/@file.yaml (0.6.0's --input)",
+    )
+    parser.add_argument(
+        "--report", metavar="FILE", help="write the report here (.json: JSON, else YAML); never overwrites"
+    )
     parser.add_argument("--json", action="store_true", help="print the report as JSON on stdout instead of the summary")
-    parser.add_argument("--loglevel", choices=("debug", "info", "warn", "error", "fatal"), help="override the playbook's loglevel")
+    parser.add_argument(
+        "--loglevel", choices=("debug", "info", "warn", "error", "fatal"), help="override the playbook's loglevel"
+    )
     parser.add_argument("-v", "--verbose", action="store_true", help="same as --loglevel debug")
-    parser.add_argument("--timeout", type=float, default=10.0, metavar="S", help="seconds to wait for RPC replies (default 10)")
+    parser.add_argument(
+        "--timeout", type=float, default=10.0, metavar="S", help="seconds to wait for RPC replies (default 10)"
+    )
     parser.add_argument("--discovery-timeout", type=float, metavar="S", help="seconds to wait for discovery replies")
-    parser.add_argument("--slack-api", metavar="URL", help="Slack Web API base URL (default $CHORIA_SLACK_API or https://slack.com/api)")
-    parser.add_argument("--puppetdb", metavar="URL", help="PuppetDB for pql/choria node sets (default $PUPPETDB_SERVER_URLS or the Choria config)")
-    parser.add_argument("--ddl-path", action="append", default=[], metavar="DIR", help="directory of agent JSON DDLs for the uses check (repeatable)")
+    parser.add_argument(
+        "--slack-api", metavar="URL", help="Slack Web API base URL (default $CHORIA_SLACK_API or https://slack.com/api)"
+    )
+    parser.add_argument(
+        "--puppetdb",
+        metavar="URL",
+        help="PuppetDB for pql/choria node sets (default $PUPPETDB_SERVER_URLS or the Choria config)",
+    )
+    parser.add_argument(
+        "--ddl-path",
+        action="append",
+        default=[],
+        metavar="DIR",
+        help="directory of agent JSON DDLs for the uses check (repeatable)",
+    )
     parser.add_argument("-h", "--help", action="help", help="show this help, including the playbook's inputs")
     add_client_options(parser)
     options: list[CLIOption] = []
@@ -68,7 +112,10 @@ def run_parser(book: Playbook | None, prog: str) -> tuple[argparse.ArgumentParse
         taken = {opt for action in parser._actions for opt in action.option_strings}
         for option in book.inputs.cli_options():
             if option.flag in taken:
-                print(f"warning: input {option.input} cannot be given as {option.flag}, which is a playbook run option; use --input-file", file=sys.stderr)
+                print(
+                    f"warning: input {option.input} cannot be given as {option.flag}, which is a playbook run option; use --input-file",
+                    file=sys.stderr,
+                )
                 continue
             kwargs: dict[str, Any] = {"dest": f"input__{option.input}", "help": option.help, "default": None}
             if option.kind == "Boolean":
@@ -110,7 +157,9 @@ def read_input_file(path: str) -> dict[str, Any]:
 
 
 def gather_inputs(args: argparse.Namespace, options: list[CLIOption]) -> dict[str, Any]:
-    values = {o.input: getattr(args, f"input__{o.input}") for o in options if getattr(args, f"input__{o.input}") is not None}
+    values = {
+        o.input: getattr(args, f"input__{o.input}") for o in options if getattr(args, f"input__{o.input}") is not None
+    }
     for path in args.input_file:
         values.update(read_input_file(path))
     for item in args.input:
@@ -186,7 +235,11 @@ def write_report(path: str, report: dict[str, Any]) -> None:
     import yaml
 
     data = to_jsonable(report)
-    text = json.dumps(data, indent=2) if path.endswith(".json") else yaml.safe_dump(data, sort_keys=False, default_flow_style=False)
+    text = (
+        json.dumps(data, indent=2)
+        if path.endswith(".json")
+        else yaml.safe_dump(data, sort_keys=False, default_flow_style=False)
+    )
     try:
         with open(path, "x") as handle:
             handle.write(text)
@@ -207,11 +260,16 @@ def validate(args: argparse.Namespace) -> int:
     if errors:
         for error in errors:
             print(f"error: {error}", file=sys.stderr)
-        print(f"{args.file}: Playbook is not in a valid format ({len(errors)} problem{'s' if len(errors) > 1 else ''})", file=sys.stderr)
+        print(
+            f"{args.file}: Playbook is not in a valid format ({len(errors)} problem{'s' if len(errors) > 1 else ''})",
+            file=sys.stderr,
+        )
         return 1
     described = book.describe()
     tasks = sum(len(t) for t in described["tasks"].values())
-    print(f"{args.file}: valid playbook {book.metadata['name']} {book.metadata['version']}: {len(described['inputs'])} input(s), {len(described['nodes'])} node set(s), {tasks} task(s)")
+    print(
+        f"{args.file}: valid playbook {book.metadata['name']} {book.metadata['version']}: {len(described['inputs'])} input(s), {len(described['nodes'])} node set(s), {tasks} task(s)"
+    )
     return 0
 
 
@@ -232,9 +290,15 @@ def show(args: argparse.Namespace) -> int:
     except PlaybookError as exc:
         print(f"  (invalid: {exc})")
     for name, props in described["inputs"].items():
-        kind = "dynamic" if props.get("dynamic") else ("data-backed" if props.get("data") else ("required" if props.get("required", True) else "optional"))
+        kind = (
+            "dynamic"
+            if props.get("dynamic")
+            else ("data-backed" if props.get("data") else ("required" if props.get("required", True) else "optional"))
+        )
         default = f" default {json.dumps(props['default'])}" if "default" in props else ""
-        print(f"  {flags.get(name, '(store only)'):<24} {props.get('type', '?')!s:<8} {kind}{default}  {props.get('description') or ''}")
+        print(
+            f"  {flags.get(name, '(store only)'):<24} {props.get('type', '?')!s:<8} {kind}{default}  {props.get('description') or ''}"
+        )
     print()
     print("Node sets:")
     for name, spec in described["nodes"].items():

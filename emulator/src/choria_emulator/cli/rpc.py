@@ -14,17 +14,45 @@ def register(sub: argparse._SubParsersAction) -> None:
     p = sub.add_parser("rpc", help="call an agent action on many nodes", description=__doc__)
     p.add_argument("agent")
     p.add_argument("action")
-    p.add_argument("arguments", nargs="*", metavar="KEY=VALUE", help="action inputs; values are parsed as JSON when they can be (size=10 is a number)")
+    p.add_argument(
+        "arguments",
+        nargs="*",
+        metavar="KEY=VALUE",
+        help="action inputs; values are parsed as JSON when they can be (size=10 is a number)",
+    )
     add_client_options(p)
     add_filter_options(p)
     mode = p.add_mutually_exclusive_group()
-    mode.add_argument("--directed", dest="directed", action="store_true", default=True, help="one request per node (default, like the Go client)")
-    mode.add_argument("--broadcast", dest="directed", action="store_false", help="one broadcast request; discovered nodes are expected")
-    p.add_argument("--nodes", action="append", metavar="ID", help="act on these nodes instead of discovering (repeatable, comma list)")
+    mode.add_argument(
+        "--directed",
+        dest="directed",
+        action="store_true",
+        default=True,
+        help="one request per node (default, like the Go client)",
+    )
+    mode.add_argument(
+        "--broadcast",
+        dest="directed",
+        action="store_false",
+        help="one broadcast request; discovered nodes are expected",
+    )
+    p.add_argument(
+        "--nodes",
+        action="append",
+        metavar="ID",
+        help="act on these nodes instead of discovering (repeatable, comma list)",
+    )
     p.add_argument("--batch", type=int, metavar="N", help="send to N nodes at a time")
     p.add_argument("--batch-sleep", type=float, default=0.0, metavar="S", help="seconds between batches")
     p.add_argument("--timeout", "-t", type=float, default=10.0, help="seconds to wait for replies (default 10)")
-    p.add_argument("--discovery-timeout", "--dt", type=float, default=None, metavar="S", help="discovery timeout in seconds (default: discovery_timeout, 2)")
+    p.add_argument(
+        "--discovery-timeout",
+        "--dt",
+        type=float,
+        default=None,
+        metavar="S",
+        help="discovery timeout in seconds (default: discovery_timeout, 2)",
+    )
     p.add_argument("--json", action="store_true", help="print every reply and the stats as JSON")
     p.set_defaults(func=run)
 

@@ -112,7 +112,9 @@ class ClientConfig:
         if not self.secure:
             return InsecureSigner()
         if not (self.tls_cert and self.tls_key):
-            raise ClientConfigError("signed requests need a certificate and key (--tls-cert/--tls-key or plugin.security.file.*)")
+            raise ClientConfigError(
+                "signed requests need a certificate and key (--tls-cert/--tls-key or plugin.security.file.*)"
+            )
         return X509Signer(self.tls_cert, self.tls_key)
 
     def nats_options(self) -> dict[str, Any]:
@@ -173,7 +175,9 @@ class ClientConfig:
             try:
                 self.servers = normalise_servers([data["plugin.choria.middleware_hosts"]])
             except ClientConfigError as exc:
-                raise ClientConfigError(f"{path}: plugin.choria.middleware_hosts: {str(exc).removeprefix('bad --server ')}") from None
+                raise ClientConfigError(
+                    f"{path}: plugin.choria.middleware_hosts: {str(exc).removeprefix('bad --server ')}"
+                ) from None
             if not self.servers:
                 raise ClientConfigError(f"{path}: plugin.choria.middleware_hosts is empty")
         if "collectives" in data:

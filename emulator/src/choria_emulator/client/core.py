@@ -11,8 +11,9 @@ from __future__ import annotations
 import asyncio
 import logging
 import ssl
+from collections.abc import Iterable
 from dataclasses import dataclass, field
-from typing import Any, Callable, Iterable
+from typing import Any, Callable
 from urllib.parse import urlsplit
 
 import nats
@@ -20,7 +21,14 @@ from nats.errors import Error as NatsError
 
 from ..errors import ChoriaEmulatorError
 from ..protocol import Filter, ProtocolError, Request
-from ..protocol.messages import IncomingReply, broadcast_subject, decode_reply, encode_request, node_subject, reply_subject
+from ..protocol.messages import (
+    IncomingReply,
+    broadcast_subject,
+    decode_reply,
+    encode_request,
+    node_subject,
+    reply_subject,
+)
 from ..protocol.transport import Federation
 from .config import ClientConfig
 
@@ -141,7 +149,9 @@ class ChoriaClient:
             self.nc = await nats.connect(**options)
         except (OSError, NatsError, asyncio.TimeoutError) as exc:
             cause = errors[-1] if errors else exc
-            raise ClientError(f"cannot connect to {', '.join(redact(s) for s in config.servers)}: {describe_error(cause)}") from None
+            raise ClientError(
+                f"cannot connect to {', '.join(redact(s) for s in config.servers)}: {describe_error(cause)}"
+            ) from None
 
     async def close(self) -> None:
         if self.nc is not None and not self.nc.is_closed:
@@ -191,7 +201,9 @@ class ChoriaClient:
             raise ClientError("a directed request needs target nodes")
         request = self.new_request(agent, message, collective, filter)
         reply_to = reply_subject(request.collective, request.callerid, request.requestid)
-        outcome = RequestOutcome(request.requestid, agent, request.collective, list(targets) if targets is not None else None)
+        outcome = RequestOutcome(
+            request.requestid, agent, request.collective, list(targets) if targets is not None else None
+        )
         pending = set(targets) if targets is not None else None
         done = asyncio.Event()
         wake = asyncio.Event()  # the waiter re-checks when set: on done, and on every reply with a sliding window
@@ -225,7 +237,9 @@ class ChoriaClient:
                 wake.set()
 
         try:
-            sub = await self.nc.subscribe(reply_to, cb=collect, pending_msgs_limit=1_000_000, pending_bytes_limit=1024 * 1024 * 1024)
+            sub = await self.nc.subscribe(
+                reply_to, cb=collect, pending_msgs_limit=1_000_000, pending_bytes_limit=1024 * 1024 * 1024
+            )
             if (directed or targets is not None) and agent != "discovery":
                 request.filter.add_agent(agent)  # directed requests always carry their agent
             start[0] = loop.time()
@@ -254,7 +268,9 @@ class ChoriaClient:
             raise ClientError(f"request to {agent} failed: {exc}") from None
         return outcome
 
-    async def _publish_federated(self, request: Request, reply_to: str, network: str, targets: list[str] | None) -> None:
+    async def _publish_federated(
+        self, request: Request, reply_to: str, network: str, targets: list[str] | None
+    ) -> None:
         """Publish through the Federation Broker(s) of ``network`` (a comma list), like go-choria.
 
         The transport keeps our ``reply-to``; the ``federation`` header carries the request id
@@ -269,13 +285,17 @@ class ChoriaClient:
         networks = [n.strip() for n in network.split(",") if n.strip()]  # go-choria: every federation in the list
         for group in groups:
             federation = Federation(request.requestid, "", group)
-            data = encode_request(request, reply_to, self.config.identity, self.signer, self.connected_url, federation=federation)
+            data = encode_request(
+                request, reply_to, self.config.identity, self.signer, self.connected_url, federation=federation
+            )
             for name in networks:
                 await self.nc.publish(f"choria.federation.{name}.federation", data)
         await self.nc.flush()
 
     @staticmethod
-    async def _wait(done: asyncio.Event, wake: asyncio.Event, timeout: float, sliding: bool, last_reply: list[float], start: float) -> None:
+    async def _wait(
+        done: asyncio.Event, wake: asyncio.Event, timeout: float, sliding: bool, last_reply: list[float], start: float
+    ) -> None:
         """Until ``done``, the timeout, or (sliding window) SLIDING_WINDOW s after the last reply."""
         loop = asyncio.get_running_loop()
         deadline = start + timeout

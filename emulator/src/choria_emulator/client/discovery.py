@@ -34,7 +34,14 @@ async def discover(
     if filt.identity and not any(is_regex(i) for i in filt.identity) and _identity_only(filt):
         return list(dict.fromkeys(filt.identity))
     outcome = await ping_request(
-        client, filt, collective=collective, timeout=timeout, sliding_window=sliding_window, expect=expect, federation=federation, on_reply=on_reply
+        client,
+        filt,
+        collective=collective,
+        timeout=timeout,
+        sliding_window=sliding_window,
+        expect=expect,
+        federation=federation,
+        on_reply=on_reply,
     )
     return list(dict.fromkeys(outcome.senders))
 

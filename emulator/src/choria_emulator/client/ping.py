@@ -45,8 +45,12 @@ async def ping(
     on_reply: Callable[[ReplyRecord], None] | None = None,
     federation: str | None = None,
 ) -> PingResult:
-    outcome = await ping_request(client, filter, collective=collective, timeout=timeout, expect=expect, federation=federation, on_reply=on_reply)
-    result = PingResult(duration=outcome.request_duration, publish_duration=outcome.publish_duration, invalid=outcome.invalid)
+    outcome = await ping_request(
+        client, filter, collective=collective, timeout=timeout, expect=expect, federation=federation, on_reply=on_reply
+    )
+    result = PingResult(
+        duration=outcome.request_duration, publish_duration=outcome.publish_duration, invalid=outcome.invalid
+    )
     for record in outcome.replies:
         result.times.setdefault(record.sender, record.elapsed * 1000)
     return result

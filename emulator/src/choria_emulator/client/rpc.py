@@ -94,7 +94,9 @@ async def rpc(
     stats = RPCStats()
     if targets is None:
         loop_start = _now()
-        targets = await discover(client, _copy(filter), agent=agent, collective=collective, timeout=discovery_timeout, federation=federation)
+        targets = await discover(
+            client, _copy(filter), agent=agent, collective=collective, timeout=discovery_timeout, federation=federation
+        )
         stats.discovery_duration = _now() - loop_start
     targets = list(dict.fromkeys(targets))
     stats.discovered = len(targets)

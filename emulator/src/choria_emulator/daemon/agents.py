@@ -79,12 +79,17 @@ def emulated(instance: Instance, decoded: DecodedRequest) -> str | None:
             if isinstance(size, bool) or not isinstance(size, int):
                 shared = fail(StatusCode.INVALID_DATA, "Validation failed: size should be an integer")
             elif not 0 <= size <= GENERATE_MAX_SIZE:
-                shared = fail(StatusCode.INVALID_DATA, f"Validation failed: size should be between 0 and {GENERATE_MAX_SIZE}")
+                shared = fail(
+                    StatusCode.INVALID_DATA, f"Validation failed: size should be between 0 and {GENERATE_MAX_SIZE}"
+                )
             elif instance.connection is not None and reply_bytes(size) > instance.connection.max_payload:
                 # Go would fail to publish and stay silent; every instance encoding megabytes it cannot
                 # send would stall the worker, so say why instead
                 limit = instance.connection.max_payload
-                shared = fail(StatusCode.INVALID_DATA, f"Validation failed: a reply with {size} characters does not fit the broker's max_payload of {limit} bytes")
+                shared = fail(
+                    StatusCode.INVALID_DATA,
+                    f"Validation failed: a reply with {size} characters does not fit the broker's max_payload of {limit} bytes",
+                )
             else:
                 shared = ok({"message": generate(size)})
         decoded.shared[agent] = shared
@@ -207,7 +212,10 @@ def choria_util(instance: Instance, decoded: DecodedRequest) -> str | None:
             return fail(StatusCode.ABORTED, "No search criteria given")
         return fail(StatusCode.ABORTED, "No running machines")
     if body.action == "machine_transition":
-        return fail(StatusCode.ABORTED, f"Could not perform {body.data.get('transition', '')} transition: no machines are running")
+        return fail(
+            StatusCode.ABORTED,
+            f"Could not perform {body.data.get('transition', '')} transition: no machines are running",
+        )
     return fail(StatusCode.UNKNOWN_ACTION, f"Unknown action {body.action} for agent choria_util")
 
 
@@ -259,7 +267,19 @@ def _choria_info(instance: Instance) -> str:
 
 
 ACTIONS = {
-    "rpcutil": frozenset({"ping", "inventory", "agent_inventory", "collective_info", "daemon_stats", "get_fact", "get_facts", "get_config_item", "get_data"}),
+    "rpcutil": frozenset(
+        {
+            "ping",
+            "inventory",
+            "agent_inventory",
+            "collective_info",
+            "daemon_stats",
+            "get_fact",
+            "get_facts",
+            "get_config_item",
+            "get_data",
+        }
+    ),
     "choria_util": frozenset({"info", "machine_states", "machine_state", "machine_transition"}),
     "emulated": frozenset({"generate"}),
 }

@@ -74,7 +74,9 @@ class EmulatorConfig:
         if not self.servers:
             raise ValueError("at least one --server is needed")
         if not _SUBJECT_TOKENS.match(self.name):
-            raise ValueError(f"--name {self.name!r} cannot be part of a NATS subject (no spaces, '*', '>' or empty '.' parts)")
+            raise ValueError(
+                f"--name {self.name!r} cannot be part of a NATS subject (no spaces, '*', '>' or empty '.' parts)"
+            )
         if self.name_format not in NAME_FORMATS:
             raise ValueError(f"--name-format must be one of {', '.join(NAME_FORMATS)}")
         if self.start_index < 0:
@@ -85,7 +87,11 @@ class EmulatorConfig:
             raise ValueError("--registration-interval and --registration-size must not be negative")
         if self.stats_interval <= 0:
             raise ValueError("--stats-interval must be positive")
-        for flag, target in (("--audit", self.audit), ("--stats-file", self.stats_file), ("--port-file", self.port_file)):
+        for flag, target in (
+            ("--audit", self.audit),
+            ("--stats-file", self.stats_file),
+            ("--port-file", self.port_file),
+        ):
             if target and not Path(target).parent.is_dir():
                 raise ValueError(f"{flag}: directory {Path(target).parent} does not exist")
         if self.secure and not self.ca:

@@ -66,7 +66,9 @@ class FactsTemplate:
             data = {"facts": data}
         unknown = set(data) - TEMPLATE_KEYS
         if unknown:
-            raise FactsError(f"{source}: unknown keys {', '.join(sorted(unknown))} (use {', '.join(sorted(TEMPLATE_KEYS))})")
+            raise FactsError(
+                f"{source}: unknown keys {', '.join(sorted(unknown))} (use {', '.join(sorted(TEMPLATE_KEYS))})"
+            )
         facts, vary = data.get("facts") or {}, data.get("vary") or {}
         classes, vary_classes = data.get("classes") or [], data.get("vary_classes") or []
         if not isinstance(facts, dict):
@@ -75,7 +77,9 @@ class FactsTemplate:
             raise FactsError(f"{source}: vary must map fact paths to non-empty lists")
         if not isinstance(classes, list) or not all(isinstance(c, str) for c in classes):
             raise FactsError(f"{source}: classes must be a list of strings")
-        if not isinstance(vary_classes, list) or not all(isinstance(v, list) and all(isinstance(c, str) for c in v) for v in vary_classes):
+        if not isinstance(vary_classes, list) or not all(
+            isinstance(v, list) and all(isinstance(c, str) for c in v) for v in vary_classes
+        ):
             raise FactsError(f"{source}: vary_classes must be a list of lists of strings")
         if any(not path or "" in path.split(".") for path in vary):
             raise FactsError(f"{source}: vary has an empty fact path")
@@ -114,7 +118,9 @@ def _render(value: Any, variables: dict[str, Any], where: str) -> Any:
             reason = f"unknown placeholder {{{exc.args[0]}}}"
         except (IndexError, ValueError) as exc:
             reason = str(exc)
-        raise FactsError(f"{where}: cannot fill {value!r}: {reason} (placeholders: {{index}}, {{identity}}, {{name}}; write {{{{ for a brace)")
+        raise FactsError(
+            f"{where}: cannot fill {value!r}: {reason} (placeholders: {{index}}, {{identity}}, {{name}}; write {{{{ for a brace)"
+        )
     if isinstance(value, dict):
         return {k: _render(v, variables, f"{where}.{k}") for k, v in value.items()}
     if isinstance(value, list):

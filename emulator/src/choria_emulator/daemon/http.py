@@ -54,7 +54,13 @@ class HTTPServer:
                 + (body if method == "GET" else b"")
             )
             await writer.drain()
-        except (asyncio.IncompleteReadError, asyncio.LimitOverrunError, asyncio.TimeoutError, ValueError, ConnectionError):
+        except (
+            asyncio.IncompleteReadError,
+            asyncio.LimitOverrunError,
+            asyncio.TimeoutError,
+            ValueError,
+            ConnectionError,
+        ):
             pass  # a client that does not speak HTTP gets the connection closed, nothing else
         finally:
             writer.close()

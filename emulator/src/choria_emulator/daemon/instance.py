@@ -35,7 +35,9 @@ class Layout:
             self._node_sids.append((collective, len(self.routes)))
             self.routes.append((collective, None))
             for agent in self.agents:
-                broadcast.append(b"SUB %s.broadcast.agent.%s %d\r\n" % (collective.encode(), agent.encode(), len(self.routes)))
+                broadcast.append(
+                    b"SUB %s.broadcast.agent.%s %d\r\n" % (collective.encode(), agent.encode(), len(self.routes))
+                )
                 self.routes.append((collective, agent))
         self._broadcast_lines = b"".join(broadcast)
 
@@ -53,9 +55,25 @@ class Layout:
 
 
 class Instance:
-    __slots__ = ("worker", "layout", "slot", "index", "identity", "facts", "classes", "connection", "server_index", "attempts", "reconnects", "identity_json", "headers_json")
+    __slots__ = (
+        "worker",
+        "layout",
+        "slot",
+        "index",
+        "identity",
+        "facts",
+        "classes",
+        "connection",
+        "server_index",
+        "attempts",
+        "reconnects",
+        "identity_json",
+        "headers_json",
+    )
 
-    def __init__(self, worker: Worker, slot: int, index: int, identity: str, facts: dict[str, Any], classes: tuple[str, ...]):
+    def __init__(
+        self, worker: Worker, slot: int, index: int, identity: str, facts: dict[str, Any], classes: tuple[str, ...]
+    ):
         self.worker = worker
         self.layout = worker.layout
         self.slot = slot

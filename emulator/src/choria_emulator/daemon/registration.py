@@ -72,4 +72,3 @@ class Registrar:
                 self.published += 1
                 self.worker.counters.registrations[instance.slot] += 1
         self._handle = loop.call_later(TICK, self._tick)
-

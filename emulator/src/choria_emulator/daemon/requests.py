@@ -22,7 +22,20 @@ OK, MALFORMED, UNVALIDATED = 0, 1, 2
 
 
 class DecodedRequest:
-    __slots__ = ("status", "error", "transport", "request", "payload", "reply_to", "federation_json", "filter_all", "rpc", "rpc_error", "shared", "templates")
+    __slots__ = (
+        "status",
+        "error",
+        "transport",
+        "request",
+        "payload",
+        "reply_to",
+        "federation_json",
+        "filter_all",
+        "rpc",
+        "rpc_error",
+        "shared",
+        "templates",
+    )
 
     def __init__(self) -> None:
         self.status = OK

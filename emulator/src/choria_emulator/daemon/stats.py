@@ -9,7 +9,18 @@ from __future__ import annotations
 
 from array import array
 
-COUNTERS = ("total", "validated", "unvalidated", "passed", "filtered", "replies", "ttlexpired", "malformed", "events", "registrations")
+COUNTERS = (
+    "total",
+    "validated",
+    "unvalidated",
+    "passed",
+    "filtered",
+    "replies",
+    "ttlexpired",
+    "malformed",
+    "events",
+    "registrations",
+)
 
 
 class Counters:

@@ -81,7 +81,9 @@ def bind_http(host: str, port: int) -> socket.socket:
         sock.listen(128)
     except OSError as exc:
         sock.close()
-        raise EmulatorSetupError(f"cannot listen on {host}:{port} for /debug/vars: {exc.strerror} (pick another --http-port, 0 for any free one, -1 for none)") from None
+        raise EmulatorSetupError(
+            f"cannot listen on {host}:{port} for /debug/vars: {exc.strerror} (pick another --http-port, 0 for any free one, -1 for none)"
+        ) from None
     sock.setblocking(False)
     return sock
 
@@ -109,7 +111,9 @@ class Supervisor:
         parent, child = self.context.Pipe()
         # What the fork copies but the worker must not hold: the HTTP socket, and the supervisor's
         # ends of every pipe (its own included, or it would never see EOF when the supervisor dies).
-        inherited: list[Any] = [parent] + [h.channel for h in self.handles if h.channel is not None and not h.channel.closed]
+        inherited: list[Any] = [parent] + [
+            h.channel for h in self.handles if h.channel is not None and not h.channel.closed
+        ]
         if self.http_socket is not None:
             inherited.append(self.http_socket)
         handle.process = self.context.Process(
@@ -137,9 +141,14 @@ class Supervisor:
         loop.add_reader(handle.channel.fileno(), readable)
 
     def _note_all_connected(self) -> None:
-        if self.all_connected_at is None and sum(h.snapshot.get("connected", 0) for h in self.handles) == self.config.instances:
+        if (
+            self.all_connected_at is None
+            and sum(h.snapshot.get("connected", 0) for h in self.handles) == self.config.instances
+        ):
             self.all_connected_at = time.time()
-            log.info("all %d instances connected after %.2f s", self.config.instances, self.all_connected_at - self.started)
+            log.info(
+                "all %d instances connected after %.2f s", self.config.instances, self.all_connected_at - self.started
+            )
 
     def _worker_exited(self, loop: asyncio.AbstractEventLoop, handle: WorkerHandle) -> None:
         handle.process.join(1)
@@ -149,7 +158,13 @@ class Supervisor:
         code = handle.process.exitcode
         now = time.monotonic()
         if len(handle.restart_times) == MAX_RESTARTS and now - handle.restart_times[0] < RESTART_WINDOW:
-            log.error("worker %d exited with %s after %d restarts within %.0f s; stopping", handle.worker_id, code, MAX_RESTARTS, RESTART_WINDOW)
+            log.error(
+                "worker %d exited with %s after %d restarts within %.0f s; stopping",
+                handle.worker_id,
+                code,
+                MAX_RESTARTS,
+                RESTART_WINDOW,
+            )
             self.request_stop(exit_code=1)
             return
         handle.restarts += 1
@@ -226,15 +241,30 @@ class Supervisor:
 
         metric("instances", "gauge", "Emulated instances configured", self.config.instances)
         metric("connected_instances", "gauge", "Instances with a live NATS connection", status["connected"])
-        metric("subscriptions_per_instance", "gauge", "NATS subscriptions each instance makes", self.config.subscriptions_per_instance)
+        metric(
+            "subscriptions_per_instance",
+            "gauge",
+            "NATS subscriptions each instance makes",
+            self.config.subscriptions_per_instance,
+        )
         metric("workers", "gauge", "Worker processes", len(self.handles))
-        metric("worker_restarts_total", "counter", "Workers restarted after they died", sum(h.restarts for h in self.handles))
+        metric(
+            "worker_restarts_total",
+            "counter",
+            "Workers restarted after they died",
+            sum(h.restarts for h in self.handles),
+        )
         metric("reconnects_total", "counter", "NATS reconnects across all instances", status["reconnects"])
         metric("server_errors_total", "counter", "-ERR lines received from NATS", status["server_errors"])
         metric("resident_memory_bytes", "gauge", "RSS of the supervisor and all workers", status["rss"])
         metric("uptime_seconds", "gauge", "Seconds since the emulator started", round(time.time() - self.started, 3))
         for counter, value in status["counters"].items():
-            metric(f"{counter}_total", "counter", f"Sum of the per-instance {counter} counter (go-choria choria_server_{counter})", value)
+            metric(
+                f"{counter}_total",
+                "counter",
+                f"Sum of the per-instance {counter} counter (go-choria choria_server_{counter})",
+                value,
+            )
         return "\n".join(lines) + "\n"
 
     # ---- run -------------------------------------------------------------------------------

@@ -57,7 +57,9 @@ class Worker:
         if config.secure and config.ca:
             from ..protocol.security import RequestVerifier  # cryptography only when requests are signed
 
-            verifier = RequestVerifier(config.ca, **({"allowed": config.allowed_callers} if config.allowed_callers else {}))
+            verifier = RequestVerifier(
+                config.ca, **({"allowed": config.allowed_callers} if config.allowed_callers else {})
+            )
         self.cache = RequestCache(verifier)
         self.options = config.connect_options()
         self.started = time.time()
@@ -74,7 +76,9 @@ class Worker:
         self.audit = audit_log.AuditLog(config.audit) if config.audit else None
         template = FactsTemplate.load(config.facts)
         self.instances = [
-            Instance(self, slot, index, ident, template.facts_for(index, ident, config.name), template.classes_for(index))
+            Instance(
+                self, slot, index, ident, template.facts_for(index, ident, config.name), template.classes_for(index)
+            )
             for slot, index in enumerate(indexes)
             for ident in (config.identity(index, suffix),)
         ]
@@ -134,7 +138,11 @@ class Worker:
     def _connect_failed(self, instance: Instance, server: object, exc: BaseException) -> None:
         """Retry later; log a summary at most every LOG_EVERY s; give up on permanent errors at start."""
         reason = str(exc) or type(exc).__name__
-        if isinstance(exc, (PermanentConnectError, CredentialsError)) and not self.ever_connected and instance.attempts >= len(self.config.servers):
+        if (
+            isinstance(exc, (PermanentConnectError, CredentialsError))
+            and not self.ever_connected
+            and instance.attempts >= len(self.config.servers)
+        ):
             self.fatal = f"cannot connect to {server}: {reason}"
             if self._stop is not None:
                 self._stop.set()
@@ -142,7 +150,14 @@ class Worker:
         self._connect_failures += 1
         now = time.monotonic()
         if now - self._last_failure_log >= LOG_EVERY:
-            log.warning("worker %d: %d failed connects (e.g. %s to %s: %s); retrying", self.worker_id, self._connect_failures, instance.identity, server, reason)
+            log.warning(
+                "worker %d: %d failed connects (e.g. %s to %s: %s); retrying",
+                self.worker_id,
+                self._connect_failures,
+                instance.identity,
+                server,
+                reason,
+            )
             self._connect_failures, self._last_failure_log = 0, now
         self._retry_later(instance)
 
@@ -192,7 +207,14 @@ class Worker:
             counters.validated[slot] -= 1  # counted as validated before it raised
         self.request_errors += 1
         if self.request_errors in (1, 10, 100) or self.request_errors % 10000 == 0:
-            log.warning("worker %d: dropped a request that raised %s: %s (%d so far)", self.worker_id, type(exc).__name__, exc, self.request_errors, exc_info=log.isEnabledFor(logging.DEBUG))
+            log.warning(
+                "worker %d: dropped a request that raised %s: %s (%d so far)",
+                self.worker_id,
+                type(exc).__name__,
+                exc,
+                self.request_errors,
+                exc_info=log.isEnabledFor(logging.DEBUG),
+            )
 
     def _dispatch(self, instance: Instance, payload: bytes) -> None:
         slot = instance.slot
@@ -291,7 +313,14 @@ class Worker:
         }
 
 
-def worker_main(config: EmulatorConfig, indexes: range, suffix: str, worker_id: int, channel: Any, inherited: list[Any] | None = None) -> None:
+def worker_main(
+    config: EmulatorConfig,
+    indexes: range,
+    suffix: str,
+    worker_id: int,
+    channel: Any,
+    inherited: list[Any] | None = None,
+) -> None:
     """Entry point of a forked worker process; ``channel`` is its pipe to the supervisor.
 
     ``inherited`` are objects with a ``close()`` (pipe ends, the HTTP socket) that the fork

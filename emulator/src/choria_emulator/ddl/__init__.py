@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import json
-from functools import lru_cache
+from functools import cache, lru_cache
 from importlib import resources
 from typing import Any
 
@@ -19,7 +19,7 @@ DISCOVERY_METADATA = {
 }
 
 
-@lru_cache(maxsize=None)
+@cache
 def load(agent: str) -> dict[str, Any]:
     """The DDL of ``agent``; every ``emulatedN`` shares emulated0's, renamed."""
     if agent == "discovery":

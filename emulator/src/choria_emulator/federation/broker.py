@@ -30,7 +30,14 @@ import nats
 from nats.errors import Error as NatsError
 
 from ..client.config import ClientConfig
-from .transform import FederationError, collective_subject, federation_subject, reply_for_federation, request_for_collective, valid_subject
+from .transform import (
+    FederationError,
+    collective_subject,
+    federation_subject,
+    reply_for_federation,
+    request_for_collective,
+    valid_subject,
+)
 
 log = logging.getLogger("choria_emulator.federation")
 
@@ -49,7 +56,12 @@ class ChainStats:
     time_sum: float = 0.0
 
     def as_dict(self) -> dict[str, Any]:
-        return {"received": self.received, "published": self.published, "errors": self.errors, "time_sum": round(self.time_sum, 6)}
+        return {
+            "received": self.received,
+            "published": self.published,
+            "errors": self.errors,
+            "time_sum": round(self.time_sum, 6),
+        }
 
 
 @dataclass
@@ -83,7 +95,10 @@ class FederationBroker:
         if not self.collectives:
             raise ValueError("a federation broker needs at least one collective network (--collective-server)")
         self.fed_side = Side("federation", self.federation)
-        self.collective_sides = [Side(f"collective{i}" if len(self.collectives) > 1 else "collective", c) for i, c in enumerate(self.collectives)]
+        self.collective_sides = [
+            Side(f"collective{i}" if len(self.collectives) > 1 else "collective", c)
+            for i, c in enumerate(self.collectives)
+        ]
         self.connected = asyncio.Event()
         self.stopping = False
 
@@ -122,7 +137,13 @@ class FederationBroker:
                 return True
             except (OSError, NatsError, asyncio.TimeoutError) as exc:
                 if attempt in (1, 10) or attempt % 100 == 0:
-                    log.warning("%s side: cannot connect to %s (attempt %d): %s", side.label, ", ".join(config.servers), attempt, str(exc) or type(exc).__name__)
+                    log.warning(
+                        "%s side: cannot connect to %s (attempt %d): %s",
+                        side.label,
+                        ", ".join(config.servers),
+                        attempt,
+                        str(exc) or type(exc).__name__,
+                    )
             try:
                 await asyncio.wait_for(stop.wait(), RECONNECT_WAIT)
             except asyncio.TimeoutError:
@@ -137,19 +158,27 @@ class FederationBroker:
             if not all(results):
                 return
             await self.fed_side.nc.subscribe(
-                federation_subject(self.name), queue=f"{self.name}_federation", cb=self._on_request,
-                pending_msgs_limit=PENDING_MSGS, pending_bytes_limit=PENDING_BYTES,
+                federation_subject(self.name),
+                queue=f"{self.name}_federation",
+                cb=self._on_request,
+                pending_msgs_limit=PENDING_MSGS,
+                pending_bytes_limit=PENDING_BYTES,
             )
             for side in self.collective_sides:
                 await side.nc.subscribe(
-                    collective_subject(self.name), queue=f"{self.name}_collective", cb=self._reply_handler(side),
-                    pending_msgs_limit=PENDING_MSGS, pending_bytes_limit=PENDING_BYTES,
+                    collective_subject(self.name),
+                    queue=f"{self.name}_collective",
+                    cb=self._reply_handler(side),
+                    pending_msgs_limit=PENDING_MSGS,
+                    pending_bytes_limit=PENDING_BYTES,
                 )
             for side in sides:
                 await side.nc.flush()
             log.info(
                 "federation broker %s relaying %s (federation side) <-> %s",
-                self.name, self.fed_side.connected_url, ", ".join(s.connected_url for s in self.collective_sides),
+                self.name,
+                self.fed_side.connected_url,
+                ", ".join(s.connected_url for s in self.collective_sides),
             )
             self.connected.set()
             await stop.wait()
@@ -171,7 +200,11 @@ class FederationBroker:
         started = time.perf_counter()
         stats = self.requests
         stats.received += 1
-        hop = (self.fed_side.connected_url, f"{self.name}:choria_request_transformer", ",".join(s.connected_url for s in self.collective_sides))
+        hop = (
+            self.fed_side.connected_url,
+            f"{self.name}:choria_request_transformer",
+            ",".join(s.connected_url for s in self.collective_sides),
+        )
         try:
             request_id, targets, data = request_for_collective(msg.data, self.name, hop)
         except FederationError as exc:
@@ -219,9 +252,14 @@ class FederationBroker:
             "pid": os.getpid(),
             "uptime": round(time.time() - self.started, 3),
             "connected": self.connected.is_set(),
-            "federation": {"servers": self.fed_side.config.servers, "connected_url": self.fed_side.connected_url, "reconnects": self.fed_side.reconnects},
+            "federation": {
+                "servers": self.fed_side.config.servers,
+                "connected_url": self.fed_side.connected_url,
+                "reconnects": self.fed_side.reconnects,
+            },
             "collectives": [
-                {"servers": s.config.servers, "connected_url": s.connected_url, "reconnects": s.reconnects} for s in self.collective_sides
+                {"servers": s.config.servers, "connected_url": s.connected_url, "reconnects": s.reconnects}
+                for s in self.collective_sides
             ],
             "requests": self.requests.as_dict(),
             "replies": self.replies.as_dict(),
@@ -232,7 +270,10 @@ class FederationBroker:
         lines: list[str] = []
         help_text = {
             "choria_federation_received_msgs": ("counter", "Number of messages received by a Federation Broker worker"),
-            "choria_federation_published_msgs": ("counter", "Number of messages published by a Federation Broker worker"),
+            "choria_federation_published_msgs": (
+                "counter",
+                "Number of messages published by a Federation Broker worker",
+            ),
             "choria_federation_errors": ("counter", "Messages that could not be handled"),
             "choria_federation_time_sum": ("counter", "Seconds spent processing messages"),
         }
@@ -245,7 +286,10 @@ class FederationBroker:
         for metric, (kind, text) in help_text.items():
             lines.append(f"# HELP {metric} {text}")
             lines.append(f"# TYPE {metric} {kind}")
-            for worker, stats in (("choria_request_transformer", self.requests), ("choria_reply_transformer", self.replies)):
+            for worker, stats in (
+                ("choria_request_transformer", self.requests),
+                ("choria_reply_transformer", self.replies),
+            ):
                 labels = f'name="{worker}",worker="0",connected_to="unconnected",cluster="{self.name}",identity="{self.identity}"'
                 lines.append(f"{metric}{{{labels}}} {values[metric](stats)}")
         return "\n".join(lines) + "\n"

@@ -85,7 +85,9 @@ def _add_hop(headers: dict[str, Any], hop: tuple[str, str, str] | None) -> None:
     headers["seen-by"] = [*seen, list(hop)]
 
 
-def request_for_collective(raw: bytes, network: str, hop: tuple[str, str, str] | None = None) -> tuple[str, list[str], bytes]:
+def request_for_collective(
+    raw: bytes, network: str, hop: tuple[str, str, str] | None = None
+) -> tuple[str, list[str], bytes]:
     """A federated request → (request id, target subjects, bytes to publish to each target)."""
     obj, headers, federation = _parse(raw)
     if not federation.targets:
@@ -110,7 +112,9 @@ def reply_for_federation(raw: bytes, hop: tuple[str, str, str] | None = None) ->
     if not federation.reply_to:
         raise FederationError(f"reply to request {federation.request_id} has no federation reply-to")
     if not valid_subject(federation.reply_to):
-        raise FederationError(f"reply to request {federation.request_id} has an invalid reply-to {federation.reply_to!r}")
+        raise FederationError(
+            f"reply to request {federation.request_id} has an invalid reply-to {federation.reply_to!r}"
+        )
     del headers["federation"]
     _add_hop(headers, hop)
     return federation.request_id, federation.reply_to, _encode(obj, headers)

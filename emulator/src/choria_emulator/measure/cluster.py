@@ -52,7 +52,13 @@ class LocalCluster:
 
     @classmethod
     def start(
-        cls, size: int = 3, *extra: str, leafnodes: int = 0, name: str = "choria-emulator", workdir: str | Path | None = None, timeout: float = 30.0
+        cls,
+        size: int = 3,
+        *extra: str,
+        leafnodes: int = 0,
+        name: str = "choria-emulator",
+        workdir: str | Path | None = None,
+        timeout: float = 30.0,
     ) -> LocalCluster:
         """``size`` routed servers, plus ``leafnodes`` leaf servers spread over them."""
         if size < 1:
@@ -106,7 +112,9 @@ class LocalCluster:
             except (OSError, urllib.error.URLError, ValueError):
                 pass
             time.sleep(0.05)
-        raise LocalNetError(f"NATS cluster {self.name} did not form a full mesh within {timeout} s (peers per server: {peers})")
+        raise LocalNetError(
+            f"NATS cluster {self.name} did not form a full mesh within {timeout} s (peers per server: {peers})"
+        )
 
     @property
     def urls(self) -> list[str]:

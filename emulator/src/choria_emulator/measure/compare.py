@@ -58,6 +58,8 @@ def table(runs: list[dict[str, Any]]) -> str:
     widths = [max(len(cell) for cell in column) for column in zip(header, *rows)]
 
     def line(cells: list[str]) -> str:
-        return "  ".join(cell.ljust(width) if i == 0 else cell.rjust(width) for i, (cell, width) in enumerate(zip(cells, widths)))
+        return "  ".join(
+            cell.ljust(width) if i == 0 else cell.rjust(width) for i, (cell, width) in enumerate(zip(cells, widths))
+        )
 
     return "\n".join([line(header), line(["-" * w for w in widths]), *(line(r) for r in rows)])

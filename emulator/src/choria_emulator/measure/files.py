@@ -21,8 +21,18 @@ from .model import SuiteOptions, TestResult
 from .stats import ns, time_buckets
 
 REQUESTS_HEADER = (
-    "test", "description", "payload_bytes", "expected", "discovered", "publish_duration",
-    "request_duration", "failed", "ok", "noresponses", "unexpected", "responded",
+    "test",
+    "description",
+    "payload_bytes",
+    "expected",
+    "discovered",
+    "publish_duration",
+    "request_duration",
+    "failed",
+    "ok",
+    "noresponses",
+    "unexpected",
+    "responded",
 )
 REQUESTS_CSV, TIMES_CSV, BUCKETS_CSV = "requests.csv", "times.csv", "time_buckets.csv"
 SUITE_JSON, REPORT_JSON = "suite.json", "report.json"
@@ -66,8 +76,18 @@ class ReportWriter:
     def write_test(self, result: TestResult, description: str, payload: int, expected: int) -> None:
         self.requests.writerow(
             (
-                result.test, description, payload, expected, result.discovered, ns(result.publish_duration),
-                ns(result.request_duration), result.failed, result.ok, result.noresponses, result.unexpected, result.responded,
+                result.test,
+                description,
+                payload,
+                expected,
+                result.discovered,
+                ns(result.publish_duration),
+                ns(result.request_duration),
+                result.failed,
+                result.ok,
+                result.noresponses,
+                result.unexpected,
+                result.responded,
             )
         )
         self.times.writerow([ns(t) for t in result.times])
@@ -100,6 +120,8 @@ def read_report(outdir: Path) -> dict[str, Any]:
     try:
         return json.loads(path.read_text())
     except OSError as exc:
-        raise ValueError(f"{outdir} is not a measure report directory: cannot read {path.name}: {exc.strerror}") from None
+        raise ValueError(
+            f"{outdir} is not a measure report directory: cannot read {path.name}: {exc.strerror}"
+        ) from None
     except ValueError as exc:
         raise ValueError(f"{path} is not valid JSON: {exc}") from None

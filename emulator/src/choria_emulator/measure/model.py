@@ -39,14 +39,22 @@ class SuiteOptions:
     events: bool = True
 
     def validate(self) -> None:
-        for name, value, minimum in (("COUNT", self.count, 1), ("EXPECT", self.expect, 1), ("--size", self.size, 0), ("--workers", self.workers, 1)):
+        for name, value, minimum in (
+            ("COUNT", self.count, 1),
+            ("EXPECT", self.expect, 1),
+            ("--size", self.size, 0),
+            ("--workers", self.workers, 1),
+        ):
             if value < minimum:
                 raise MeasureError(f"{name} must be at least {minimum}, got {value}", exit_code=2)
         for name, seconds in (("--timeout", self.timeout), ("--discovery-timeout", self.discovery_timeout)):
             if not seconds > 0:
                 raise MeasureError(f"{name} must be more than 0 seconds, got {seconds}", exit_code=2)
         if self.workers > 1 and not self.force_direct:
-            raise MeasureError("--workers needs --force-direct: a broadcast cannot be shared (every node would answer every worker)", exit_code=2)
+            raise MeasureError(
+                "--workers needs --force-direct: a broadcast cannot be shared (every node would answer every worker)",
+                exit_code=2,
+            )
         if not self.description.strip():
             raise MeasureError("DESCRIPTION must not be empty", exit_code=2)
         if self.outdir.exists() and not self.outdir.is_dir():

@@ -14,8 +14,21 @@ from typing import Any, Callable
 
 TIMEOUT = 5.0
 VARZ_KEYS = (
-    "server_name", "version", "connections", "total_connections", "subscriptions", "routes", "leafnodes",
-    "in_msgs", "out_msgs", "in_bytes", "out_bytes", "slow_consumers", "mem", "cpu", "cores",
+    "server_name",
+    "version",
+    "connections",
+    "total_connections",
+    "subscriptions",
+    "routes",
+    "leafnodes",
+    "in_msgs",
+    "out_msgs",
+    "in_bytes",
+    "out_bytes",
+    "slow_consumers",
+    "mem",
+    "cpu",
+    "cores",
 )
 COUNTERS = ("in_msgs", "out_msgs", "in_bytes", "out_bytes", "slow_consumers", "total_connections")
 

@@ -8,8 +8,9 @@ from __future__ import annotations
 
 import logging
 import math
+from collections.abc import Sequence
 from pathlib import Path
-from typing import Any, Sequence
+from typing import Any
 
 from .model import TestResult
 from .stats import BUCKET_SECONDS, time_buckets
@@ -51,7 +52,15 @@ def arrivals(path: Path, tests: Sequence[TestResult], title: str) -> None:
         if not buckets:
             continue
         xs = [i * interval * 1000 for i in range(len(buckets))]
-        ax.step(xs, buckets, where="mid", color=cmap(index / max(1, len(tests) - 1)), alpha=0.8, linewidth=1, label=f"request {test.test}")
+        ax.step(
+            xs,
+            buckets,
+            where="mid",
+            color=cmap(index / max(1, len(tests) - 1)),
+            alpha=0.8,
+            linewidth=1,
+            label=f"request {test.test}",
+        )
     ax.set_xlabel("time since publish (ms)")
     ax.set_ylabel(f"replies per {interval * 1000:.0f} ms")
     ax.set_title(title)
@@ -69,7 +78,13 @@ def round_trips(path: Path, tests: Sequence[TestResult], title: str) -> None:
     fig, ax = plt.subplots(figsize=(10, 5), dpi=100)
     numbers = [t.test for t in tests]
     colours = ["tab:blue" if t.complete else "tab:red" for t in tests]
-    ax.bar(numbers, [t.request_duration * 1000 for t in tests], color=colours, alpha=0.6, label="round trip (red: replies missing)")
+    ax.bar(
+        numbers,
+        [t.request_duration * 1000 for t in tests],
+        color=colours,
+        alpha=0.6,
+        label="round trip (red: replies missing)",
+    )
     ax.plot(numbers, [t.last_reply * 1000 for t in tests], marker=".", color="tab:orange", label="last reply")
     ax.plot(numbers, [t.publish_duration * 1000 for t in tests], marker=".", color="tab:green", label="publish")
     ax.set_xlabel("request #")
@@ -103,7 +118,9 @@ def compare(path: Path, runs: Sequence[dict[str, Any]]) -> None:
     medians = [r["round_trip"]["median"] * 1000 for r in runs]
     p95 = [max(0.0, r["round_trip"]["p95"] * 1000 - m) for r, m in zip(runs, medians)]
     low = [max(0.0, m - r["round_trip"]["min"] * 1000) for r, m in zip(runs, medians)]
-    ax.errorbar(xs, medians, yerr=[low, p95], fmt="o-" if by_size else "o", capsize=4, label="median round trip (min–p95)")
+    ax.errorbar(
+        xs, medians, yerr=[low, p95], fmt="o-" if by_size else "o", capsize=4, label="median round trip (min–p95)"
+    )
     for x, y, run in zip(xs, medians, runs):
         ax.annotate(run["label"], (x, y), textcoords="offset points", xytext=(5, 5), fontsize="small")
     ax.set_xlabel("nodes" if by_size else "run")

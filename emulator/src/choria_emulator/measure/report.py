@@ -39,7 +39,11 @@ def build_report(suite: SuiteResult) -> dict[str, Any]:
         "mode": "direct" if options.force_direct else "broadcast",
         "federation": options.federation,
         "collective": options.collective,
-        "discovery": {"nodes": len(suite.nodes), "duration": round(suite.discovery_duration, 6), "timeout": options.discovery_timeout},
+        "discovery": {
+            "nodes": len(suite.nodes),
+            "duration": round(suite.discovery_duration, 6),
+            "timeout": options.discovery_timeout,
+        },
         "tests": {
             "count": len(tests),
             "complete": sum(1 for t in tests if t.complete),
@@ -54,7 +58,11 @@ def build_report(suite: SuiteResult) -> dict[str, Any]:
         "publish": _rounded(summary(t.publish_duration for t in tests)),
         "reply_latency": _rounded(summary(x for t in tests for x in t.times)),
         "replies_per_second": round(replies / busy, 1) if busy > 0 else 0.0,
-        "nats": {"before": suite.before.get("nats", []), "after": suite.after.get("nats", []), "delta": monitor.delta(suite.before, suite.after)["nats"]},
+        "nats": {
+            "before": suite.before.get("nats", []),
+            "after": suite.after.get("nats", []),
+            "delta": monitor.delta(suite.before, suite.after)["nats"],
+        },
         "emulators": {"before": suite.before.get("emulators", []), "after": suite.after.get("emulators", [])},
         "files": [*ORIGINAL_FILES, REPORT_JSON],
     }

@@ -47,7 +47,13 @@ def result_from_outcome(test: int, outcome: RequestOutcome, nodes: list[str]) ->
     )
 
 
-async def run_test(client: ChoriaClient, test: int, nodes: list[str], options: SuiteOptions, on_reply: Callable[[ReplyRecord], None] | None = None) -> TestResult:
+async def run_test(
+    client: ChoriaClient,
+    test: int,
+    nodes: list[str],
+    options: SuiteOptions,
+    on_reply: Callable[[ReplyRecord], None] | None = None,
+) -> TestResult:
     body = RPCRequest(AGENT, ACTION, {"size": options.size}).encode()
     outcome = await client.request(
         AGENT,

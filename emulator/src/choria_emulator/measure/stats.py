@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import math
 import statistics
-from typing import Iterable
+from collections.abc import Iterable
 
 BUCKET_SECONDS = 0.01  # the original measure tool's 10 ms buckets
 

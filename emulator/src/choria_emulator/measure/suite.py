@@ -53,7 +53,9 @@ async def run_suite(client: ChoriaClient, options: SuiteOptions, observer: Obser
     started = time.time()
     t0 = time.monotonic()
     filt = Filter(agent=[AGENT])
-    nodes = await discover(client, filt, collective=options.collective, timeout=options.discovery_timeout, federation=options.federation)
+    nodes = await discover(
+        client, filt, collective=options.collective, timeout=options.discovery_timeout, federation=options.federation
+    )
     discovery_duration = time.monotonic() - t0
     nodes = sorted(nodes)
     observer.discovered(nodes, discovery_duration)
@@ -71,7 +73,11 @@ async def run_suite(client: ChoriaClient, options: SuiteOptions, observer: Obser
         if options.events:
             await _publish_event(client, events.SUITE_EVENT, document)
         async with contextlib.AsyncExitStack() as stack:
-            pool = await stack.enter_async_context(WorkerPool(client.config, options, options.workers)) if options.workers > 1 else None
+            pool = (
+                await stack.enter_async_context(WorkerPool(client.config, options, options.workers))
+                if options.workers > 1
+                else None
+            )
             for test in range(1, options.count + 1):
                 observer.test_started(test, len(nodes))
                 if pool is not None:
@@ -86,9 +92,13 @@ async def run_suite(client: ChoriaClient, options: SuiteOptions, observer: Obser
         if options.events:
             await client.nc.flush()
         suite.finished = time.time()
-        suite.after = await loop.run_in_executor(None, monitor.snapshot, options.nats_monitors, options.emulator_monitors)
+        suite.after = await loop.run_in_executor(
+            None, monitor.snapshot, options.nats_monitors, options.emulator_monitors
+        )
         suite.report = build_report(suite)
-        suite.report["plots"] = plots.suite_plots(options.outdir, suite.tests, options.description, len(nodes), options.size)
+        suite.report["plots"] = plots.suite_plots(
+            options.outdir, suite.tests, options.description, len(nodes), options.size
+        )
         suite.report["files"] += suite.report["plots"]
         writer.write_report(suite.report)
     finally:

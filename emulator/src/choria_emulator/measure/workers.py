@@ -101,7 +101,12 @@ class WorkerPool:
         context = multiprocessing.get_context("spawn")  # never fork a process that runs an event loop
         for _ in range(self.count):
             parent, child = context.Pipe()
-            process = context.Process(target=_worker_main, args=(self.config, self.options, child), name="choria-emulator-measure-worker", daemon=True)
+            process = context.Process(
+                target=_worker_main,
+                args=(self.config, self.options, child),
+                name="choria-emulator-measure-worker",
+                daemon=True,
+            )
             process.start()
             child.close()
             self.workers.append((process, parent))

@@ -9,4 +9,12 @@ the socket. Clients and tools keep using nats-py.
 from .connection import ConnectOptions, NatsConnection, PermanentConnectError, ServerAddress, parse_server
 from .parser import NatsProtocolError, parse
 
-__all__ = ["ConnectOptions", "NatsConnection", "NatsProtocolError", "PermanentConnectError", "ServerAddress", "parse", "parse_server"]
+__all__ = [
+    "ConnectOptions",
+    "NatsConnection",
+    "NatsProtocolError",
+    "PermanentConnectError",
+    "ServerAddress",
+    "parse",
+    "parse_server",
+]

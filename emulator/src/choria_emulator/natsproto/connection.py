@@ -153,9 +153,13 @@ class NatsConnection(asyncio.Protocol):
                     try:
                         transport = await loop.start_tls(transport, conn, context, server_hostname=server.host)  # type: ignore[assignment]
                     except ssl.SSLCertVerificationError as exc:
-                        raise PermanentConnectError(f"TLS certificate verification failed: {exc.verify_message or exc}") from None
+                        raise PermanentConnectError(
+                            f"TLS certificate verification failed: {exc.verify_message or exc}"
+                        ) from None
                     conn.transport = transport  # type: ignore[assignment]
-                transport.write(options.connect_line(owner.name, server, info) + owner.subscription_lines() + b"PING\r\n")
+                transport.write(
+                    options.connect_line(owner.name, server, info) + owner.subscription_lines() + b"PING\r\n"
+                )
                 await conn._pong
         except BaseException:
             conn.close()

@@ -24,7 +24,9 @@ class NatsProtocolError(Exception):
 
 class Handler(Protocol):
     def nats_info(self, info: dict) -> None: ...
-    def nats_msg(self, subject: bytes, sid: int, reply: bytes | None, headers: bytes | None, payload: bytes) -> None: ...
+    def nats_msg(
+        self, subject: bytes, sid: int, reply: bytes | None, headers: bytes | None, payload: bytes
+    ) -> None: ...
     def nats_ping(self) -> None: ...
     def nats_pong(self) -> None: ...
     def nats_err(self, message: str) -> None: ...
@@ -69,7 +71,9 @@ def parse(buf: bytes | bytearray, handler: Handler) -> int:
                 return pos
             if buf[stop : stop + 2] != _CRLF:
                 raise NatsProtocolError("MSG payload is not followed by CRLF")
-            handler.nats_msg(bytes(args[0]), sid, bytes(args[2]) if len(args) == 4 else None, None, bytes(buf[start:stop]))
+            handler.nats_msg(
+                bytes(args[0]), sid, bytes(args[2]) if len(args) == 4 else None, None, bytes(buf[start:stop])
+            )
             pos = stop + 2
         elif head in (b"HMSG ", b"HMSG\t"):  # HMSG <subject> <sid> [reply-to] <#header bytes> <#total bytes>
             args = line[5:].split()
@@ -86,7 +90,13 @@ def parse(buf: bytes | bytearray, handler: Handler) -> int:
             if buf[stop : stop + 2] != _CRLF:
                 raise NatsProtocolError("HMSG payload is not followed by CRLF")
             reply = bytes(args[2]) if len(args) == 5 else None
-            handler.nats_msg(bytes(args[0]), sid, reply, bytes(buf[start : start + header_size]), bytes(buf[start + header_size : stop]))
+            handler.nats_msg(
+                bytes(args[0]),
+                sid,
+                reply,
+                bytes(buf[start : start + header_size]),
+                bytes(buf[start + header_size : stop]),
+            )
             pos = stop + 2
         else:
             pos = end + 2

@@ -72,4 +72,8 @@ class ResolvedNodeSet:
     collective: str | None = None
 
     def to_dict(self) -> dict[str, Any]:
-        return {"type": self.type, "nodes": list(self.nodes), "hostvars": {n: self.hostvars.get(n, {}) for n in self.nodes}}
+        return {
+            "type": self.type,
+            "nodes": list(self.nodes),
+            "hostvars": {n: self.hostvars.get(n, {}) for n in self.nodes},
+        }

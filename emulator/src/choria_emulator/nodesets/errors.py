@@ -20,7 +20,9 @@ HOSTNAME_RE = re.compile(
 class NodeSetError(ValueError):
     """A node set could not be validated or resolved; the message names the set and what failed."""
 
-    def __init__(self, message: str, node_set: str | None = None, reason: str | None = None, problems: list[str] | None = None):
+    def __init__(
+        self, message: str, node_set: str | None = None, reason: str | None = None, problems: list[str] | None = None
+    ):
         super().__init__(message)
         self.node_set = node_set
         self.reason = reason if reason is not None else message
@@ -107,7 +109,9 @@ class Options:
         value = self.get(key, default if default is not None else [])
         if isinstance(value, str):
             return [value]
-        if not isinstance(value, list) or not all(isinstance(v, (str, int, float)) and not isinstance(v, bool) for v in value):
+        if not isinstance(value, list) or not all(
+            isinstance(v, (str, int, float)) and not isinstance(v, bool) for v in value
+        ):
             raise self.error(f"option {key} must be a list of strings")
         return [str(v) for v in value]
 

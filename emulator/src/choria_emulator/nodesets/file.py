@@ -55,7 +55,9 @@ def client_from_options(options: Mapping[str, Any] | None) -> ClientConfig:
         try:
             overrides["discovery_timeout"] = float(overrides["discovery_timeout"])
         except (TypeError, ValueError):
-            raise NodeSetError(f"choria discovery_timeout must be a number, got {options['discovery_timeout']!r}") from None
+            raise NodeSetError(
+                f"choria discovery_timeout must be a number, got {options['discovery_timeout']!r}"
+            ) from None
     try:
         return ClientConfig.load(servers=servers or None, config_file=options.get("config_file"), **overrides)
     except ClientConfigError as exc:

@@ -112,7 +112,9 @@ class PuppetDBConfig:
             if self.cert:
                 context.load_cert_chain(self.cert, self.key)
         except (OSError, ssl.SSLError) as exc:
-            raise PuppetDBError(f"cannot load the PuppetDB TLS files (cacert {self.cacert}, cert {self.cert}, key {self.key}): {exc}") from None
+            raise PuppetDBError(
+                f"cannot load the PuppetDB TLS files (cacert {self.cacert}, cert {self.cert}, key {self.key}): {exc}"
+            ) from None
         return context
 
     def token_value(self) -> str | None:
@@ -168,7 +170,9 @@ class PuppetDB:
                 response = connection.getresponse()
                 data = response.read()
             except (TimeoutError, socket.timeout):
-                raise PuppetDBError(f"Failed to make request to PuppetDB: no answer from {base} within {self.config.read_timeout:g} s") from None
+                raise PuppetDBError(
+                    f"Failed to make request to PuppetDB: no answer from {base} within {self.config.read_timeout:g} s"
+                ) from None
             except (OSError, http.client.HTTPException) as exc:
                 raise PuppetDBError(f"Failed to make request to PuppetDB: {base}: {exc}") from None
         finally:
@@ -179,7 +183,9 @@ class PuppetDB:
         try:
             result = json.loads(data)
         except ValueError:
-            raise PuppetDBError(f"Failed to make request to PuppetDB: {base} did not return JSON: {data[:200]!r}") from None
+            raise PuppetDBError(
+                f"Failed to make request to PuppetDB: {base} did not return JSON: {data[:200]!r}"
+            ) from None
         if not isinstance(result, list):
             raise PuppetDBError(f"PuppetDB returned {type(result).__name__}, expected a list of results")
         return result
@@ -194,7 +200,9 @@ def certnames(rows: list[Any], query: Any) -> list[str]:
     names = []
     for row in rows:
         if not isinstance(row, dict) or "certname" not in row:
-            raise PuppetDBError(f"PQL results carry no certname: select it, e.g. nodes[certname] {{ ... }} (query: {query})")
+            raise PuppetDBError(
+                f"PQL results carry no certname: select it, e.g. nodes[certname] {{ ... }} (query: {query})"
+            )
         if not row.get("deactivated"):
             names.append(str(row["certname"]))
     return names

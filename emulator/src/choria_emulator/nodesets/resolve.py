@@ -98,7 +98,9 @@ def _listed(nodes: list[str]) -> str:
     return ", ".join(nodes[:MAX_LISTED]) + more
 
 
-def check_connectivity(resolved: Mapping[str, ResolvedNodeSet], tested: Mapping[str, bool], ctx: NodeSetContext) -> None:
+def check_connectivity(
+    resolved: Mapping[str, ResolvedNodeSet], tested: Mapping[str, bool], ctx: NodeSetContext
+) -> None:
     """One silent ``rpcutil#ping`` across the nodes of every ``test: true`` set; every node must answer OK."""
     sets = [resolved[name] for name, wanted in tested.items() if wanted and name in resolved]
     groups = _by_collective(sets)
@@ -109,7 +111,9 @@ def check_connectivity(resolved: Mapping[str, ResolvedNodeSet], tested: Mapping[
     try:
         results = _call(ctx, "rpcutil", "ping", groups)
     except CLIENT_ERRORS as exc:
-        raise NodeSetError(f"Connectivity test failed for some nodes: {exc}", reason=f"Connectivity test failed for some nodes: {exc}") from None
+        raise NodeSetError(
+            f"Connectivity test failed for some nodes: {exc}", reason=f"Connectivity test failed for some nodes: {exc}"
+        ) from None
     missing = [node for result in results for node in result.missing]
     failed = [f"{r['sender']} ({r['statusmsg']})" for result in results for r in result.replies if r["statuscode"] != 0]
     problems = []
@@ -152,7 +156,9 @@ def check_uses(resolved: Mapping[str, ResolvedNodeSet], uses: Mapping[str, list[
         for reply in result.replies:
             if reply["statuscode"] == 0 and isinstance(reply["data"], dict):
                 agents = reply["data"].get("agents") or []
-                inventory[reply["sender"]] = {a.get("agent"): str(a.get("version", "")) for a in agents if isinstance(a, dict)}
+                inventory[reply["sender"]] = {
+                    a.get("agent"): str(a.get("version", "")) for a in agents if isinstance(a, dict)
+                }
 
     problems = []
     for agent, nodes in agent_nodes.items():
@@ -167,15 +173,21 @@ def check_uses(resolved: Mapping[str, ResolvedNodeSet], uses: Mapping[str, list[
             else:
                 version = inventory[node][agent]
                 if not _in_range(version, ranges[agent]):
-                    problems.append(f"Agent {agent} on {node} version {version} does not match desired version {ranges[agent]}")
+                    problems.append(
+                        f"Agent {agent} on {node} version {version} does not match desired version {ranges[agent]}"
+                    )
                     continue
-                ctx.log.debug("Agent %s on %s version %s matches desired version %s", agent, node, version, ranges[agent])
+                ctx.log.debug(
+                    "Agent %s on %s version %s matches desired version %s", agent, node, version, ranges[agent]
+                )
     for problem in dict.fromkeys(problems):
         ctx.log.warning(problem)
     if problems:
         reason = "Network agents did not match specified SemVer specifications in the playbook"
         unique = list(dict.fromkeys(problems))
-        listed = "; ".join(unique[:MAX_LISTED]) + (f"; and {len(unique) - MAX_LISTED} more" if len(unique) > MAX_LISTED else "")
+        listed = "; ".join(unique[:MAX_LISTED]) + (
+            f"; and {len(unique) - MAX_LISTED} more" if len(unique) > MAX_LISTED else ""
+        )
         raise NodeSetError(f"{reason}: {listed}", reason=reason, problems=unique)
     ctx.log.info("Agent inventory on %d nodes validated", len({n for nodes in agent_nodes.values() for n in nodes}))
 

@@ -23,7 +23,13 @@ from .tasks.mcollective_assert import McollectiveAssertTask
 from .yamlload import plain
 
 CONNECTION_KEYS = ("servers", "tls", "tls_verify", "tls_ca", "tls_cert", "tls_key", "credentials", "config_file")
-FILTER_KEYS = {"identities": "identities", "agents": "agents", "facts": "facts", "classes": "classes", "compound": "compound"}
+FILTER_KEYS = {
+    "identities": "identities",
+    "agents": "agents",
+    "facts": "facts",
+    "classes": "classes",
+    "compound": "compound",
+}
 
 
 class ActionError(Exception):
@@ -73,12 +79,16 @@ def _node_set_spec(params: dict[str, Any]) -> dict[str, Any]:
     return spec
 
 
-def _resolve(specs: dict[str, Any], uses: dict[str, str], config: ClientConfig, params: dict[str, Any], log: Any) -> dict[str, Any]:
+def _resolve(
+    specs: dict[str, Any], uses: dict[str, str], config: ClientConfig, params: dict[str, Any], log: Any
+) -> dict[str, Any]:
     from ..nodesets import NodeSetContext, NodeSetError, PuppetDBConfig, PuppetDBError, resolve_node_sets
 
     try:
         puppetdb = PuppetDBConfig.from_options(params.get("puppetdb"), config)
-        context = NodeSetContext(client=config, puppetdb=puppetdb, uses=dict(uses), log=log, rpc_timeout=float(params.get("timeout") or 10))
+        context = NodeSetContext(
+            client=config, puppetdb=puppetdb, uses=dict(uses), log=log, rpc_timeout=float(params.get("timeout") or 10)
+        )
         if params.get("discovery_timeout"):
             context.discovery_timeout = float(params["discovery_timeout"])
         return resolve_node_sets(plain(specs), context)
@@ -117,7 +127,13 @@ def discover(params: dict[str, Any]) -> dict[str, Any]:
             "log": lines,
         }
     if uses and not any(params.get(key) for key in FILTER_KEYS):
-        return {"changed": False, "nodes": [], "node_sets": {}, "msg": f"Local DDLs match {', '.join(uses)}", "log": lines}
+        return {
+            "changed": False,
+            "nodes": [],
+            "node_sets": {},
+            "msg": f"Local DDLs match {', '.join(uses)}",
+            "log": lines,
+        }
     resolved = _resolve({"discovered": _node_set_spec(params)}, {}, config, params, log)
     nodes = list(resolved["discovered"].nodes)
     return {"changed": False, "nodes": nodes, "count": len(nodes), "log": lines}
@@ -129,7 +145,9 @@ def _lines(lines: list[str]) -> LoggingBridge:
 
 
 # -- rpc ------------------------------------------------------------------------------------
-def rpc(params: dict[str, Any], check_mode: bool = False, sleep: Callable[[float], None] = time.sleep) -> dict[str, Any]:
+def rpc(
+    params: dict[str, Any], check_mode: bool = False, sleep: Callable[[float], None] = time.sleep
+) -> dict[str, Any]:
     """One Choria RPC as the playbook ``mcollective`` task does it, with tries/try_sleep/assert.
 
     Targets: ``nodes`` (directed, no discovery), else a ``node_set`` spec, else the filters
@@ -149,7 +167,9 @@ def rpc(params: dict[str, Any], check_mode: bool = False, sleep: Callable[[float
     if check_mode:
         result.update(msg=f"Would call {agent}#{action} on {len(nodes)} node(s)", skipped_rpc=True)
         return result
-    options = RunOptions(client=config, rpc_timeout=float(params.get("timeout") or 10), collective=params.get("collective"), sleep=sleep)
+    options = RunOptions(
+        client=config, rpc_timeout=float(params.get("timeout") or 10), collective=params.get("collective"), sleep=sleep
+    )
     host = _Host(options)
     description = params.get("description") or f"{agent}#{action}"
     properties = {
@@ -163,9 +183,14 @@ def rpc(params: dict[str, Any], check_mode: bool = False, sleep: Callable[[float
         "assert": params.get("assert"),
         "expression": params.get("expression"),
     }
-    task: McollectiveTask | McollectiveAssertTask = McollectiveAssertTask(host) if params.get("expression") else McollectiveTask(host)
+    task: McollectiveTask | McollectiveAssertTask = (
+        McollectiveAssertTask(host) if params.get("expression") else McollectiveTask(host)
+    )
     task.description = description
-    tries, try_sleep = int(params.get("tries") or 1), float(params.get("try_sleep") if params.get("try_sleep") is not None else 10)
+    tries, try_sleep = (
+        int(params.get("tries") or 1),
+        float(params.get("try_sleep") if params.get("try_sleep") is not None else 10),
+    )
     started = time.monotonic()
     try:
         if params.get("pre_sleep"):
@@ -198,13 +223,22 @@ def rpc(params: dict[str, Any], check_mode: bool = False, sleep: Callable[[float
         data=replies,
         replies=replies,
         results=task.to_execution_result(outcome) if isinstance(task, McollectiveTask) else {},
-        requestid=replies[0]["requestid"] if replies and isinstance(replies[0], dict) and "requestid" in replies[0] else None,
+        requestid=replies[0]["requestid"]
+        if replies and isinstance(replies[0], dict) and "requestid" in replies[0]
+        else None,
         attempts=attempts,
         runtime=round(time.monotonic() - started, 2),
         log=[f"{e.level}: {e.msg}" for e in host.log.entries],
     )
     if stats is not None:
-        result["summary"] = {"discovered": stats.discovered, "responded": stats.responded, "ok": stats.ok, "failed": stats.failed, "noresponses": stats.noresponses, "request_duration": round(stats.request_duration, 3)}
+        result["summary"] = {
+            "discovered": stats.discovered,
+            "responded": stats.responded,
+            "ok": stats.ok,
+            "failed": stats.failed,
+            "noresponses": stats.noresponses,
+            "request_duration": round(stats.request_duration, 3),
+        }
     if params.get("summarize") and isinstance(task, McollectiveTask):
         from .aggregate import summarize
 
@@ -242,7 +276,12 @@ def run_playbook(params: dict[str, Any], check_mode: bool = False) -> dict[str, 
         errors, warnings = lint(book)
         if errors:
             raise ActionError("Playbook is not in a valid format: " + "; ".join(errors))
-        return {"changed": False, "msg": f"Playbook {book.name} is valid (check mode does not run it)", "warnings_found": warnings, "playbook": book.describe()}
+        return {
+            "changed": False,
+            "msg": f"Playbook {book.name} is valid (check mode does not run it)",
+            "warnings_found": warnings,
+            "playbook": book.describe(),
+        }
     from .errors import PlaybookInvalid
 
     try:
@@ -265,7 +304,11 @@ def run_playbook(params: dict[str, Any], check_mode: bool = False) -> dict[str, 
 # -- data stores ----------------------------------------------------------------------------
 def _stores(params: dict[str, Any]) -> tuple[DataStores, Services]:
     services = Services(RunOptions(quiet=True))
-    context = StoreContext(playbook=str(params.get("playbook") or "playbook"), loop=services.loop, owner=str(params.get("owner") or uuid.uuid4()))
+    context = StoreContext(
+        playbook=str(params.get("playbook") or "playbook"),
+        loop=services.loop,
+        owner=str(params.get("owner") or uuid.uuid4()),
+    )
     if params.get("servers"):
         context.nats_servers = list(params["servers"])
     stores = DataStores(context).from_hash(plain(params.get("stores") or {}))

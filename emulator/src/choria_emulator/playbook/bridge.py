@@ -11,7 +11,8 @@ from __future__ import annotations
 import asyncio
 import logging
 import threading
-from typing import Any, Awaitable, Callable, TypeVar
+from collections.abc import Awaitable
+from typing import Any, Callable, TypeVar
 
 T = TypeVar("T")
 log = logging.getLogger(__name__)

@@ -93,7 +93,14 @@ def _scan(expression: str) -> list[Token]:
             path = re.match(r"[^\s()\[\]=<>!]+", expression[i + 1 :])
             if not path:
                 raise JGrepError(f"Error at column {i + 1}. Expected a field name after '{char}'")
-            tokens.append(Token("presence", expression[i : i + 1 + len(path.group(0))], i + 1, Presence(path.group(0).split("."), char == "+")))
+            tokens.append(
+                Token(
+                    "presence",
+                    expression[i : i + 1 + len(path.group(0))],
+                    i + 1,
+                    Presence(path.group(0).split("."), char == "+"),
+                )
+            )
             i += 1 + len(path.group(0))
             continue
         start = i
@@ -105,12 +112,16 @@ def _scan(expression: str) -> list[Token]:
             i += 1
         op = next((o for o in OPERATORS if expression.startswith(o, i)), None)
         if op is None:
-            raise JGrepError(f"Error at column {start + 1}. '{path.group(0)}' is not a statement: expected field=value, field<value, +field or -field")
+            raise JGrepError(
+                f"Error at column {start + 1}. '{path.group(0)}' is not a statement: expected field=value, field<value, +field or -field"
+            )
         i += len(op)
         while i < n and expression[i] == " ":
             i += 1
         value, i = _scan_value(expression, i, start)
-        tokens.append(Token("statement", expression[start:i], start + 1, Statement(path.group(0).split("."), op, value)))
+        tokens.append(
+            Token("statement", expression[start:i], start + 1, Statement(path.group(0).split("."), op, value))
+        )
     return tokens
 
 
@@ -296,7 +307,12 @@ def _compare(actual: Any, op: str, raw: str) -> bool:
     text = _text(actual)
     if _INT.match(text) and _INT.match(raw):
         left, right = int(text), int(raw)
-    elif _FLOAT.match(text) and _FLOAT.match(raw) or (_FLOAT.match(text) and _INT.match(raw)) or (_INT.match(text) and _FLOAT.match(raw)):
+    elif (
+        _FLOAT.match(text)
+        and _FLOAT.match(raw)
+        or (_FLOAT.match(text) and _INT.match(raw))
+        or (_INT.match(text) and _FLOAT.match(raw))
+    ):
         left, right = float(text), float(raw)
     elif not isinstance(actual, str):
         left = text

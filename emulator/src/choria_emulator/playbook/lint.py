@@ -52,14 +52,18 @@ def lint(book: Playbook) -> tuple[list[str], list[str]]:
         if kind not in STORE_TYPES:
             errors.append(f"Cannot find a handler for Data Store type {kind}")
         elif kind == "consul":
-            errors.append(f"Data store {name} uses type consul, which this implementation does not support; use nats_kv or etcd")
+            errors.append(
+                f"Data store {name} uses type consul, which this implementation does not support; use nats_kv or etcd"
+            )
 
     for lock in data.get("locks") or [] if isinstance(data.get("locks"), list) else []:
         store = str(lock).split("/", 1)[0]
         if store not in stores:
             errors.append(f"Lock {lock} refers to unknown data store {store}")
         elif (stores[store] or {}).get("type") not in ("nats_kv", "memory"):
-            errors.append(f"Lock {lock} is on data store {store} of type {(stores[store] or {}).get('type')}, which cannot lock (lock not implemented)")
+            errors.append(
+                f"Lock {lock} is on data store {store} of type {(stores[store] or {}).get('type')}, which cannot lock (lock not implemented)"
+            )
 
     from ..nodesets import source_types
 
@@ -94,9 +98,13 @@ def lint(book: Playbook) -> tuple[list[str], list[str]]:
                     if parsed is not True:
                         errors.append(f"Could not parse the assertion {props['assert']}: {parsed} ({where})")
                 if kind == "mcollective_assert":
-                    warnings.append(f"{where}: mcollective_assert is deprecated since 0.0.29; use mcollective with assert")
+                    warnings.append(
+                        f"{where}: mcollective_assert is deprecated since 0.0.29; use mcollective with assert"
+                    )
                 if kind == "slack" and "message" in props and "text" not in props:
-                    errors.append(f"{where}: Message text is required (this playbook uses 'message', the pre-2017 name of 'text')")
+                    errors.append(
+                        f"{where}: Message text is required (this playbook uses 'message', the pre-2017 name of 'text')"
+                    )
                 if kind == "data" and props.get("key"):
                     _path(props["key"], stores, where, errors)
                 if props.get("fail_ok") and int(props.get("tries", 1) or 1) > 1:

@@ -8,10 +8,11 @@ is ``debug``, as upstream does.
 
 from __future__ import annotations
 
+from collections.abc import Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass
 from datetime import datetime, timezone
-from typing import Callable, Iterator, TextIO
+from typing import Callable, TextIO
 
 LEVELS = ("debug", "info", "warn", "error", "fatal")
 
@@ -30,7 +31,13 @@ class LogEntry:
 class PlaybookLogger:
     """The engine's logger; ``context`` names what the engine is doing (``prep.nodes``, ``tasks`` ...)."""
 
-    def __init__(self, name: Callable[[], str | None], level: str = "info", stream: TextIO | None = None, sink: Callable[[LogEntry], None] | None = None):
+    def __init__(
+        self,
+        name: Callable[[], str | None],
+        level: str = "info",
+        stream: TextIO | None = None,
+        sink: Callable[[LogEntry], None] | None = None,
+    ):
         self._name = name
         self.level = level
         self.stream = stream  # None: no console output (Ansible, tests); the report keeps every line

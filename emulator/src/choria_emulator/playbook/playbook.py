@@ -38,15 +38,25 @@ class Playbook:
     def __init__(self, options: RunOptions | None = None):
         self.options = options or RunOptions()
         self.metadata: dict[str, Any] = {
-            "name": None, "version": None, "author": None, "description": None,
-            "tags": [], "on_fail": "fail", "loglevel": "info", "run_as": DEFAULT_RUN_AS,
+            "name": None,
+            "version": None,
+            "author": None,
+            "description": None,
+            "tags": [],
+            "on_fail": "fail",
+            "loglevel": "info",
+            "run_as": DEFAULT_RUN_AS,
         }
         self.data: dict[str, Any] = {}
         self.source: Path | None = None
-        self.log = PlaybookLogger(lambda: self.metadata.get("name"), self.options.loglevel or "info", self.options.console())
+        self.log = PlaybookLogger(
+            lambda: self.metadata.get("name"), self.options.loglevel or "info", self.options.console()
+        )
         self.report = Report(self)
         self.services = Services(self.options)
-        self.store_context = StoreContext(log=self.log, loop=self.services.loop, owner=self.options.owner or StoreContext().owner)
+        self.store_context = StoreContext(
+            log=self.log, loop=self.services.loop, owner=self.options.owner or StoreContext().owner
+        )
         self.data_stores = DataStores(self.store_context)
         self.inputs = Inputs(self.data_stores, self.log)
         self.uses = Uses(self.log, self.options.extra.get("ddl_path"))
@@ -166,7 +176,10 @@ class Playbook:
 
     def _needs_nats(self) -> bool:
         stores = self.data.get("data_stores") or {}
-        return any(isinstance(s, dict) and s.get("type") == "nats_kv" and not (s.get("servers") or s.get("url")) for s in stores.values())
+        return any(
+            isinstance(s, dict) and s.get("type") == "nats_kv" and not (s.get("servers") or s.get("url"))
+            for s in stores.values()
+        )
 
     def prepare_nodes(self) -> None:
         specs = self.template(self.data.get("nodes") or {})
@@ -256,14 +269,24 @@ class Playbook:
         inputs = {}
         for name in self.inputs.keys():
             props = plain(self.inputs.properties(name))
-            inputs[name] = {k: props.get(k) for k in ("description", "type", "required", "default", "validation", "data", "save", "dynamic") if k in props}
+            inputs[name] = {
+                k: props.get(k)
+                for k in ("description", "type", "required", "default", "validation", "data", "save", "dynamic")
+                if k in props
+            }
         tasks: dict[str, list[dict[str, Any]]] = {}
         sections = [("tasks", self.data.get("tasks") or [])] + list((self.data.get("hooks") or {}).items())
         for set_name, items in sections:
             for item in items or []:
                 for kind, props in (item or {}).items():
                     props = props or {}
-                    tasks.setdefault(str(set_name), []).append({"type": kind, "description": props.get("description", f"{kind} task"), "properties": plain({k: v for k, v in props.items() if k != "description"})})
+                    tasks.setdefault(str(set_name), []).append(
+                        {
+                            "type": kind,
+                            "description": props.get("description", f"{kind} task"),
+                            "properties": plain({k: v for k, v in props.items() if k != "description"}),
+                        }
+                    )
         return {
             "metadata": plain(self.metadata),
             "uses": plain(self.data.get("uses") or {}),
@@ -287,7 +310,9 @@ def read_playbook_file(source: str | Path) -> dict[str, Any]:
     except yaml.YAMLError as exc:
         raise PlaybookError(f"Playbook {path} is not valid YAML: {' '.join(str(exc).split())}") from None
     if not isinstance(data, dict):
-        raise PlaybookError(f"Playbook {path} should be a YAML mapping, got {type(data).__name__ if data is not None else 'an empty file'}")
+        raise PlaybookError(
+            f"Playbook {path} should be a YAML mapping, got {type(data).__name__ if data is not None else 'an empty file'}"
+        )
     return data
 
 

@@ -48,7 +48,12 @@ class Report:
             entry["total_time"] += task["run_time"]
             entry["pass" if task["success"] else "fail"] += 1
         self._final = {
-            "report": {"version": 1, "timestamp": self.timestamp, "success": bool(success), "playbook_error": fail_message},
+            "report": {
+                "version": 1,
+                "timestamp": self.timestamp,
+                "success": bool(success),
+                "playbook_error": fail_message,
+            },
             "playbook": {"name": book.name, "version": book.metadata.get("version")},
             "inputs": {"static": self._static_inputs(), "dynamic": book.inputs.dynamic_keys()},
             "nodes": {name: list(nodes) for name, nodes in book.nodes.items()},

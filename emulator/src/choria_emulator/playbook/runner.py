@@ -46,17 +46,27 @@ class TaskSets:
             raise PlaybookError(f"The {set_name} task list should be a list of tasks, got {_kind(data)}")
         for index, item in enumerate(data):
             if not isinstance(item, dict) or not item:
-                raise PlaybookError(f"Task {index + 1} in {set_name} should be a mapping of a task type to its properties, got {_kind(item)}")
+                raise PlaybookError(
+                    f"Task {index + 1} in {set_name} should be a mapping of a task type to its properties, got {_kind(item)}"
+                )
             for kind, props in item.items():
                 props = props if props is not None else {}
                 if not isinstance(props, dict):
-                    raise PlaybookError(f"The properties of {kind} task {index + 1} in {set_name} should be a mapping, got {_kind(props)}")
+                    raise PlaybookError(
+                        f"The properties of {kind} task {index + 1} in {set_name} should be a mapping, got {_kind(props)}"
+                    )
                 self.playbook.log.debug(f"Loading task {index} of type {kind} into {set_name}")
                 runner = runner_for(str(kind), self.playbook)
                 runner.description = props.get("description", f"{kind} task")
                 properties = {**TASK_DEFAULTS, **props}
                 runner.fail_ok = properties["fail_ok"]
-                entry = TaskEntry(str(kind), runner.description, runner, properties, TaskResult(str(kind), runner.description, dict(item), properties, runner))
+                entry = TaskEntry(
+                    str(kind),
+                    runner.description,
+                    runner,
+                    properties,
+                    TaskResult(str(kind), runner.description, dict(item), properties, runner),
+                )
                 self.sets[set_name].append(entry)
         return self.sets[set_name]
 

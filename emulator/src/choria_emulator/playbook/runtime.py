@@ -86,7 +86,15 @@ class Services:
     def caller_id(self) -> str:
         return self.client_config.callerid
 
-    def rpc(self, agent: str, action: str, data: dict[str, Any], nodes: list[str], batch_size: int | None = None, batch_sleep: float = 0.0) -> RPCResult:
+    def rpc(
+        self,
+        agent: str,
+        action: str,
+        data: dict[str, Any],
+        nodes: list[str],
+        batch_size: int | None = None,
+        batch_sleep: float = 0.0,
+    ) -> RPCResult:
         from ..client import ChoriaClient
         from ..client import rpc as rpc_call
 
@@ -97,8 +105,14 @@ class Services:
                 self._client = client
                 self.loop().on_close(self._close_client)
             return await rpc_call(
-                self._client, agent, action, data, targets=list(nodes),
-                batch_size=batch_size, batch_sleep=batch_sleep or 0.0, timeout=self.options.rpc_timeout,
+                self._client,
+                agent,
+                action,
+                data,
+                targets=list(nodes),
+                batch_size=batch_size,
+                batch_sleep=batch_sleep or 0.0,
+                timeout=self.options.rpc_timeout,
                 collective=self.options.collective,
             )
 
@@ -110,12 +124,22 @@ class Services:
             await client.__aexit__(None, None, None)
 
     # -- HTTP -----------------------------------------------------------------------------
-    def http(self, method: str, url: str, headers: dict[str, str], body: bytes | None = None, verify: bool = True, timeout: float = 30.0) -> HTTPResponse:
+    def http(
+        self,
+        method: str,
+        url: str,
+        headers: dict[str, str],
+        body: bytes | None = None,
+        verify: bool = True,
+        timeout: float = 30.0,
+    ) -> HTTPResponse:
         """One HTTP request; any status is returned (not raised), connection errors raise OSError."""
         request = urllib.request.Request(url, data=body, headers=headers, method=method)
         context = None
         if url.startswith("https:"):
-            context = ssl.create_default_context(cafile=self.options.ca_file) if verify else ssl._create_unverified_context()  # noqa: S323 - verify_ssl: false was asked for
+            context = (
+                ssl.create_default_context(cafile=self.options.ca_file) if verify else ssl._create_unverified_context()
+            )  # noqa: S323 - verify_ssl: false was asked for
         try:
             with urllib.request.urlopen(request, timeout=timeout, context=context) as response:  # noqa: S310 - URL from the playbook
                 return HTTPResponse(response.status, response.read().decode(errors="replace"))

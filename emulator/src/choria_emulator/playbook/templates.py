@@ -26,7 +26,9 @@ _SINGLE = r"(?P<type>uuid|elapsed_time)(?P<item>)"
 FORMS = [re.compile(f"{_FRONT}{body}{_BACK}") for body in (_DATA, _TASK, _DATE, _SINGLE)]
 WHOLE = [re.compile(f"^{_FRONT}{body}{_BACK}$", re.MULTILINE) for body in (_DATA, _TASK, _DATE, _SINGLE)]
 _UNNAMED = re.compile(r"\(\?P<\w+>")
-ANY = re.compile("|".join("(?:" + _FRONT + _UNNAMED.sub("(?:", body) + _BACK + ")" for body in (_DATA, _DATE, _TASK, _SINGLE)))
+ANY = re.compile(
+    "|".join("(?:" + _FRONT + _UNNAMED.sub("(?:", body) + _BACK + ")" for body in (_DATA, _DATE, _TASK, _SINGLE))
+)
 # Ruby strftime directives Python lacks.
 _RUBY_ONLY = re.compile(r"%(\d*)([LN])")
 

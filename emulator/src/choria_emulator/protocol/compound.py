@@ -128,7 +128,12 @@ class Program:
     def _failed(self, node: Any, message: str) -> None:
         self.failures += 1
         if self.failures == 1:
-            log.warning("%s: compound filter %r: %s (further failures of it are only counted)", getattr(node, "identity", "?"), self.source, message)
+            log.warning(
+                "%s: compound filter %r: %s (further failures of it are only counted)",
+                getattr(node, "identity", "?"),
+                self.source,
+                message,
+            )
         return None
 
 

@@ -41,7 +41,9 @@ _TOKEN = re.compile(
     re.VERBOSE,
 )
 _ESCAPES = {"a": "\a", "b": "\b", "f": "\f", "n": "\n", "r": "\r", "t": "\t", "v": "\v", "\\": "\\", "'": "'", '"': '"'}
-_ESCAPE = re.compile(r"\\(?:([abfnrtv\\'\"])|x([0-9a-fA-F]{2})|u([0-9a-fA-F]{4})|U([0-9a-fA-F]{8})|([0-7]{3})|(.))", re.S)
+_ESCAPE = re.compile(
+    r"\\(?:([abfnrtv\\'\"])|x([0-9a-fA-F]{2})|u([0-9a-fA-F]{4})|U([0-9a-fA-F]{8})|([0-7]{3})|(.))", re.S
+)
 
 
 @dataclass(frozen=True, slots=True)
@@ -110,7 +112,13 @@ def tokenize(source: str) -> list[Token]:
     # expr's lexer joins "not in" into one operator
     joined: list[Token] = []
     for token in tokens:
-        if token.kind == "op" and token.text == "in" and joined and joined[-1].kind == "op" and joined[-1].text == "not":
+        if (
+            token.kind == "op"
+            and token.text == "in"
+            and joined
+            and joined[-1].kind == "op"
+            and joined[-1].text == "not"
+        ):
             joined[-1] = Token("op", "not in")
         else:
             joined.append(token)

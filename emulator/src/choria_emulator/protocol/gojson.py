@@ -13,9 +13,7 @@ from typing import Any
 
 from .errors import ProtocolError
 
-_GO_ESCAPES = str.maketrans(
-    {"<": "\\u003c", ">": "\\u003e", "&": "\\u0026", "\u2028": "\\u2028", "\u2029": "\\u2029"}
-)
+_GO_ESCAPES = str.maketrans({"<": "\\u003c", ">": "\\u003e", "&": "\\u0026", "\u2028": "\\u2028", "\u2029": "\\u2029"})
 _encoder = json.JSONEncoder(ensure_ascii=False, separators=(",", ":"))
 
 

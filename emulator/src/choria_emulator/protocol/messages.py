@@ -43,7 +43,9 @@ def encode_request(
     """Request → secure request (signed or insecure) → transport bytes."""
     message = request.encode()
     secure = signer.secure(message, request.agent) if signer is not None else SecureRequest(message)
-    return _published(Transport(secure.encode(), reply_to=reply_to, sender=sender, federation=federation), sender, seen_by_url)
+    return _published(
+        Transport(secure.encode(), reply_to=reply_to, sender=sender, federation=federation), sender, seen_by_url
+    )
 
 
 @dataclass(slots=True)

@@ -99,7 +99,9 @@ class RPCReply:
         if not isinstance(code, int) or isinstance(code, bool):
             raise ProtocolError("rpc reply statuscode must be an integer")
         action = obj.get("action")
-        return cls(code, str(obj.get("statusmsg", "")), obj.get("data", {}), action if isinstance(action, str) else None)
+        return cls(
+            code, str(obj.get("statusmsg", "")), obj.get("data", {}), action if isinstance(action, str) else None
+        )
 
 
 def parse_reply_payload(message: str) -> Any:

@@ -30,7 +30,7 @@ from cryptography.hazmat.primitives import hashes, serialization
 from cryptography.hazmat.primitives.asymmetric import padding, rsa
 from cryptography.x509.oid import ExtendedKeyUsageOID, NameOID
 
-from .errors import ProtocolError, SecurityError
+from .errors import SecurityError
 from .goregex import search as go_search
 from .request import Request
 from .secure import INSECURE, INSECURE_REGISTRATION, SecureRequest, insecure_registration  # noqa: F401 - re-exported
@@ -160,7 +160,9 @@ class RequestVerifier:
     privileged: tuple[str, ...] = DEFAULT_PRIVILEGED
     require_signature: bool = True
     _roots: list[x509.Certificate] = field(default_factory=list, init=False, repr=False)
-    _chains: dict[bytes, tuple[x509.Certificate, tuple[datetime, datetime] | None]] = field(default_factory=dict, init=False, repr=False)
+    _chains: dict[bytes, tuple[x509.Certificate, tuple[datetime, datetime] | None]] = field(
+        default_factory=dict, init=False, repr=False
+    )
 
     def __post_init__(self) -> None:
         self._roots = x509.load_pem_x509_certificates(Path(self.ca_file).read_bytes())
@@ -169,7 +171,9 @@ class RequestVerifier:
         self.privileged = tuple(self.privileged)
 
     # ---- certificate chain ---------------------------------------------------------------
-    def _chain_window(self, cert: x509.Certificate, pool: tuple[x509.Certificate, ...], depth: int = 0) -> tuple[datetime, datetime] | None:
+    def _chain_window(
+        self, cert: x509.Certificate, pool: tuple[x509.Certificate, ...], depth: int = 0
+    ) -> tuple[datetime, datetime] | None:
         """The time window in which ``cert`` chains to a root (every link valid, client auth allowed)."""
         if not _allows_client_auth(cert):
             return None
@@ -211,7 +215,9 @@ class RequestVerifier:
         return leaf
 
     # ---- the request -----------------------------------------------------------------------
-    def should_allow_caller(self, pubcert: str, certname: str, now: datetime | None = None) -> tuple[x509.Certificate, bool]:
+    def should_allow_caller(
+        self, pubcert: str, certname: str, now: datetime | None = None
+    ) -> tuple[x509.Certificate, bool]:
         """go-choria ``ShouldAllowCaller``: the verified certificate and whether it is privileged."""
         leaf = self.verify_certificate(pubcert, now)
         names = certificate_names(leaf)
@@ -251,4 +257,6 @@ class RequestVerifier:
         try:
             public_key.verify(signature, secure.message.encode(), padding.PKCS1v15(), hashes.SHA256())
         except InvalidSignature:
-            raise SecurityError("signature in request did not pass validation with embedded public certificate") from None
+            raise SecurityError(
+                "signature in request did not pass validation with embedded public certificate"
+            ) from None

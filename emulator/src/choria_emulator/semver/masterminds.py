@@ -119,7 +119,13 @@ def _parse_one(text: str) -> _Constraint:
     match = _CONSTRAINT.match(text)
     if match is None:
         raise SemVerError(f"improper constraint: {text}")
-    op, major, minor, patch, pre = match.group(1), match.group(3), match.group(4) or "", match.group(5) or "", match.group(6) or ""
+    op, major, minor, patch, pre = (
+        match.group(1),
+        match.group(3),
+        match.group(4) or "",
+        match.group(5) or "",
+        match.group(6) or "",
+    )
     version, dirty, minor_dirty = match.group(2), False, False
     if _is_x(major):
         version, dirty = "0.0.0", True

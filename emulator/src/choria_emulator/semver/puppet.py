@@ -76,7 +76,12 @@ class VersionRange:
         for part in ranges:
             hyphen = HYPHEN_RE.match(part)
             if hyphen:
-                alternatives.append((Comparator(">=", _padded(hyphen.group(1), source)), Comparator("<=", _padded(hyphen.group(2), source))))
+                alternatives.append(
+                    (
+                        Comparator(">=", _padded(hyphen.group(1), source)),
+                        Comparator("<=", _padded(hyphen.group(2), source)),
+                    )
+                )
                 continue
             comparators: list[Comparator] = []
             for simple in part.split():
@@ -124,7 +129,9 @@ def _between(low: Version, high: Version) -> list[Comparator]:
     return [Comparator(">=", low), Comparator("<", high)]
 
 
-def _patch_updates(major: int | None, minor: int | None, patch: int | None, pre: str | None, build: str | None, exact: bool) -> list[Comparator]:
+def _patch_updates(
+    major: int | None, minor: int | None, patch: int | None, pre: str | None, build: str | None, exact: bool
+) -> list[Comparator]:
     if major is None:
         return []
     if minor is None:

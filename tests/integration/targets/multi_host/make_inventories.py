@@ -40,28 +40,52 @@ def local(**hostvars) -> dict:
 
 def main(work: Path) -> None:
     port, monitor, *emulator_ports = free_ports(5)
-    one_broker = {"all": {"children": {
-        "nats": {"hosts": {"broker": local(ansible_host="127.0.0.1", nats_port=port, nats_monitor_port=monitor, nats_bind="127.0.0.1")}},
-        "emulators": {"hosts": {
-            "emu%d" % (i + 1): local(emulator_monitor_port=emulator_ports[i], emulator_workers=1) for i in range(3)
-        }},
-    }}}
+    one_broker = {
+        "all": {
+            "children": {
+                "nats": {
+                    "hosts": {
+                        "broker": local(
+                            ansible_host="127.0.0.1", nats_port=port, nats_monitor_port=monitor, nats_bind="127.0.0.1"
+                        )
+                    }
+                },
+                "emulators": {
+                    "hosts": {
+                        "emu%d" % (i + 1): local(emulator_monitor_port=emulator_ports[i], emulator_workers=1)
+                        for i in range(3)
+                    }
+                },
+            }
+        }
+    }
     (work / "one_broker.yml").write_text(json.dumps(one_broker, indent=2))
     (work / "one_broker.url").write_text("nats://127.0.0.1:%d\n" % port)
 
     p1, p2, m1, m2, c1, c2 = free_ports(6)
 
     def broker(name: str, client: int, mon: int, route: int, other: int) -> dict:
-        return local(nats_name=name, nats_port=client, nats_monitor_port=mon, nats_bind="127.0.0.1",
-                     nats_cluster={"name": "multi", "port": route, "routes": ["127.0.0.1:%d" % other]})
+        return local(
+            nats_name=name,
+            nats_port=client,
+            nats_monitor_port=mon,
+            nats_bind="127.0.0.1",
+            nats_cluster={"name": "multi", "port": route, "routes": ["127.0.0.1:%d" % other]},
+        )
 
-    cluster = {"all": {"children": {
-        "nats": {"hosts": {"n1": broker("n1", p1, m1, c1, c2), "n2": broker("n2", p2, m2, c2, c1)}},
-        "emulators": {"hosts": {
-            "e1": local(emulator_servers="127.0.0.1:%d" % p1, emulator_monitor_port=0, emulator_workers=1),
-            "e2": local(emulator_servers="127.0.0.1:%d" % p2, emulator_monitor_port=0, emulator_workers=1),
-        }},
-    }}}
+    cluster = {
+        "all": {
+            "children": {
+                "nats": {"hosts": {"n1": broker("n1", p1, m1, c1, c2), "n2": broker("n2", p2, m2, c2, c1)}},
+                "emulators": {
+                    "hosts": {
+                        "e1": local(emulator_servers="127.0.0.1:%d" % p1, emulator_monitor_port=0, emulator_workers=1),
+                        "e2": local(emulator_servers="127.0.0.1:%d" % p2, emulator_monitor_port=0, emulator_workers=1),
+                    }
+                },
+            }
+        }
+    }
     (work / "cluster.yml").write_text(json.dumps(cluster, indent=2))
     (work / "cluster.urls").write_text("nats://127.0.0.1:%d\nnats://127.0.0.1:%d\n" % (p1, p2))
     (work / "cluster.monitors").write_text("http://127.0.0.1:%d\nhttp://127.0.0.1:%d\n" % (m1, m2))

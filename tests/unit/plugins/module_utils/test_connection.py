@@ -6,7 +6,6 @@ from __future__ import annotations
 import socket
 
 import pytest
-
 from ansible_collections.chorialab.choria.plugins.module_utils.connection import (
     CONNECTION_ARGUMENT_SPEC,
     AddressError,

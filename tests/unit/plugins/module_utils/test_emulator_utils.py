@@ -8,7 +8,6 @@ import threading
 from http.server import BaseHTTPRequestHandler, HTTPServer
 
 import pytest
-
 from ansible_collections.chorialab.choria.plugins.module_utils.connection import parse_servers
 from ansible_collections.chorialab.choria.plugins.module_utils.emulator import (
     _emulate_args,
@@ -38,23 +37,69 @@ DEBUG_VARS = {
 
 
 def params(**overrides):
-    base = dict(name="emu1", instances=750, agents=10, collectives=2, monitor_port=8080, monitor_bind="127.0.0.1",
-                state_dir="/run/emu", pid_file=None, log_file=None, tls=False, tls_verify=False, secure=False)
+    base = dict(
+        name="emu1",
+        instances=750,
+        agents=10,
+        collectives=2,
+        monitor_port=8080,
+        monitor_bind="127.0.0.1",
+        state_dir="/run/emu",
+        pid_file=None,
+        log_file=None,
+        tls=False,
+        tls_verify=False,
+        secure=False,
+    )
     base.update(overrides)
     return base
 
 
 def test_command_line_follows_the_original_flags():
-    p = params(workers=4, tls=True, tls_verify=True, tls_ca="/ca.pem", credentials="/u.creds", allowed_callers=["^ops$"],
-               extra_args=["--registration-interval", 300])
+    p = params(
+        workers=4,
+        tls=True,
+        tls_verify=True,
+        tls_ca="/ca.pem",
+        credentials="/u.creds",
+        allowed_callers=["^ops$"],
+        extra_args=["--registration-interval", 300],
+    )
     args = command_args(p, parse_servers(["b1:4300,tls://b2:4443"]), default_files(p))
     assert args == [
-        "emulate", "--instances", "750", "--agents", "10", "--collectives", "2", "--name", "emu1",
-        "--server", "b1:4300", "--server", "tls://b2:4443",
-        "--http-port", "8080", "--http-bind", "127.0.0.1",
-        "--pid-file", "/run/emu/emulator-emu1.pid", "--port-file", "/run/emu/emulator-emu1.port",
-        "--workers", "4", "--tls-ca", "/ca.pem", "--credentials", "/u.creds",
-        "--allowed-callers", "^ops$", "--tls", "--verify", "--registration-interval", "300",
+        "emulate",
+        "--instances",
+        "750",
+        "--agents",
+        "10",
+        "--collectives",
+        "2",
+        "--name",
+        "emu1",
+        "--server",
+        "b1:4300",
+        "--server",
+        "tls://b2:4443",
+        "--http-port",
+        "8080",
+        "--http-bind",
+        "127.0.0.1",
+        "--pid-file",
+        "/run/emu/emulator-emu1.pid",
+        "--port-file",
+        "/run/emu/emulator-emu1.port",
+        "--workers",
+        "4",
+        "--tls-ca",
+        "/ca.pem",
+        "--credentials",
+        "/u.creds",
+        "--allowed-callers",
+        "^ops$",
+        "--tls",
+        "--verify",
+        "--registration-interval",
+        "300",
     ]
 
 
@@ -81,7 +126,10 @@ def test_monitor_url_reads_the_real_port_from_the_port_file(tmp_path):
     assert monitor_url(p, default_files(p)) is None
     (tmp_path / "emulator-emu1.port").write_text("41234\n")
     assert monitor_url(p, default_files(p)) == "http://127.0.0.1:41234"
-    assert monitor_url(params(monitor_bind="0.0.0.0", state_dir=str(tmp_path / "x")), default_files(params())) == "http://127.0.0.1:8080"
+    assert (
+        monitor_url(params(monitor_bind="0.0.0.0", state_dir=str(tmp_path / "x")), default_files(params()))
+        == "http://127.0.0.1:8080"
+    )
 
 
 class _Handler(BaseHTTPRequestHandler):
@@ -127,6 +175,10 @@ def test_poll_stops_when_done_aborted_or_out_of_time():
         return len(calls)
 
     assert poll(fetch, lambda n: n >= 4, timeout=10, interval=0.01) == (True, 4, None)
-    assert poll(lambda: 1, lambda n: False, timeout=10, interval=0.01, abort=lambda: "process exited") == (False, None, "process exited")
+    assert poll(lambda: 1, lambda n: False, timeout=10, interval=0.01, abort=lambda: "process exited") == (
+        False,
+        None,
+        "process exited",
+    )
     ok, last, reason = poll(lambda: 7, lambda n: False, timeout=0.05, interval=0.01)
     assert (ok, last, reason) == (False, 7, "timed out")

@@ -6,7 +6,6 @@ from __future__ import annotations
 import subprocess
 
 import pytest
-
 from ansible_collections.chorialab.choria.plugins.module_utils.nats import (
     HEADER,
     NatsConfigError,
@@ -23,9 +22,20 @@ from ansible_collections.chorialab.choria.plugins.module_utils.nats import (
 
 def params(**overrides):
     base = dict(
-        port=4222, monitor_port=8222, bind="0.0.0.0", name=None, cluster=None, tls=None,
-        max_connections=None, max_payload=None, extra_config=None, leafnodes=None, config_dir="/tmp/choria-emulator",
-        config_file=None, pid_file=None, log_file=None,
+        port=4222,
+        monitor_port=8222,
+        bind="0.0.0.0",
+        name=None,
+        cluster=None,
+        tls=None,
+        max_connections=None,
+        max_payload=None,
+        extra_config=None,
+        leafnodes=None,
+        config_dir="/tmp/choria-emulator",
+        config_file=None,
+        pid_file=None,
+        log_file=None,
     )
     base.update(overrides)
     return base
@@ -34,32 +44,37 @@ def params(**overrides):
 def test_single_broker_config_is_stable_nats_conf():
     text = render_config(build_config(params(port=4300, monitor_port=8300)))
     assert text == HEADER + (
-        'host: "0.0.0.0"\n'
-        "port: 4300\n"
-        'http: "0.0.0.0:8300"\n'
-        'ports_file_dir: "/tmp/choria-emulator"\n'
+        'host: "0.0.0.0"\nport: 4300\nhttp: "0.0.0.0:8300"\nports_file_dir: "/tmp/choria-emulator"\n'
     )
 
 
 def test_cluster_limits_and_tls_blocks():
-    config = build_config(params(
-        name="n1", max_connections=100000, max_payload=2097152,
-        cluster=dict(name="choria", port=6222, bind=None, routes=["n2:6222", "nats://n3:6222"]),
-        tls=dict(cert="/c.pem", key="/k.pem", ca=None, verify=True, timeout=10.0),
-    ))
+    config = build_config(
+        params(
+            name="n1",
+            max_connections=100000,
+            max_payload=2097152,
+            cluster=dict(name="choria", port=6222, bind=None, routes=["n2:6222", "nats://n3:6222"]),
+            tls=dict(cert="/c.pem", key="/k.pem", ca=None, verify=True, timeout=10.0),
+        )
+    )
     text = render_config(config)
     assert 'server_name: "n1"\n' in text
     assert "max_connections: 100000\nmax_payload: 2097152\n" in text
-    assert ('cluster: {\n  name: "choria"\n  host: "0.0.0.0"\n  port: 6222\n  routes: [\n'
-            '    "nats-route://n2:6222"\n    "nats-route://n3:6222"\n  ]\n}\n') in text
+    assert (
+        'cluster: {\n  name: "choria"\n  host: "0.0.0.0"\n  port: 6222\n  routes: [\n'
+        '    "nats-route://n2:6222"\n    "nats-route://n3:6222"\n  ]\n}\n'
+    ) in text
     assert 'tls: {\n  cert_file: "/c.pem"\n  key_file: "/k.pem"\n  verify: true\n  timeout: 10.0\n}\n' in text
 
 
 def test_extra_config_merges_into_blocks_and_adds_keys():
-    config = build_config(params(
-        cluster=dict(name="c", port=6222, bind="127.0.0.1", routes=[]),
-        extra_config={"cluster": {"pool_size": 3}, "leafnodes": {"port": 7422}, "port": 4999},
-    ))
+    config = build_config(
+        params(
+            cluster=dict(name="c", port=6222, bind="127.0.0.1", routes=[]),
+            extra_config={"cluster": {"pool_size": 3}, "leafnodes": {"port": 7422}, "port": 4999},
+        )
+    )
     assert config["cluster"] == {"name": "c", "host": "127.0.0.1", "port": 6222, "routes": [], "pool_size": 3}
     assert config["leafnodes"] == {"port": 7422}
     assert config["port"] == 4999
@@ -90,8 +105,11 @@ def test_endpoints_prefer_the_ports_file(tmp_path):
     )
     urls = endpoints(params(port=-1, monitor_port=-1, config_dir=str(tmp_path), cluster=dict(port=-1, bind=None)), 4242)
     assert urls == {
-        "port": 41000, "monitor_port": 42000, "url": "nats://127.0.0.1:41000",
-        "monitor_url": "http://127.0.0.1:42000", "cluster_url": "nats-route://127.0.0.1:43000",
+        "port": 41000,
+        "monitor_port": 42000,
+        "url": "nats://127.0.0.1:41000",
+        "monitor_url": "http://127.0.0.1:42000",
+        "cluster_url": "nats-route://127.0.0.1:43000",
     }
     fallback = endpoints(params(bind="::", config_dir=str(tmp_path)), 1)
     assert fallback["url"] == "nats://[::1]:4222" and fallback["monitor_url"] == "http://[::1]:8222"
@@ -102,18 +120,31 @@ def test_connect_host_turns_wildcards_into_loopback():
 
 
 def test_log_error_finds_the_fatal_line():
-    tail = ("[1] 2026/01/01 00:00:00.000000 [INF] Starting nats-server\n"
-            "[1] 2026/01/01 00:00:00.000001 [FTL] Error listening on port: 0.0.0.0:4222, \"address already in use\"\n")
+    tail = (
+        "[1] 2026/01/01 00:00:00.000000 [INF] Starting nats-server\n"
+        '[1] 2026/01/01 00:00:00.000001 [FTL] Error listening on port: 0.0.0.0:4222, "address already in use"\n'
+    )
     assert log_error(tail) == 'Error listening on port: 0.0.0.0:4222, "address already in use"'
     assert log_error("[1] [INF] fine\n") is None
 
 
 def test_leafnodes_listen_and_connect_to_hubs_with_credentials():
-    config = build_config(params(leafnodes=dict(port=7422, bind=None, remotes=["hub:7422", "tls://connect.ngs.global:7422"],
-                                                credentials="/etc/ngs.creds")))
+    config = build_config(
+        params(
+            leafnodes=dict(
+                port=7422,
+                bind=None,
+                remotes=["hub:7422", "tls://connect.ngs.global:7422"],
+                credentials="/etc/ngs.creds",
+            )
+        )
+    )
     assert config["leafnodes"] == {
-        "host": "0.0.0.0", "port": 7422,
-        "remotes": [{"urls": ["nats-leaf://hub:7422", "tls://connect.ngs.global:7422"], "credentials": "/etc/ngs.creds"}],
+        "host": "0.0.0.0",
+        "port": 7422,
+        "remotes": [
+            {"urls": ["nats-leaf://hub:7422", "tls://connect.ngs.global:7422"], "credentials": "/etc/ngs.creds"}
+        ],
     }
     assert 'remotes: [\n    {\n      urls: [\n        "nats-leaf://hub:7422"' in render_config(config)
     with pytest.raises(NatsConfigError, match="leafnodes.remotes"):
@@ -121,12 +152,19 @@ def test_leafnodes_listen_and_connect_to_hubs_with_credentials():
 
 
 def test_real_nats_server_accepts_what_we_render(tmp_path, nats_server_binary):
-    config = build_config(params(
-        name="n1", bind="127.0.0.1", port=-1, monitor_port=-1, config_dir=str(tmp_path),
-        max_connections=1000, max_payload=4194304,
-        cluster=dict(name="c", port=-1, bind=None, routes=["127.0.0.1:6222", "nats-route://127.0.0.2:6222"]),
-        leafnodes=dict(port=-1, bind=None, remotes=["127.0.0.1:7422"], credentials=str(tmp_path / "ngs.creds")),
-    ))
+    config = build_config(
+        params(
+            name="n1",
+            bind="127.0.0.1",
+            port=-1,
+            monitor_port=-1,
+            config_dir=str(tmp_path),
+            max_connections=1000,
+            max_payload=4194304,
+            cluster=dict(name="c", port=-1, bind=None, routes=["127.0.0.1:6222", "nats-route://127.0.0.2:6222"]),
+            leafnodes=dict(port=-1, bind=None, remotes=["127.0.0.1:7422"], credentials=str(tmp_path / "ngs.creds")),
+        )
+    )
     path = tmp_path / "n1.conf"
     path.write_text(render_config(config))
     check = subprocess.run([nats_server_binary, "-t", "-c", str(path)], capture_output=True, text=True, check=False)

@@ -67,7 +67,9 @@ def test_is_running_knows_live_dead_and_zombie_processes():
 def test_start_detached_runs_in_its_own_session_with_output_in_the_log(tmp_path):
     log = tmp_path / "out.log"
     log.write_text("old run\n")
-    process = start_detached([sys.executable, "-c", "print('hello from the daemon', flush=True); import time; time.sleep(60)"], str(log))
+    process = start_detached(
+        [sys.executable, "-c", "print('hello from the daemon', flush=True); import time; time.sleep(60)"], str(log)
+    )
     try:
         assert os.getsid(process.pid) == process.pid
         wait_for(lambda: "hello from the daemon" in log.read_text())

@@ -7,7 +7,6 @@ from __future__ import annotations
 import os
 
 import pytest
-
 from ansible_collections.chorialab.choria.plugins.modules import emulator, emulator_info
 
 
@@ -23,7 +22,14 @@ def venv(tmp_path):
 
 @pytest.fixture
 def args(tmp_path, venv):
-    return dict(name="unit", instances=10, servers=["127.0.0.1:4222"], venv=venv, state_dir=str(tmp_path / "run"), monitor_port=0)
+    return dict(
+        name="unit",
+        instances=10,
+        servers=["127.0.0.1:4222"],
+        venv=venv,
+        state_dir=str(tmp_path / "run"),
+        monitor_port=0,
+    )
 
 
 @pytest.mark.parametrize(
@@ -39,7 +45,10 @@ def args(tmp_path, venv):
         (dict(tls_cert="/etc/hostname"), "tls_cert and tls_key go together"),
         (dict(credentials="/no/such.creds"), "credentials: file not found: /no/such.creds"),
         (dict(monitor_port=70000), "monitor_port must be between 0"),
-        (dict(venv="/no/venv"), "choria-emulator not found at /no/venv/bin/choria-emulator; run the chorialab.choria.setup_prereqs role"),
+        (
+            dict(venv="/no/venv"),
+            "choria-emulator not found at /no/venv/bin/choria-emulator; run the chorialab.choria.setup_prereqs role",
+        ),
     ],
 )
 def test_bad_arguments_fail_before_anything_starts(run_module, args, override, message):
@@ -58,7 +67,10 @@ def test_check_mode_predicts_a_start_and_shows_the_command_line(run_module, args
     outcome = run_module(emulator.main, **dict(args, agents=3, _ansible_check_mode=True, _ansible_diff=True))
     assert not outcome.failed and outcome.result["changed"] and not outcome.result["running"]
     assert outcome.result["diff"]["before"] == ""
-    assert " emulate --instances 10 --agents 3 --collectives 1 --name unit --server 127.0.0.1:4222 " in outcome.result["diff"]["after"]
+    assert (
+        " emulate --instances 10 --agents 3 --collectives 1 --name unit --server 127.0.0.1:4222 "
+        in outcome.result["diff"]["after"]
+    )
     assert not os.path.exists(args["state_dir"])
 
 
@@ -70,7 +82,9 @@ def test_stopping_what_does_not_run_changes_nothing(run_module, args):
 def test_unreachable_server_is_named_before_the_emulator_starts(run_module, args):
     outcome = run_module(emulator.main, **dict(args, servers=["no-such-host.invalid:4222"]))
     assert outcome.failed
-    assert outcome.result["msg"].startswith("cannot resolve host 'no-such-host.invalid' of NATS server no-such-host.invalid:4222")
+    assert outcome.result["msg"].startswith(
+        "cannot resolve host 'no-such-host.invalid' of NATS server no-such-host.invalid:4222"
+    )
 
 
 def test_info_on_nothing_running(run_module, tmp_path):

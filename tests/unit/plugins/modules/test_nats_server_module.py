@@ -7,15 +7,16 @@ from __future__ import annotations
 import os
 
 import pytest
-
-from ansible_collections.chorialab.choria.plugins.modules import nats_server, nats_server_info
 from ansible_collections.chorialab.choria.plugins.module_utils.processes import is_running
+from ansible_collections.chorialab.choria.plugins.modules import nats_server, nats_server_info
 
 
 @pytest.fixture
 def server(tmp_path, nats_server_binary, run_module):
     """Arguments for one broker in tmp_path; whatever a test started is stopped afterwards."""
-    args = dict(binary=nats_server_binary, config_dir=str(tmp_path), port=-1, monitor_port=-1, bind="127.0.0.1", name="unit")
+    args = dict(
+        binary=nats_server_binary, config_dir=str(tmp_path), port=-1, monitor_port=-1, bind="127.0.0.1", name="unit"
+    )
     yield args
     run_module(nats_server.main, **dict(args, state="stopped"))
 
@@ -38,8 +39,14 @@ def test_start_is_idempotent_and_a_changed_config_restarts(server, run_module):
     assert "max_connections: 500\n" in changed.result["diff"]["after"]
     assert changed.result["varz"]["max_connections"] == 500
 
-    info = run_module(nats_server_info.main, config_dir=server["config_dir"], name="unit", port=-1, monitor_port=-1, bind="127.0.0.1")
-    assert info.result["running"] and info.result["pid"] == changed.result["pid"] and info.result["url"] == changed.result["url"]
+    info = run_module(
+        nats_server_info.main, config_dir=server["config_dir"], name="unit", port=-1, monitor_port=-1, bind="127.0.0.1"
+    )
+    assert (
+        info.result["running"]
+        and info.result["pid"] == changed.result["pid"]
+        and info.result["url"] == changed.result["url"]
+    )
 
     stopped = run_module(nats_server.main, **dict(server, state="stopped"))
     assert stopped.result["changed"] and not is_running(changed.result["pid"])
@@ -75,7 +82,10 @@ def test_restarted_always_restarts(server, run_module):
         (dict(cluster=dict(port=6222, routes=["nowhere"])), "cluster.routes: 'nowhere' is not host:port"),
         (dict(tls=dict(cert="/no/cert.pem", key="/no/key.pem")), "tls.cert: file not found: /no/cert.pem"),
         (dict(binary="/no/nats-server"), "nats-server binary /no/nats-server does not exist"),
-        (dict(leafnodes=dict(remotes=["hub:7422"], credentials="/no/ngs.creds")), "leafnodes.credentials: file not found: /no/ngs.creds"),
+        (
+            dict(leafnodes=dict(remotes=["hub:7422"], credentials="/no/ngs.creds")),
+            "leafnodes.credentials: file not found: /no/ngs.creds",
+        ),
         (dict(extra_config={"max_connections": "lots"}), "nats-server rejected the configuration"),
     ],
 )
@@ -89,7 +99,9 @@ def test_missing_binary_says_how_to_install_it(tmp_path, run_module, monkeypatch
     monkeypatch.setenv("PATH", str(tmp_path))
     outcome = run_module(nats_server.main, config_dir=str(tmp_path), venv=str(tmp_path / "venv"), port=-1)
     assert outcome.failed
-    assert outcome.result["msg"].startswith("nats-server binary not found: %s/venv/bin/nats-server does not exist" % tmp_path)
+    assert outcome.result["msg"].startswith(
+        "nats-server binary not found: %s/venv/bin/nats-server does not exist" % tmp_path
+    )
     assert "chorialab.choria.setup_prereqs" in outcome.result["msg"]
 
 
@@ -98,4 +110,6 @@ def test_port_in_use_is_named_with_its_owner(server, run_module):
     clash = run_module(nats_server.main, **dict(server, name="other", port=first.result["port"]))
     assert clash.failed
     assert clash.result["msg"] == "client port %d on 127.0.0.1 is already in use by nats-server (pid %d)" % (
-        first.result["port"], first.result["pid"])
+        first.result["port"],
+        first.result["pid"],
+    )

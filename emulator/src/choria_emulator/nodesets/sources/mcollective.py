@@ -25,7 +25,9 @@ PUPPETDB_METHODS = ("choria", "puppetdb")
 
 class MCollectiveSource(Source):
     type = "mcollective"
-    options = frozenset({"discovery_method", "agents", "facts", "classes", "identities", "compound", "collective", "discovery_timeout"})
+    options = frozenset(
+        {"discovery_method", "agents", "facts", "classes", "identities", "compound", "collective", "discovery_timeout"}
+    )
 
     def configure(self) -> None:
         opts = self.opts
@@ -41,7 +43,9 @@ class MCollectiveSource(Source):
             raise self.error(f"option facts: {exc}") from None
         method = (opts.string("discovery_method") or "mc").lower()
         if method not in BROADCAST_METHODS + PUPPETDB_METHODS:
-            raise self.error(f"unsupported discovery_method {method} (use mc for broadcast discovery or choria for PuppetDB)")
+            raise self.error(
+                f"unsupported discovery_method {method} (use mc for broadcast discovery or choria for PuppetDB)"
+            )
         if method in PUPPETDB_METHODS and self.compound:
             self.ctx.log.info("Node set %s: compound filters need broadcast discovery, using the mc method", self.name)
             method = "mc"
@@ -74,7 +78,9 @@ class MCollectiveSource(Source):
         except CLIENT_ERRORS as exc:
             raise self.error(f"discovery failed: {exc}") from None
         collective = self.collective or self.ctx.client_config().main_collective
-        return Discovered(nodes, {n: {"collective": collective, "discovery_method": "mc"} for n in nodes}, self.collective)
+        return Discovered(
+            nodes, {n: {"collective": collective, "discovery_method": "mc"} for n in nodes}, self.collective
+        )
 
     def pql(self) -> str:
         """The ``choria`` discovery plugin's query for this set's filters."""
@@ -90,7 +96,9 @@ class MCollectiveSource(Source):
             queries.append(" and ".join(_class(c) for c in self.classes))
         if self.facts:
             queries.append(" and ".join(_fact(f) for f in self.facts))
-        agent_classes = ["Mcollective" if a.lower() == "rpcutil" else f"Mcollective_agent_{a.lower()}" for a in self.agents]
+        agent_classes = [
+            "Mcollective" if a.lower() == "rpcutil" else f"Mcollective_agent_{a.lower()}" for a in self.agents
+        ]
         queries.append(" and ".join(_class(c) for c in agent_classes))
         return "nodes[certname, deactivated] { %s }" % " and ".join(f"({q})" for q in queries)
 

@@ -20,7 +20,30 @@ from .base import Source
 
 DEFAULT_TIMEOUT = 10.0
 ASSIGNMENT = re.compile(r"^[A-Za-z_][A-Za-z0-9_]*=")
-BUILTINS = frozenset({"echo", "printf", "true", "false", "test", "[", "exec", "eval", "set", "for", "if", "while", "case", "{", "(", ".", ":", "cd", "export", "read"})
+BUILTINS = frozenset(
+    {
+        "echo",
+        "printf",
+        "true",
+        "false",
+        "test",
+        "[",
+        "exec",
+        "eval",
+        "set",
+        "for",
+        "if",
+        "while",
+        "case",
+        "{",
+        "(",
+        ".",
+        ":",
+        "cd",
+        "export",
+        "read",
+    }
+)
 
 
 class ShellSource(Source):
@@ -62,20 +85,36 @@ class ShellSource(Source):
         if done.returncode != 0:
             stderr = " ".join(done.stderr.split())
             detail = f": {stderr[:500]}" if stderr else ""
-            raise self.error(f"Could not discover nodes via shell method, command exited with code {done.returncode}{detail}")
+            raise self.error(
+                f"Could not discover nodes via shell method, command exited with code {done.returncode}{detail}"
+            )
         nodes = [line.strip() for line in done.stdout.splitlines() if line.strip()]
         if not nodes and not self.empty_handled:
             raise self.error("Node source script produced no results")
         return Discovered(check_hostnames(self.name, nodes))
 
 
-def run_command(command: str | list[str], *, timeout: float, cwd: str | os.PathLike | None = None, shell: bool = False, env: dict[str, str] | None = None) -> subprocess.CompletedProcess | OSError | None:
+def run_command(
+    command: str | list[str],
+    *,
+    timeout: float,
+    cwd: str | os.PathLike | None = None,
+    shell: bool = False,
+    env: dict[str, str] | None = None,
+) -> subprocess.CompletedProcess | OSError | None:
     """Run a node source command; None when it timed out (its whole process group is killed, so a
     script's children do not linger), the OSError when it could not start."""
     try:
         process = subprocess.Popen(
-            command, shell=shell, cwd=cwd, env=env, stdin=subprocess.DEVNULL, stdout=subprocess.PIPE, stderr=subprocess.PIPE,
-            text=True, start_new_session=True,
+            command,
+            shell=shell,
+            cwd=cwd,
+            env=env,
+            stdin=subprocess.DEVNULL,
+            stdout=subprocess.PIPE,
+            stderr=subprocess.PIPE,
+            text=True,
+            start_new_session=True,
         )
     except OSError as exc:
         return exc

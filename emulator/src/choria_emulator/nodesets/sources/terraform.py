@@ -49,7 +49,11 @@ class TerraformSource(Source):
         if value in (None, "", True):
             return shutil.which("terraform")
         path = str(value)
-        found = shutil.which(path) if "/" not in path else (str(self.path(path)) if os.access(self.path(path), os.X_OK) and self.path(path).is_file() else None)
+        found = (
+            shutil.which(path)
+            if "/" not in path
+            else (str(self.path(path)) if os.access(self.path(path), os.X_OK) and self.path(path).is_file() else None)
+        )
         if not found:
             raise self.error(f"The supplied terraform path {path} is not executable")
         return found
@@ -85,7 +89,9 @@ class TerraformSource(Source):
             raise self.error(f"The terraform statefile {self.statefile} is not a Terraform state")
         outputs = state.get("outputs")
         if state.get("version") == 3 or outputs is None:  # pre-0.12 state: outputs live per module
-            root = next((m for m in state.get("modules") or [] if isinstance(m, dict) and m.get("path") == ["root"]), {})
+            root = next(
+                (m for m in state.get("modules") or [] if isinstance(m, dict) and m.get("path") == ["root"]), {}
+            )
             outputs = root.get("outputs")
         if not isinstance(outputs, dict) or self.output not in outputs:
             raise self.error(f"Terraform output {self.output} was not found in the statefile {self.statefile}")
@@ -104,7 +110,9 @@ class TerraformSource(Source):
             if isinstance(item, dict):
                 name = next((item[k] for k in NAME_KEYS if isinstance(item.get(k), str)), None)
                 if name is None:
-                    raise self.error(f"Terraform output {self.output} has an object without any of {', '.join(NAME_KEYS)}: {json.dumps(item)[:200]}")
+                    raise self.error(
+                        f"Terraform output {self.output} has an object without any of {', '.join(NAME_KEYS)}: {json.dumps(item)[:200]}"
+                    )
                 hostvars[name] = {"terraform": item}
                 nodes.append(name)
             elif isinstance(item, str):

@@ -32,7 +32,9 @@ class YAMLSource(Source):
         except OSError as exc:
             raise self.error(f"Node group YAML source file {self.source} is not readable: {exc.strerror}") from None
         except yaml.YAMLError as exc:
-            raise self.error(f"Node group YAML source file {self.source} is not valid YAML{yaml_problem(exc)}") from None
+            raise self.error(
+                f"Node group YAML source file {self.source} is not valid YAML{yaml_problem(exc)}"
+            ) from None
         if not isinstance(data, dict) or self.group not in data:
             raise self.error(f"No data group {self.group} defined in the data file {self.source.resolve()}")
         nodes = data[self.group]

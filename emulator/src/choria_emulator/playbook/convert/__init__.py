@@ -34,7 +34,9 @@ __all__ = ["ConvertError", "convert", "convert_file", "dump"]
 LIBRARY_STORES = ("file", "shell", "etcd", "nats_kv")
 
 
-def convert(data: dict[str, Any], source: str = "playbook.yaml", hosts: str = "localhost") -> tuple[list[dict[str, Any]], dict[str, Any], list[str]]:
+def convert(
+    data: dict[str, Any], source: str = "playbook.yaml", hosts: str = "localhost"
+) -> tuple[list[dict[str, Any]], dict[str, Any], list[str]]:
     """``(ansible playbook, AWX survey spec, header comment lines)`` for a loaded Choria playbook."""
     book = Playbook.load(data, RunOptions(quiet=True))
     problems = book.problems()
@@ -44,7 +46,9 @@ def convert(data: dict[str, Any], source: str = "playbook.yaml", hosts: str = "l
     stores = {str(k): dict(v or {}) for k, v in (data.get("data_stores") or {}).items()}
     for name, props in stores.items():
         if props.get("type") == "consul":
-            raise ConvertError(f"Data store {name} uses type consul, which this implementation does not support; use type nats_kv (with locks) or etcd")
+            raise ConvertError(
+                f"Data store {name} uses type consul, which this implementation does not support; use type nats_kv (with locks) or etcd"
+            )
         if props.get("type") not in LIBRARY_STORES + ("memory", "environment"):
             raise ConvertError(f"Cannot find a handler for Data Store type {props.get('type')}")
     inputs = InputPlan(data.get("inputs") or {}, stores)
@@ -66,15 +70,38 @@ def convert(data: dict[str, Any], source: str = "playbook.yaml", hosts: str = "l
     variables["choria_memory"] = {n: {} for n in memory}
     variables["choria_environment"] = {}
 
-    tasks: list[dict[str, Any]] = [{
-        "name": "Start the Choria playbook run",
-        "ansible.builtin.set_fact": {"choria_run_id": "{{ (now().timestamp() ~ (2147483647 | random)) | to_uuid }}", "choria_start_time": "{{ now().timestamp() }}"},
-    }]
+    tasks: list[dict[str, Any]] = [
+        {
+            "name": "Start the Choria playbook run",
+            "ansible.builtin.set_fact": {
+                "choria_run_id": "{{ (now().timestamp() ~ (2147483647 | random)) | to_uuid }}",
+                "choria_start_time": "{{ now().timestamp() }}",
+            },
+        }
+    ]
     tasks += inputs.tasks()
     if library_stores:
-        tasks.append({"name": "Prepare the data stores", "chorialab.choria.playbook_data": {"op": "prepare", "stores": "{{ choria_data_stores }}", "playbook": meta["name"]}})
+        tasks.append(
+            {
+                "name": "Prepare the data stores",
+                "chorialab.choria.playbook_data": {
+                    "op": "prepare",
+                    "stores": "{{ choria_data_stores }}",
+                    "playbook": meta["name"],
+                },
+            }
+        )
     for save in inputs.save_tasks():
-        tasks.append(_store_write(save["path"], "{{ " + inputs.value(save["_save"])[3:-3].strip() + " }}", stores, meta["name"], f"Save input {save['_save']} to {save['path']}", save["when"]))
+        tasks.append(
+            _store_write(
+                save["path"],
+                "{{ " + inputs.value(save["_save"])[3:-3].strip() + " }}",
+                stores,
+                meta["name"],
+                f"Save input {save['_save']} to {save['path']}",
+                save["when"],
+            )
+        )
 
     release: list[dict[str, Any]] = []
     for lock in data.get("locks") or []:
@@ -82,32 +109,83 @@ def convert(data: dict[str, Any], source: str = "playbook.yaml", hosts: str = "l
         store = parse_path(path)[0]
         kind = (stores.get(store) or {}).get("type")
         if kind == "nats_kv":
-            args = {"path": path, "owner": "{{ choria_run_id }}", "stores": "{{ choria_data_stores }}", "playbook": meta["name"]}
-            tasks.append({"name": f"Obtain playbook lock {path}", "chorialab.choria.playbook_data": {"op": "lock", **args}})
-            release.append({"#": "Ansible cannot tell a failed run from an aborted one, so locks are released in both cases (Choria 0.6.0 kept them when a run aborted)",
-                            "name": f"Release playbook lock {path}", "chorialab.choria.playbook_data": {"op": "release", **args}, "ignore_errors": True})
+            args = {
+                "path": path,
+                "owner": "{{ choria_run_id }}",
+                "stores": "{{ choria_data_stores }}",
+                "playbook": meta["name"],
+            }
+            tasks.append(
+                {"name": f"Obtain playbook lock {path}", "chorialab.choria.playbook_data": {"op": "lock", **args}}
+            )
+            release.append(
+                {
+                    "#": "Ansible cannot tell a failed run from an aborted one, so locks are released in both cases (Choria 0.6.0 kept them when a run aborted)",
+                    "name": f"Release playbook lock {path}",
+                    "chorialab.choria.playbook_data": {"op": "release", **args},
+                    "ignore_errors": True,
+                }
+            )
         elif kind == "memory":
-            tasks.append({"name": f"Playbook lock {path}", "ansible.builtin.debug": {"msg": "memory store locks only guard one process; this play is one process, so there is nothing to wait for"}})
+            tasks.append(
+                {
+                    "name": f"Playbook lock {path}",
+                    "ansible.builtin.debug": {
+                        "msg": "memory store locks only guard one process; this play is one process, so there is nothing to wait for"
+                    },
+                }
+            )
         else:
-            handler = {"environment": "Environment", "etcd": "Etcd", "file": "File", "shell": "Shell"}.get(str(kind), str(kind))
-            tasks.append({"name": f"Obtain playbook lock {path}", "ansible.builtin.fail": {"msg": f"Playbook {meta['name']} failed: NotImplementedError: lock not implemented in {handler}DataStore"}})
+            handler = {"environment": "Environment", "etcd": "Etcd", "file": "File", "shell": "Shell"}.get(
+                str(kind), str(kind)
+            )
+            tasks.append(
+                {
+                    "name": f"Obtain playbook lock {path}",
+                    "ansible.builtin.fail": {
+                        "msg": f"Playbook {meta['name']} failed: NotImplementedError: lock not implemented in {handler}DataStore"
+                    },
+                }
+            )
 
     uses = {str(k): str(v) for k, v in (data.get("uses") or {}).items()}
     if nodes or uses:
-        discover: dict[str, Any] = {"discovery_timeout": "{{ choria_discovery_timeout | default(omit) }}", "timeout": "{{ choria_rpc_timeout | default(omit) }}"}
+        discover: dict[str, Any] = {
+            "discovery_timeout": "{{ choria_discovery_timeout | default(omit) }}",
+            "timeout": "{{ choria_rpc_timeout | default(omit) }}",
+        }
         if uses:
             discover["uses"] = uses
             discover["ddl_path"] = "{{ choria_ddl_path | default(omit) }}"
         if nodes:
             discover["node_sets"] = translate(plain(nodes), scope)
-        tasks.append({"name": "Discover the node sets" if nodes else "Check agent DDL versions", "chorialab.choria.discover": discover, "register": "choria_discovery"})
+        tasks.append(
+            {
+                "name": "Discover the node sets" if nodes else "Check agent DDL versions",
+                "chorialab.choria.discover": discover,
+                "register": "choria_discovery",
+            }
+        )
     if nodes:
-        tasks.append({"name": "Node sets as facts", "ansible.builtin.set_fact": {"choria_nodes": "{{ choria_discovery.node_sets }}"}})
-        tasks.append({
-            "#": "groups named after the node sets, for plays that target them; the tasks below use choria_nodes, which keeps the order discovery gave",
-            "name": "Node sets as groups", "ansible.builtin.add_host": {"name": "{{ item.1 }}", "groups": "{{ item.0.key }}", "choria_identity": "{{ item.1 }}"},
-            "loop": "{{ choria_discovery.node_sets | dict2items | subelements('value') }}", "loop_control": {"label": "{{ item.0.key }}: {{ item.1 }}"},
-        })
+        tasks.append(
+            {
+                "name": "Node sets as facts",
+                "ansible.builtin.set_fact": {"choria_nodes": "{{ choria_discovery.node_sets }}"},
+            }
+        )
+        tasks.append(
+            {
+                "#": "groups named after the node sets, for plays that target them; the tasks below use choria_nodes, which keeps the order discovery gave",
+                "name": "Node sets as groups",
+                "ansible.builtin.add_host": {
+                    "name": "{{ item.1 }}",
+                    "groups": "{{ item.0.key }}",
+                    "choria_identity": "{{ item.1 }}",
+                },
+                "loop": "{{ choria_discovery.node_sets | dict2items | subelements('value') }}",
+                "loop_control": {"label": "{{ item.0.key }}: {{ item.1 }}"},
+            }
+        )
 
     sets = _task_sets(data)
     tasks.append(_run_block(sets, mapper, release))
@@ -115,16 +193,27 @@ def convert(data: dict[str, Any], source: str = "playbook.yaml", hosts: str = "l
         "name": f"{meta['name']} {meta['version']}: {meta['description']}",
         "hosts": hosts,
         "gather_facts": False,
-        "module_defaults": {"group/chorialab.choria.choria": {"servers": "{{ choria_servers | default(omit) }}", "config_file": "{{ choria_config_file | default(omit) }}"}},
+        "module_defaults": {
+            "group/chorialab.choria.choria": {
+                "servers": "{{ choria_servers | default(omit) }}",
+                "config_file": "{{ choria_config_file | default(omit) }}",
+            }
+        },
         "vars": variables,
         "tasks": tasks,
     }
     if hosts == "localhost":
-        play = {**{k: play[k] for k in ("name", "hosts")}, "connection": "local", **{k: v for k, v in play.items() if k not in ("name", "hosts")}}
+        play = {
+            **{k: play[k] for k in ("name", "hosts")},
+            "connection": "local",
+            **{k: v for k, v in play.items() if k not in ("name", "hosts")},
+        }
     flags = " ".join(f"-e {n}=..." for n in inputs.required())
     header = [
         f"Converted from {source} ({meta['name']} {meta['version']}) by choria-emulator playbook convert.",
-        f"Run: ansible-playbook {{this file}} {flags} [-e choria_servers=nats://broker:4222]".replace("{this file}", "<this file>").replace("  ", " "),
+        f"Run: ansible-playbook {{this file}} {flags} [-e choria_servers=nats://broker:4222]".replace(
+            "{this file}", "<this file>"
+        ).replace("  ", " "),
         "Needs the chorialab.choria collection and the choria-emulator package on the controller.",
         "Choria semantics and where Ansible differs: docs/playbooks.md (Choria playbooks as Ansible plays).",
     ]
@@ -152,14 +241,18 @@ def _task_sets(data: dict[str, Any]) -> dict[str, list[tuple[str, dict[str, Any]
     return sets
 
 
-def _convert_set(sets: dict[str, list[tuple[str, dict[str, Any]]]], name: str, mapper: TaskMapper) -> list[dict[str, Any]]:
+def _convert_set(
+    sets: dict[str, list[tuple[str, dict[str, Any]]]], name: str, mapper: TaskMapper
+) -> list[dict[str, Any]]:
     out: list[dict[str, Any]] = []
     for kind, props in sets[name]:
         out += mapper.convert(kind, props)
     return out
 
 
-def _run_block(sets: dict[str, list[tuple[str, dict[str, Any]]]], mapper: TaskMapper, release: list[dict[str, Any]]) -> dict[str, Any]:
+def _run_block(
+    sets: dict[str, list[tuple[str, dict[str, Any]]]], mapper: TaskMapper, release: list[dict[str, Any]]
+) -> dict[str, Any]:
     """The task sets in the order of playbooks.md §3.3 as nested block/rescue/always."""
     main: list[dict[str, Any]] = []
     for kind, props in sets["tasks"]:
@@ -175,29 +268,57 @@ def _run_block(sets: dict[str, list[tuple[str, dict[str, Any]]]], mapper: TaskMa
         main.append({"name": f"{description} (with pre_task and post_task hooks)", "block": pre + [inner]})
     if not main:
         main = [{"name": "The playbook has no tasks", "ansible.builtin.debug": {"msg": "no tasks"}}]
-    rescue: list[dict[str, Any]] = [{
-        "name": "Remember why the tasks failed",
-        "ansible.builtin.set_fact": {"choria_failure": "{{ ansible_failed_task.name }}: {{ ansible_failed_result.msg | default('failed') }}"},
-    }]
+    rescue: list[dict[str, Any]] = [
+        {
+            "name": "Remember why the tasks failed",
+            "ansible.builtin.set_fact": {
+                "choria_failure": "{{ ansible_failed_task.name }}: {{ ansible_failed_result.msg | default('failed') }}"
+            },
+        }
+    ]
     on_fail = _convert_set(sets, "on_fail", mapper)
     if on_fail:
-        rescue.append({
-            "name": "on_fail", "block": on_fail,
-            "rescue": [{"name": "on_fail failed (Choria ignores its outcome; the playbook has failed already)", "ansible.builtin.debug": {"msg": "{{ ansible_failed_result.msg | default('on_fail task failed') }}"}}],
-        })
-    rescue.append({"name": "The main tasks failed, so the playbook fails", "ansible.builtin.fail": {"msg": "{{ choria_failure }}"}})
+        rescue.append(
+            {
+                "name": "on_fail",
+                "block": on_fail,
+                "rescue": [
+                    {
+                        "name": "on_fail failed (Choria ignores its outcome; the playbook has failed already)",
+                        "ansible.builtin.debug": {
+                            "msg": "{{ ansible_failed_result.msg | default('on_fail task failed') }}"
+                        },
+                    }
+                ],
+            }
+        )
+    rescue.append(
+        {
+            "name": "The main tasks failed, so the playbook fails",
+            "ansible.builtin.fail": {"msg": "{{ choria_failure }}"},
+        }
+    )
     body: list[dict[str, Any]] = [{"name": "tasks", "block": main, "rescue": rescue}]
     on_success = _convert_set(sets, "on_success", mapper)
     if on_success:
         body.append({"name": "on_success", "block": on_success})
-    outcome: dict[str, Any] = {"name": "tasks, then on_success or on_fail" + (", then post_book" if sets["post_book"] else ""), "block": body}
+    outcome: dict[str, Any] = {
+        "name": "tasks, then on_success or on_fail" + (", then post_book" if sets["post_book"] else ""),
+        "block": body,
+    }
     post_book = _convert_set(sets, "post_book", mapper)
     if post_book:
         outcome["always"] = [{"name": "post_book", "block": post_book}]
     run: list[dict[str, Any]] = []
     pre_book = _convert_set(sets, "pre_book", mapper)
     if pre_book:
-        run.append({"#": "a pre_book failure ends the run: neither on_fail nor post_book runs", "name": "pre_book", "block": pre_book})
+        run.append(
+            {
+                "#": "a pre_book failure ends the run: neither on_fail nor post_book runs",
+                "name": "pre_book",
+                "block": pre_book,
+            }
+        )
     run.append(outcome)
     top: dict[str, Any] = {"name": "Run the playbook's task lists and hooks", "block": run}
     if release:
@@ -209,11 +330,43 @@ def _store_write(path: str, value: Any, stores: dict[str, Any], playbook: str, n
     store, key = parse_path(path)
     kind = (stores.get(store) or {}).get("type")
     if kind == "memory":
-        return {"name": name, "ansible.builtin.set_fact": {"choria_memory": "{{ choria_memory | combine({" + literal(store) + ": choria_memory[" + literal(store) + "] | combine({" + literal(key) + ": choria_value})}) }}"}, "vars": {"choria_value": value}, "when": when}
+        return {
+            "name": name,
+            "ansible.builtin.set_fact": {
+                "choria_memory": "{{ choria_memory | combine({"
+                + literal(store)
+                + ": choria_memory["
+                + literal(store)
+                + "] | combine({"
+                + literal(key)
+                + ": choria_value})}) }}"
+            },
+            "vars": {"choria_value": value},
+            "when": when,
+        }
     if kind == "environment":
         env = f"{(stores[store] or {}).get('prefix') or ''}{key}"
-        return {"name": name, "ansible.builtin.set_fact": {"choria_environment": "{{ choria_environment | combine({" + literal(env) + ": choria_value | string}) }}"}, "vars": {"choria_value": value}, "when": when}
-    return {"name": name, "chorialab.choria.playbook_data": {"op": "write", "path": path, "value": value, "stores": "{{ choria_data_stores }}", "playbook": playbook}, "when": when}
+        return {
+            "name": name,
+            "ansible.builtin.set_fact": {
+                "choria_environment": "{{ choria_environment | combine({"
+                + literal(env)
+                + ": choria_value | string}) }}"
+            },
+            "vars": {"choria_value": value},
+            "when": when,
+        }
+    return {
+        "name": name,
+        "chorialab.choria.playbook_data": {
+            "op": "write",
+            "path": path,
+            "value": value,
+            "stores": "{{ choria_data_stores }}",
+            "playbook": playbook,
+        },
+        "when": when,
+    }
 
 
 # -- writing ----------------------------------------------------------------------------------
@@ -246,7 +399,9 @@ def dump(plays: list[dict[str, Any]], header: list[str]) -> str:
     return "".join(f"# {h}\n" for h in header) + "---\n" + "\n".join(lines) + "\n"
 
 
-def convert_file(source: str | Path, output: str | Path, survey: str | None = None, hosts: str = "localhost") -> list[str]:
+def convert_file(
+    source: str | Path, output: str | Path, survey: str | None = None, hosts: str = "localhost"
+) -> list[str]:
     """Convert ``source`` into ``output`` (and an AWX survey spec when ``survey`` is not None)."""
     from ..playbook import read_playbook_file
 

@@ -21,7 +21,14 @@ from .jinja import IDENTIFIER, ConvertError, literal
 IPV4 = r"^((25[0-5]|2[0-4][0-9]|1[0-9][0-9]|[1-9]?[0-9])\.){3}(25[0-5]|2[0-4][0-9]|1[0-9][0-9]|[1-9]?[0-9])$"
 IPV6 = r"^(([0-9A-Fa-f]{1,4}:){7}[0-9A-Fa-f]{1,4}|(([0-9A-Fa-f]{1,4}:){0,7}[0-9A-Fa-f]{1,4})?::(([0-9A-Fa-f]{1,4}:){0,7}[0-9A-Fa-f]{1,4})?)$"
 KINDS = {"Array": "list", "Boolean": "bool"}
-SURVEY_TYPES = {"String": "text", "Integer": "integer", "Float": "float", "Numeric": "float", "Array": "textarea", "Boolean": "multiplechoice"}
+SURVEY_TYPES = {
+    "String": "text",
+    "Integer": "integer",
+    "Float": "float",
+    "Numeric": "float",
+    "Array": "textarea",
+    "Boolean": "multiplechoice",
+}
 
 
 def user_var(name: str) -> str:
@@ -123,24 +130,32 @@ class InputPlan:
         required = self.required()
         if required:
             missing = " + ".join(f"([{literal(n)}] if not {supplied(n)} else [])" for n in required)
-            tasks.append({
-                "name": "Check required inputs",
-                "ansible.builtin.assert": {
-                    "that": ["choria_missing_inputs | length == 0"],
-                    "fail_msg": "Values were required but not given for inputs: {{ choria_missing_inputs | join(', ') }}",
-                    "quiet": True,
-                },
-                "vars": {"choria_missing_inputs": "{{ " + missing + " }}"},
-            })
+            tasks.append(
+                {
+                    "name": "Check required inputs",
+                    "ansible.builtin.assert": {
+                        "that": ["choria_missing_inputs | length == 0"],
+                        "fail_msg": "Values were required but not given for inputs: {{ choria_missing_inputs | join(', ') }}",
+                        "quiet": True,
+                    },
+                    "vars": {"choria_missing_inputs": "{{ " + missing + " }}"},
+                }
+            )
         for name, props in self.inputs.items():
             if "validation" not in props or props.get("dynamic"):
                 continue
             that, message = self.validation(name, props["validation"])
-            tasks.append({
-                "name": f"Validate input {name}",
-                "ansible.builtin.assert": {"that": [that], "fail_msg": f"Failed to validate value for input {name}: {message}", "quiet": True},
-                "when": supplied(name),
-            })
+            tasks.append(
+                {
+                    "name": f"Validate input {name}",
+                    "ansible.builtin.assert": {
+                        "that": [that],
+                        "fail_msg": f"Failed to validate value for input {name}: {message}",
+                        "quiet": True,
+                    },
+                    "when": supplied(name),
+                }
+            )
         return tasks
 
     def validation(self, name: str, validation: Any) -> tuple[str, str]:
@@ -152,14 +167,24 @@ class InputPlan:
         if isinstance(rule, Symbol):
             check = str.__str__(rule)
             if check in TYPECHECKS:
-                test = {"integer": "integer", "float": "float", "number": "number", "string": "string", "boolean": "boolean"}[check]
+                test = {
+                    "integer": "integer",
+                    "float": "float",
+                    "number": "number",
+                    "string": "string",
+                    "boolean": "boolean",
+                }[check]
                 return f"{value} is {test}", f"value should be a {check}"
             if check == "shellsafe":
                 chars = literal(list(SHELL_UNSAFE))
                 found = f"(({chars} | select('in', {value} | string) | list) + ['']) | first"
                 return (
                     f"{value} is string and ({chars} | select('in', {value}) | list | length == 0)",
-                    "{{ ('value should not have ' ~ " + found + " ~ ' in it') if " + value + " is string else 'value should be a String' }}",
+                    "{{ ('value should not have ' ~ "
+                    + found
+                    + " ~ ' in it') if "
+                    + value
+                    + " is string else 'value should be a String' }}",
                 )
             if check == "ipv4address":
                 return f"({value} | string) is match({literal(IPV4)})", "value should be an ipv4 address"
@@ -168,9 +193,15 @@ class InputPlan:
             raise ConvertError(f"input {name}: Unknown validator: '{check}'.")
         if isinstance(rule, str):
             shown = f"(?-mix:{rule})" if isinstance(rule, _Regex) else rule
-            return f"{value} is string and {value} is search({literal(str.__str__(rule))})", f"value should match {shown}"
+            return (
+                f"{value} is string and {value} is search({literal(str.__str__(rule))})",
+                f"value should match {shown}",
+            )
         if isinstance(rule, list):
-            return f"{value} in {literal(plain(rule))}", f"value should be one of {', '.join(str(v) for v in plain(rule))}"
+            return (
+                f"{value} in {literal(plain(rule))}",
+                f"value should be one of {', '.join(str(v) for v in plain(rule))}",
+            )
         raise ConvertError(f"input {name}: unsupported validation {validation!r}")
 
     def save_tasks(self) -> list[dict[str, Any]]:
@@ -204,7 +235,11 @@ class InputPlan:
                 question["choices"] = [str(v) for v in plain(validation)]
             if "default" in props and props["default"] is not None:
                 default = plain(props["default"])
-                question["default"] = "\n".join(map(str, default)) if isinstance(default, list) else (str(default).lower() if isinstance(default, bool) else default)
+                question["default"] = (
+                    "\n".join(map(str, default))
+                    if isinstance(default, list)
+                    else (str(default).lower() if isinstance(default, bool) else default)
+                )
             if question["type"] in ("text", "textarea"):
                 question.update(min=0, max=4096 if question["type"] == "textarea" else 1024)
             spec.append(question)

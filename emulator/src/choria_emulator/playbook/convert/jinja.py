@@ -92,8 +92,14 @@ def expression(kind: str, item: str, scope: Scope) -> tuple[str, str]:
             "success": ("(choria_previous is defined and not (choria_previous.failed | default(false)))", "bool"),
             "msg": (f"({PREVIOUS_MSG} if choria_previous is defined else {missing})", "scalar"),
             "message": (f"({PREVIOUS_MSG} if choria_previous is defined else {missing})", "scalar"),
-            "data": ("((choria_previous.data | default(choria_previous.stdout_lines | default([]))) if choria_previous is defined else [])", "any"),
-            "description": (f"((choria_previous.description | default(ansible_failed_task.name | default(''))) if choria_previous is defined else {missing})", "scalar"),
+            "data": (
+                "((choria_previous.data | default(choria_previous.stdout_lines | default([]))) if choria_previous is defined else [])",
+                "any",
+            ),
+            "description": (
+                f"((choria_previous.description | default(ansible_failed_task.name | default(''))) if choria_previous is defined else {missing})",
+                "scalar",
+            ),
             "runtime": (f"({PREVIOUS_RUNTIME} if choria_previous is defined else 0)", "scalar"),
         }[item]
     if kind in ("date", "utc_date"):
@@ -146,7 +152,9 @@ def translate_string(text: str, scope: Scope) -> str:
         if found:
             expr, _ = expression(found.group("type"), found.group("item"), scope)
             if found.group(0) != text:
-                scope.note("a line of this text is a whole template, so (as in Choria 0.6.0) the text is that value alone")
+                scope.note(
+                    "a line of this text is a whole template, so (as in Choria 0.6.0) the text is that value alone"
+                )
             return "{{ " + expr + " }}"
     out, last = [], 0
     for match in ANY.finditer(text):

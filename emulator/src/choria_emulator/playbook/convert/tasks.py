@@ -43,7 +43,14 @@ class TaskMapper:
         except (TypeError, ValueError):
             raise ConvertError(f"Task property tries should be an integer, got {props.get('tries')!r}") from None
         if tries < 1:
-            return [{"name": translate(description, self.scope), "ansible.builtin.fail": {"msg": f"{description}: tries is {tries}, so the task never runs and fails"}}]
+            return [
+                {
+                    "name": translate(description, self.scope),
+                    "ansible.builtin.fail": {
+                        "msg": f"{description}: tries is {tries}, so the task never runs and fails"
+                    },
+                }
+            ]
         task = handler(props)
         task = {"name": translate(description, self.scope), **task}
         retried_by_action = kind in ("mcollective", "mcollective_assert")
@@ -57,10 +64,17 @@ class TaskMapper:
             if tries == 1:
                 task["ignore_errors"] = True
             else:
-                self.scope.note("fail_ok has no effect when tries > 1 (Choria 0.6.0): the task still fails after its last try")
+                self.scope.note(
+                    "fail_ok has no effect when tries > 1 (Choria 0.6.0): the task still fails after its last try"
+                )
         out = []
         if props.get("pre_sleep") is not None and props.get("pre_sleep") is not False and not retried_by_action:
-            out.append({"name": f"Sleep {props['pre_sleep']} seconds before: {description}", "ansible.builtin.pause": {"seconds": int(props["pre_sleep"])}})
+            out.append(
+                {
+                    "name": f"Sleep {props['pre_sleep']} seconds before: {description}",
+                    "ansible.builtin.pause": {"seconds": int(props["pre_sleep"])},
+                }
+            )
         if self.scope.notes:
             task = {"#": " / ".join(self.scope.notes), **task}
         out.append(task)
@@ -71,12 +85,16 @@ class TaskMapper:
         action = str(props.get("action") or "")
         agent, _, act = action.partition(".")
         if not agent or not act:
-            raise ConvertError(f"mcollective task {props.get('description', '')!r}: action should be agent.action, got {action!r}")
+            raise ConvertError(
+                f"mcollective task {props.get('description', '')!r}: action should be agent.action, got {action!r}"
+            )
         args: dict[str, Any] = {"agent": agent, "action": act}
         if "nodes" in props:
             args["nodes"] = translate(props["nodes"], self.scope)
         if props.get("properties"):
-            args["arguments"] = translate({str(k).lstrip(":"): v for k, v in plain(props["properties"]).items()}, self.scope)
+            args["arguments"] = translate(
+                {str(k).lstrip(":"): v for k, v in plain(props["properties"]).items()}, self.scope
+            )
         for key in ("batch_size", "batch_sleep_time", "tries", "try_sleep", "pre_sleep"):
             if props.get(key) is not None and not (key == "pre_sleep" and props[key] is False):
                 args[key] = translate(props[key], self.scope)
@@ -148,7 +166,13 @@ class TaskMapper:
             headers = {"Content-Type": "application/json", **headers}
         headers.update({str(k): translate(v, self.scope) for k, v in (props.get("headers") or {}).items()})
         url = translate(uri, self.scope)
-        args: dict[str, Any] = {"url": url, "method": method, "headers": headers, "status_code": [200, 201], "return_content": True}
+        args: dict[str, Any] = {
+            "url": url,
+            "method": method,
+            "headers": headers,
+            "status_code": [200, 201],
+            "return_content": True,
+        }
         task: dict[str, Any] = {"ansible.builtin.uri": args}
         data = translate(plain(props.get("data") or {}), self.scope)
         if method == "POST":
@@ -162,36 +186,60 @@ class TaskMapper:
 
             args["validate_certs"] = truthy(props["verify_ssl"])
         if int(props.get("tries", 1)) > 1:
-            self.scope.note("Ansible templates the arguments once per task, so every retry sends the same X-Choria-Request-ID (Choria made a new one per try)")
+            self.scope.note(
+                "Ansible templates the arguments once per task, so every retry sends the same X-Choria-Request-ID (Choria made a new one per try)"
+            )
         return task
 
     def _slack(self, props: dict[str, Any]) -> dict[str, Any]:
-        for key, message in (("channel", "A channel is required"), ("text", "Message text is required"), ("token", "A bot token is required")):
+        for key, message in (
+            ("channel", "A channel is required"),
+            ("text", "Message text is required"),
+            ("token", "A bot token is required"),
+        ):
             if not props.get(key):
                 raise ConvertError(f"slack task: {message}")
         text = translate(props["text"], self.scope)
         attachment = {
-            "fallback": text, "color": props.get("color", "#ffa449"), "text": text,
-            "pretext": f"Task: {props.get('description', 'slack task')}", "mrkdwn_in": ["text"], "footer": "Choria Playbooks",
-            "fields": [{"title": "user", "value": "{{ choria_caller_id }}", "short": True}, {"title": "playbook", "value": "{{ choria_playbook.name }}", "short": True}],
+            "fallback": text,
+            "color": props.get("color", "#ffa449"),
+            "text": text,
+            "pretext": f"Task: {props.get('description', 'slack task')}",
+            "mrkdwn_in": ["text"],
+            "footer": "Choria Playbooks",
+            "fields": [
+                {"title": "user", "value": "{{ choria_caller_id }}", "short": True},
+                {"title": "playbook", "value": "{{ choria_playbook.name }}", "short": True},
+            ],
         }
         query = {
-            "token": translate(props["token"], self.scope), "username": props.get("username", "Choria"),
-            "channel": translate(props["channel"], self.scope), "icon_url": ICON,
+            "token": translate(props["token"], self.scope),
+            "username": props.get("username", "Choria"),
+            "channel": translate(props["channel"], self.scope),
+            "icon_url": ICON,
             "attachments": "{{ choria_slack_attachments | to_json(separators=(',', ':')) }}",
         }
-        self.scope.note("slack is a GET of chat.postMessage; choria_slack_api (default $CHORIA_SLACK_API or https://slack.com/api) sets where")
+        self.scope.note(
+            "slack is a GET of chat.postMessage; choria_slack_api (default $CHORIA_SLACK_API or https://slack.com/api) sets where"
+        )
         return {
             "ansible.builtin.uri": {
-                "url": "{{ choria_slack_api }}/chat.postMessage?{{ choria_slack_query | urlencode }}", "method": "GET",
-                "headers": {"User-Agent": USER_AGENT}, "return_content": True, "status_code": [200],
+                "url": "{{ choria_slack_api }}/chat.postMessage?{{ choria_slack_query | urlencode }}",
+                "method": "GET",
+                "headers": {"User-Agent": USER_AGENT},
+                "return_content": True,
+                "status_code": [200],
             },
             "vars": {"choria_slack_attachments": [attachment], "choria_slack_query": query},
             "failed_when": "choria_previous.status != 200 or not (choria_previous.json.ok | default(false))",
         }
 
     def _graphite_event(self, props: dict[str, Any]) -> dict[str, Any]:
-        for key, message in (("what", "The 'what' property is required"), ("data", "The 'data' property is required"), ("graphite", "The 'graphite' property is required")):
+        for key, message in (
+            ("what", "The 'what' property is required"),
+            ("data", "The 'data' property is required"),
+            ("graphite", "The 'graphite' property is required"),
+        ):
             if not props.get(key):
                 raise ConvertError(f"graphite_event task: {message}")
         tags = props.get("tags", ["choria"])
@@ -199,8 +247,23 @@ class TaskMapper:
             raise ConvertError("graphite_event task: 'tags' should be an array")
         headers = {"Content-Type": "application/json", "User-Agent": USER_AGENT, "X-Choria-Request-ID": UUID}
         headers.update({str(k): translate(v, self.scope) for k, v in (props.get("headers") or {}).items()})
-        body = {"what": translate(props["what"], self.scope), "tags": ",".join(str(t) for t in tags), "when": "{{ now(utc=true).timestamp() | int }}", "data": translate(props["data"], self.scope)}
-        return {"ansible.builtin.uri": {"url": translate(props["graphite"], self.scope), "method": "POST", "headers": headers, "body_format": "json", "body": body, "status_code": [200, 201], "return_content": True}}
+        body = {
+            "what": translate(props["what"], self.scope),
+            "tags": ",".join(str(t) for t in tags),
+            "when": "{{ now(utc=true).timestamp() | int }}",
+            "data": translate(props["data"], self.scope),
+        }
+        return {
+            "ansible.builtin.uri": {
+                "url": translate(props["graphite"], self.scope),
+                "method": "POST",
+                "headers": headers,
+                "body_format": "json",
+                "body": body,
+                "status_code": [200, 201],
+                "return_content": True,
+            }
+        }
 
     # -- data -------------------------------------------------------------------------------
     def _data(self, props: dict[str, Any]) -> dict[str, Any]:
@@ -219,14 +282,29 @@ class TaskMapper:
             name = item if kind == "memory" else f"{(self.stores[store] or {}).get('prefix') or ''}{item}"
             holder = f"{fact}[{literal(store)}]" if kind == "memory" else fact
             if action == "write":
-                update = "{" + literal(name) + ": (choria_value if choria_value is string else choria_value | to_json)}" if kind == "environment" else "{" + literal(name) + ": choria_value}"
+                update = (
+                    "{" + literal(name) + ": (choria_value if choria_value is string else choria_value | to_json)}"
+                    if kind == "environment"
+                    else "{" + literal(name) + ": choria_value}"
+                )
             else:
                 update = None
             if kind == "memory":
-                merged = f"{fact} | combine({{{literal(store)}: {holder} | combine({update})}})" if update else f"{fact} | combine({{{literal(store)}: {holder} | dict2items | rejectattr('key', 'equalto', {literal(name)}) | items2dict}})"
+                merged = (
+                    f"{fact} | combine({{{literal(store)}: {holder} | combine({update})}})"
+                    if update
+                    else f"{fact} | combine({{{literal(store)}: {holder} | dict2items | rejectattr('key', 'equalto', {literal(name)}) | items2dict}})"
+                )
             else:
-                merged = f"{fact} | combine({update})" if update else f"{fact} | dict2items | rejectattr('key', 'equalto', {literal(name)}) | items2dict"
-            self.scope.note(f"the {kind} store lives in the fact {fact} of this play" + (" and is passed to shell tasks as their environment" if kind == "environment" else ""))
+                merged = (
+                    f"{fact} | combine({update})"
+                    if update
+                    else f"{fact} | dict2items | rejectattr('key', 'equalto', {literal(name)}) | items2dict"
+                )
+            self.scope.note(
+                f"the {kind} store lives in the fact {fact} of this play"
+                + (" and is passed to shell tasks as their environment" if kind == "environment" else "")
+            )
             task: dict[str, Any] = {"ansible.builtin.set_fact": {fact: "{{ " + merged + " }}"}}
             if action == "write":
                 task["vars"] = {"choria_value": value}

@@ -57,13 +57,20 @@ class DataStores:
                 timeout = int(props.get("timeout", DEFAULT_LOCK_TIMEOUT))
             except (TypeError, ValueError):
                 raise DataStoreError(f"timeout of data store {name} should be an integer") from None
-            self.stores[str(name)] = {"properties": props, "type": props.get("type"), "lock_timeout": timeout, "store": self.store_for(str(name), props.get("type"))}
+            self.stores[str(name)] = {
+                "properties": props,
+                "type": props.get("type"),
+                "lock_timeout": timeout,
+                "store": self.store_for(str(name), props.get("type")),
+            }
         return self
 
     def store_for(self, name: str, kind: Any) -> DataStore:
         handler = STORE_TYPES.get(str(kind)) if kind is not None else None
         if handler is None:
-            raise PlaybookError(f"Cannot find a handler for Data Store type {kind if kind is not None else ''}".rstrip())
+            raise PlaybookError(
+                f"Cannot find a handler for Data Store type {kind if kind is not None else ''}".rstrip()
+            )
         return handler(name, self.context)
 
     def prepare(self) -> None:

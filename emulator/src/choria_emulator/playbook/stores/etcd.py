@@ -56,7 +56,9 @@ class EtcdStore(DataStore):
 
     def _authenticate(self) -> str:
         if self._token is None:
-            reply = self._post("/v3/auth/authenticate", {"name": self.user, "password": self.password or ""}, auth=False)
+            reply = self._post(
+                "/v3/auth/authenticate", {"name": self.user, "password": self.password or ""}, auth=False
+            )
             token = reply.get("token")
             if not token:
                 raise DataStoreError(f"etcd at {self.url} did not return an authentication token")

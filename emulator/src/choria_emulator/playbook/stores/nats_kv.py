@@ -38,10 +38,14 @@ class NatsKVStore(DataStore):
     def from_hash(self, properties: dict[str, Any]) -> NatsKVStore:
         super().from_hash(properties)
         servers = properties.get("servers") or properties.get("url") or self.context.nats_servers or [DEFAULT_SERVER]
-        self.servers = [s.strip() for s in (servers.split(",") if isinstance(servers, str) else servers) if str(s).strip()]
+        self.servers = [
+            s.strip() for s in (servers.split(",") if isinstance(servers, str) else servers) if str(s).strip()
+        ]
         self.bucket = str(properties.get("bucket") or DEFAULT_BUCKET)
         if not BUCKET.match(self.bucket):
-            raise DataStoreError(f"Invalid bucket name {self.bucket} for data store {self.name}: use letters, digits, - and _")
+            raise DataStoreError(
+                f"Invalid bucket name {self.bucket} for data store {self.name}: use letters, digits, - and _"
+            )
         self.create = bool(properties.get("create", True))
         try:
             self.ttl = float(properties.get("ttl", 0) or 0)
@@ -82,11 +86,19 @@ class NatsKVStore(DataStore):
             connection = settings.nats_options()
         except ClientConfigError as exc:
             raise DataStoreError(f"Could not set up TLS for data store {self.name}: {exc}") from None
-        options: dict[str, Any] = {"connect_timeout": 5, "max_reconnect_attempts": 2, "allow_reconnect": True, **self.context.nats_options, **connection}
+        options: dict[str, Any] = {
+            "connect_timeout": 5,
+            "max_reconnect_attempts": 2,
+            "allow_reconnect": True,
+            **self.context.nats_options,
+            **connection,
+        }
         try:
             self._nc = await nats.connect(**options, error_cb=_quiet, disconnected_cb=None)
         except Exception as exc:  # noqa: BLE001 - nats-py raises several unrelated types here; all mean "cannot connect"
-            raise DataStoreError(f"Could not connect to NATS at {', '.join(self.servers)}: {exc or type(exc).__name__}") from None
+            raise DataStoreError(
+                f"Could not connect to NATS at {', '.join(self.servers)}: {exc or type(exc).__name__}"
+            ) from None
         if self.context.loop is not None:
             self.context.loop().on_close(self._shutdown)
         js = self._nc.jetstream()
@@ -98,11 +110,15 @@ class NatsKVStore(DataStore):
             self._kv = await js.create_key_value(bucket=self.bucket, history=1, description="Choria playbook data")
         except Exception as exc:  # noqa: BLE001 - JetStream off shows as NoResponders/ServiceUnavailable/timeouts
             await self._nc.close()
-            raise DataStoreError(f"JetStream key-value is not available on {', '.join(self.servers)} (is nats-server running with -js?): {exc or type(exc).__name__}") from None
+            raise DataStoreError(
+                f"JetStream key-value is not available on {', '.join(self.servers)} (is nats-server running with -js?): {exc or type(exc).__name__}"
+            ) from None
 
     def _key(self, key: str) -> str:
         if not KEY.match(key) or key.startswith(".") or key.endswith("."):
-            raise DataStoreError(f"Invalid key {key} for data store {self.name}: NATS keys may only use letters, digits and - / _ = .")
+            raise DataStoreError(
+                f"Invalid key {key} for data store {self.name}: NATS keys may only use letters, digits and - / _ = ."
+            )
         return key
 
     def _ensure(self) -> None:
@@ -139,7 +155,15 @@ class NatsKVStore(DataStore):
 
     def _claim(self) -> bytes:
         expires = time.time() + self.ttl if self.ttl > 0 else None
-        return json.dumps({"owner": self.context.owner, "playbook": self.context.playbook, "host": socket.gethostname(), "pid": os.getpid(), "expires": expires}).encode()
+        return json.dumps(
+            {
+                "owner": self.context.owner,
+                "playbook": self.context.playbook,
+                "host": socket.gethostname(),
+                "pid": os.getpid(),
+                "expires": expires,
+            }
+        ).encode()
 
     async def _lock(self, key: str, timeout: float) -> None:
         from nats.js.errors import KeyNotFoundError, KeyWrongLastSequenceError

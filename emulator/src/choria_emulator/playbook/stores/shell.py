@@ -56,8 +56,13 @@ class ShellStore(DataStore):
         timeout = int(self.timeout)
         try:
             done = subprocess.run(  # noqa: S602 - a shell command line is the documented interface
-                command, shell=True, env=env, cwd=self.cwd or tempfile.gettempdir(),
-                capture_output=True, text=True, timeout=timeout,
+                command,
+                shell=True,
+                env=env,
+                cwd=self.cwd or tempfile.gettempdir(),
+                capture_output=True,
+                text=True,
+                timeout=timeout,
             )
         except subprocess.TimeoutExpired:
             raise DataStoreError(f"Could not {action} key {key}, command timed out after {timeout} seconds") from None

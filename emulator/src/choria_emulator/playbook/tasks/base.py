@@ -50,7 +50,11 @@ class Task:
     def to_execution_result(self, outcome: TaskOutcome) -> dict[str, Any]:
         """The Plan-era per-host shape (§2.9); tasks that act on one host use ``localhost``."""
         success, msg, data = outcome
-        result: dict[str, Any] = {"value": data[0] if len(data) == 1 else data, "type": self.type_name, "fail_ok": bool(self.fail_ok)}
+        result: dict[str, Any] = {
+            "value": data[0] if len(data) == 1 else data,
+            "type": self.type_name,
+            "fail_ok": bool(self.fail_ok),
+        }
         if not success:
             result["error"] = {"msg": msg, "kind": "choria.playbook/taskerror", "details": {}}
         return {"localhost": result}

@@ -40,7 +40,12 @@ class Graphite_eventTask(Task):  # noqa: N801 - named like the upstream class th
             raise self.fail("The graphite url should be either http or https")
 
     def payload(self) -> dict[str, Any]:
-        return {"what": self.what, "tags": ",".join(str(t) for t in self.tags), "when": int(time.time()), "data": self.data}
+        return {
+            "what": self.what,
+            "tags": ",".join(str(t) for t in self.tags),
+            "when": int(time.time()),
+            "data": self.data,
+        }
 
     def webhook(self) -> WebhookTask:
         if self._webhook is None:

@@ -45,13 +45,22 @@ class McollectiveTask(Task):
             try:
                 self._assertion_node = jgrep.parse(self.assertion)
             except jgrep.JGrepError as exc:
-                raise self.fail(f"Could not parse the assertion {self.assertion}: {str(exc).replace(chr(10), ' ')}") from None
+                raise self.fail(
+                    f"Could not parse the assertion {self.assertion}: {str(exc).replace(chr(10), ' ')}"
+                ) from None
 
     def run(self) -> TaskOutcome:
         self.log.info(f"Starting request for {self.agent}#{self.action} against {len(self.nodes)} nodes")
         try:
             batch = int(self.batch_size) if self.batch_size else None
-            result = self.playbook.services.rpc(self.agent, self.action, self.properties, [str(n) for n in self.nodes], batch, float(self.batch_sleep_time or 0))
+            result = self.playbook.services.rpc(
+                self.agent,
+                self.action,
+                self.properties,
+                [str(n) for n in self.nodes],
+                batch,
+                float(self.batch_sleep_time or 0),
+            )
         except Exception as exc:  # noqa: BLE001 - upstream turns any client error into a failed task with this message
             msg = f"Could not create request for {self.agent}#{self.action}: {describe(exc)}"
             self.log.debug(msg)
@@ -69,7 +78,8 @@ class McollectiveTask(Task):
 
     def run_result(self, result: Any) -> TaskOutcome:
         replies = [
-            {k: reply.get(k) for k in ("agent", "action", "sender", "statuscode", "statusmsg", "data")} | {"requestid": result.requestid}
+            {k: reply.get(k) for k in ("agent", "action", "sender", "statuscode", "statusmsg", "data")}
+            | {"requestid": result.requestid}
             for reply in result.replies
         ]
         success = self.request_success(result)
@@ -85,9 +95,17 @@ class McollectiveTask(Task):
             msg = self.summary_message(replies) if "summarize" in self.post else None
             return True, msg or self.success_message(result), replies
         if assert_failed > -1:
-            return False, f"Failed request {result.requestid} for {self.agent}#{self.action} assertion failed on {assert_failed} node(s)", replies
+            return (
+                False,
+                f"Failed request {result.requestid} for {self.agent}#{self.action} assertion failed on {assert_failed} node(s)",
+                replies,
+            )
         failed = result.stats.failed + len(result.missing)
-        return False, f"Failed request {result.requestid} for {self.agent}#{self.action} on {failed} failed node(s)", replies
+        return (
+            False,
+            f"Failed request {result.requestid} for {self.agent}#{self.action} on {failed} failed node(s)",
+            replies,
+        )
 
     def assert_replies(self, replies: list[dict[str, Any]]) -> tuple[bool, int]:
         node = self._assertion_node or jgrep.parse(self.assertion)
@@ -117,7 +135,9 @@ class McollectiveTask(Task):
         if self.request_success(result):
             self.log.debug(self.success_message(result))
             return
-        self.log.warn(f"Failed request {result.requestid} for {self.agent}#{self.action} in {result.stats.request_duration:0.2f}s")
+        self.log.warn(
+            f"Failed request {result.requestid} for {self.agent}#{self.action} in {result.stats.request_duration:0.2f}s"
+        )
         if result.missing:
             self.log.warn(f"No responses from: {', '.join(result.missing)}")
         for reply in result.replies:
@@ -129,8 +149,21 @@ class McollectiveTask(Task):
         for reply in outcome[2]:
             entry: dict[str, Any] = {"value": reply, "type": "mcollective", "fail_ok": bool(self.fail_ok)}
             if reply.get("statuscode") != 0:
-                entry["error"] = {"msg": reply.get("statusmsg"), "kind": "choria.playbook/taskerror", "details": {"agent": self.agent, "action": self.action, "issue_code": reply.get("statuscode")}}
+                entry["error"] = {
+                    "msg": reply.get("statusmsg"),
+                    "kind": "choria.playbook/taskerror",
+                    "details": {"agent": self.agent, "action": self.action, "issue_code": reply.get("statuscode")},
+                }
             hosts[reply["sender"]] = entry
         for node in getattr(self._last, "missing", []) or []:
-            hosts[node] = {"value": {}, "type": "mcollective", "fail_ok": bool(self.fail_ok), "error": {"msg": f"No response from node {node}", "kind": "choria.playbook/taskerror", "details": {"agent": self.agent, "action": self.action, "issue_code": 1}}}
+            hosts[node] = {
+                "value": {},
+                "type": "mcollective",
+                "fail_ok": bool(self.fail_ok),
+                "error": {
+                    "msg": f"No response from node {node}",
+                    "kind": "choria.playbook/taskerror",
+                    "details": {"agent": self.agent, "action": self.action, "issue_code": 1},
+                },
+            }
         return hosts

@@ -62,8 +62,15 @@ class ShellTask(Task):
         env.update({str(k): str(v) for k, v in (self.environment or {}).items()})
         env["LC_ALL"] = "C"
         process = subprocess.Popen(  # noqa: S602 - the playbook gives a shell command line
-            str(self.command), shell=True, cwd=str(self.cwd), env=env,
-            stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True, errors="replace", start_new_session=True,
+            str(self.command),
+            shell=True,
+            cwd=str(self.cwd),
+            env=env,
+            stdout=subprocess.PIPE,
+            stderr=subprocess.STDOUT,
+            text=True,
+            errors="replace",
+            start_new_session=True,
         )
 
         def pump() -> None:

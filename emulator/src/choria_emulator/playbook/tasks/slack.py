@@ -61,7 +61,11 @@ class SlackTask(Task):
 
     def run(self) -> TaskOutcome:
         try:
-            response = self.playbook.services.http("GET", self.playbook.services.slack_api + self.request_path(), {"User-Agent": "Choria Playbooks http://choria.io"})
+            response = self.playbook.services.http(
+                "GET",
+                self.playbook.services.slack_api + self.request_path(),
+                {"User-Agent": "Choria Playbooks http://choria.io"},
+            )
             data = response.json()
             if not isinstance(data, dict):
                 raise ValueError(f"unexpected reply {response.body[:200]}")

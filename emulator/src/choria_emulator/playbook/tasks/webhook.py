@@ -57,7 +57,9 @@ class WebhookTask(Task):
         parts = urllib.parse.urlsplit(str(self.uri))
         query = [parts.query] if parts.query else []
         for key, value in self.data.items():
-            query.append(f"{urllib.parse.quote(str(key), safe=_URI_SAFE)}={urllib.parse.quote(_text(value), safe=_URI_SAFE)}")
+            query.append(
+                f"{urllib.parse.quote(str(key), safe=_URI_SAFE)}={urllib.parse.quote(_text(value), safe=_URI_SAFE)}"
+            )
         return urllib.parse.urlunsplit(parts._replace(query="&".join(query)))
 
     def request_headers(self) -> dict[str, str]:
@@ -70,15 +72,27 @@ class WebhookTask(Task):
     def run(self) -> TaskOutcome:
         try:
             body = json.dumps(self.data, separators=(",", ":")).encode() if self.method == "POST" else None
-            response = self.playbook.services.http(self.method, self.request_url(), self.request_headers(), body, verify=truthy(self.verify_ssl_raw))
+            response = self.playbook.services.http(
+                self.method, self.request_url(), self.request_headers(), body, verify=truthy(self.verify_ssl_raw)
+            )
         except Exception as exc:  # noqa: BLE001 - connection, TLS and URL errors all fail the task with their class
             msg = f"Could not send {self.method} to webhook {self.uri}: {describe(exc)}"
             self.log.debug(msg)
             return False, msg, []
-        self.log.debug(f"{self.method} request to {self.request_url()} returned code {response.status} with body: {response.body}")
+        self.log.debug(
+            f"{self.method} request to {self.request_url()} returned code {response.status} with body: {response.body}"
+        )
         if response.status in (200, 201):
-            return True, f"Successfully sent {self.method} request to webhook {self.uri} with id {self.request_id}", [response.body]
-        return False, f"Failed to send {self.method} request to webhook {self.uri} with id {self.request_id}: {response.status}: {response.body}", [response.body]
+            return (
+                True,
+                f"Successfully sent {self.method} request to webhook {self.uri} with id {self.request_id}",
+                [response.body],
+            )
+        return (
+            False,
+            f"Failed to send {self.method} request to webhook {self.uri} with id {self.request_id}: {response.status}: {response.body}",
+            [response.body],
+        )
 
     def to_execution_result(self, outcome: TaskOutcome) -> dict[str, Any]:
         host = urllib.parse.urlsplit(str(self.uri)).hostname or str(self.uri)

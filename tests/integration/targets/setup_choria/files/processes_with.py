@@ -12,7 +12,7 @@ def live(pid: str) -> bool:
             stat = handle.read()
     except OSError:
         return False
-    return stat[stat.rfind(")") + 2:].split()[0] not in ("Z", "X")
+    return stat[stat.rfind(")") + 2 :].split()[0] not in ("Z", "X")
 
 
 def main(text: str) -> int:

@@ -2,15 +2,13 @@
 
 from __future__ import annotations
 
-import base64
-import binascii
 import re
 import time as _time
 import uuid
 from dataclasses import dataclass, field
 from typing import Any
 
-from . import gojson
+from . import gobase64, gojson
 from .errors import ProtocolError
 from .filter import Filter
 
@@ -33,8 +31,8 @@ def decode_payload(message: str) -> bytes:
     Go discovery sends ``cGluZw==`` (base64 of ``ping``); JSON bodies never decode and pass through.
     """
     try:
-        return base64.b64decode(message, validate=True)
-    except (binascii.Error, ValueError):
+        return gobase64.decode_std(message)
+    except ValueError:
         return message.encode()
 
 

@@ -17,7 +17,6 @@ and the daemon counts the request ``unvalidated``.
 from __future__ import annotations
 
 import base64
-import binascii
 import hashlib
 from dataclasses import dataclass, field
 from datetime import datetime, timezone
@@ -30,6 +29,7 @@ from cryptography.hazmat.primitives import hashes, serialization
 from cryptography.hazmat.primitives.asymmetric import padding, rsa
 from cryptography.x509.oid import ExtendedKeyUsageOID, NameOID
 
+from . import gobase64
 from .errors import SecurityError
 from .goregex import search as go_search
 from .request import Request
@@ -248,8 +248,8 @@ class RequestVerifier:
             raise SecurityError(f"unsigned request to {request.agent} from {request.callerid}")
         leaf, _ = self.should_allow_caller(secure.pubcert, certname, now)
         try:
-            signature = base64.b64decode(secure.signature, validate=True)
-        except (binascii.Error, ValueError):
+            signature = gobase64.decode_std(secure.signature)  # Ruby wraps at 60 columns
+        except ValueError:
             raise SecurityError("could not base64 decode signature") from None
         public_key: Any = leaf.public_key()
         if not isinstance(public_key, rsa.RSAPublicKey):

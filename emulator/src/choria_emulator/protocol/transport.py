@@ -3,11 +3,10 @@
 from __future__ import annotations
 
 import base64
-import binascii
 from dataclasses import dataclass, field
 from typing import Any
 
-from . import gojson
+from . import gobase64, gojson
 from .errors import ProtocolError
 
 PROTOCOL = "choria:transport:1"
@@ -88,8 +87,8 @@ class Transport:
         if not isinstance(data, str) or not data:
             raise ProtocolError("transport data is missing")
         try:
-            payload = base64.b64decode(data, validate=True)
-        except (binascii.Error, ValueError):
+            payload = gobase64.decode_std(data)  # Ruby wraps at 60 columns
+        except ValueError:
             raise ProtocolError("transport data is not valid base64") from None
         headers = obj.get("headers") or {}
         if not isinstance(headers, dict):

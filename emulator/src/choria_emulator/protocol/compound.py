@@ -5,7 +5,8 @@ Environment (go-choria ``filter/compound``): ``agents`` and ``classes`` (lists o
 see docs/protocol.md), and the functions ``with("<fact filter|class|agent>")``, ``fact("path")``,
 ``include(list, x)`` and ``semver(version, constraint)``.
 
-A request's ``compound`` list holds queries shaped ``[{"expr": "..."}]``. As go-choria's
+A request's ``compound`` list holds queries shaped ``[{"expr": "..."}]`` (or the Ruby ``mco``'s
+call stacks, evaluated by :mod:`.rubycompound`). As go-choria's
 ``MatchExprString``: a malformed query fails the whole filter; a query that does not compile,
 errors while running or returns a non-bool counts as failed; a true result counts +1, a false
 one -1; the filter matches when nothing failed and the count is above zero. Each expression is
@@ -23,6 +24,7 @@ from ..semver.masterminds import satisfies
 from .errors import ProtocolError
 from .expr import ExprError, Function, Node, compile_expression, equal
 from .matching import FactFilter, lookup_fact, match_agents, match_classes, match_facts
+from .rubycompound import is_ruby_query, match_ruby_query
 
 log = logging.getLogger("choria_emulator.compound")
 CACHE_LIMIT = 1024
@@ -155,10 +157,16 @@ def failure_count() -> int:
     return sum(program.failures for program in _programs.values())
 
 
-def match_compound(queries: list[list[dict[str, str]]], node: Any) -> bool:
-    """go-choria ``MatchExprString`` over one node."""
+def match_compound(queries: list[list[dict[str, Any]]], node: Any) -> bool:
+    """go-choria ``MatchExprString`` over one node; a Ruby ``mco -S`` call stack must hold, as in
+    mcollective's ``validate_filter?`` (:mod:`.rubycompound`)."""
     matched = failed = 0
     for query in queries:
+        if is_ruby_query(query):
+            if not match_ruby_query(query, node):
+                return False
+            matched += 1
+            continue
         if not isinstance(query, list) or len(query) != 1 or not isinstance(query[0], dict):
             return False
         source = query[0].get("expr")

@@ -16,6 +16,7 @@ from typing import Any
 from .compound import match_compound
 from .errors import ProtocolError
 from .matching import FactFilter, NodeView, match_agents, match_classes, match_facts, match_identity
+from .rubycompound import is_ruby_query
 
 
 def _string_list(data: dict[str, Any], key: str, required: bool) -> list[str]:
@@ -27,10 +28,12 @@ def _string_list(data: dict[str, Any], key: str, required: bool) -> list[str]:
     return list(value)
 
 
-def _compound_list(value: Any) -> list[list[dict[str, str]]]:
+def _compound_list(value: Any) -> list[list[dict[str, Any]]]:
     if not isinstance(value, list):
         raise ProtocolError("request filter compound must be a list")
     for item in value:
+        if is_ruby_query(item):  # the Ruby mco's call stack; fstatement values are objects
+            continue
         if not isinstance(item, list) or not all(
             isinstance(query, dict) and all(isinstance(v, str) for v in query.values()) for query in item
         ):
@@ -44,7 +47,7 @@ class Filter:
     cf_class: list[str] = field(default_factory=list)
     agent: list[str] = field(default_factory=list)
     identity: list[str] = field(default_factory=list)
-    compound: list[list[dict[str, str]]] = field(default_factory=list)
+    compound: list[list[dict[str, Any]]] = field(default_factory=list)
 
     def empty(self) -> bool:
         return not (self.fact or self.cf_class or self.agent or self.identity or self.compound)

@@ -42,7 +42,7 @@ from pathlib import Path
 from typing import Any
 
 from choria_emulator import __version__
-from choria_emulator.client import ChoriaClient, ClientConfig, discover
+from choria_emulator.client import ChoriaClient, ClientConfig, RequestSpec, discover
 from choria_emulator.localnet import Emulator, LocalBroker, NatsServer, find_nats_server
 from choria_emulator.measure import SuiteOptions, run_suite
 from choria_emulator.measure.cluster import LocalCluster
@@ -185,7 +185,8 @@ async def federation_pairs(direct_url: str, fed_url: str, size: int, payload: in
         times: dict[str, list[float]] = {"direct": [], "federated": []}
         for _ in range(pairs):
             for kind, client, network in (("direct", direct, None), ("federated", federated, "bench")):
-                outcome = await client.request("emulated0", body, targets=nodes, timeout=30, federation=network)
+                spec = RequestSpec("emulated0", body, targets=tuple(nodes), timeout=30, federation=network)
+                outcome = await client.request(spec)
                 if outcome.missing:
                     raise RuntimeError(f"{len(outcome.missing)} nodes missing in a {kind} round trip")
                 times[kind].append(outcome.request_duration)

@@ -8,6 +8,7 @@ from .core import ChoriaClient, ClientError, ReplyRecord, RequestOutcome
 from .discovery import discover
 from .ping import PingResult, ping
 from .rpc import RPCResult, RPCStats, rpc
+from .spec import RequestSpec
 
 __all__ = [
     "ChoriaClient",
@@ -19,6 +20,7 @@ __all__ = [
     "RPCStats",
     "ReplyRecord",
     "RequestOutcome",
+    "RequestSpec",
     "discover",
     "ping",
     "rpc",

@@ -11,7 +11,7 @@ from __future__ import annotations
 import asyncio
 import logging
 import ssl
-from collections.abc import Iterable
+from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, field
 from typing import Any, Callable
 from urllib.parse import urlsplit
@@ -20,7 +20,7 @@ import nats
 from nats.errors import Error as NatsError
 
 from ..errors import ChoriaEmulatorError
-from ..protocol import Filter, ProtocolError, Request
+from ..protocol import ProtocolError, Request
 from ..protocol.messages import (
     IncomingReply,
     broadcast_subject,
@@ -31,6 +31,7 @@ from ..protocol.messages import (
 )
 from ..protocol.transport import Federation
 from .config import ClientConfig
+from .spec import RequestSpec
 
 log = logging.getLogger(__name__)
 SLIDING_WINDOW = 0.3  # go-choria: finish 300 ms after the last reply
@@ -61,8 +62,9 @@ def redact(url: str) -> str:
     return url
 
 
-@dataclass(slots=True)
+@dataclass
 class ReplyRecord:
+    __slots__ = ("sender", "message", "elapsed", "reply")  # dataclass(slots=True) needs Python 3.10
     sender: str
     message: str
     elapsed: float  # seconds since the first publish
@@ -99,7 +101,7 @@ class RequestOutcome:
         return [t for t in self.targets if t not in got]
 
 
-def batches(items: list[str], size: int | None) -> Iterable[list[str]]:
+def batches(items: Sequence[str], size: int | None) -> Iterable[Sequence[str]]:
     if not size or size <= 0:
         yield items
         return
@@ -166,110 +168,62 @@ class ChoriaClient:
         url = getattr(self.nc, "connected_url", None)
         return f"{url.scheme}://{url.hostname}:{url.port}" if url else ""
 
-    def new_request(self, agent: str, message: str, collective: str | None, filt: Filter | None) -> Request:
+    def new_request(self, spec: RequestSpec) -> Request:
+        """The protocol request for ``spec``, from this client's identity and settings."""
         return Request(
-            message=message,
+            message=spec.message,
             senderid=self.config.identity,
             callerid=self.config.callerid,
-            collective=self.config.collective(collective),
-            agent=agent,
+            collective=self.config.collective(spec.collective),
+            agent=spec.agent,
             ttl=self.config.ttl,
-            filter=filt or Filter(),
+            filter=spec.wire_filter(),
         )
 
-    async def request(
-        self,
-        agent: str,
-        message: str,
-        *,
-        collective: str | None = None,
-        filter: Filter | None = None,
-        targets: list[str] | None = None,
-        directed: bool = False,
-        timeout: float = 10.0,
-        expect: int | None = None,
-        sliding_window: bool = False,
-        batch_size: int | None = None,
-        batch_sleep: float = 0.0,
-        on_reply: Callable[[ReplyRecord], None] | None = None,
-        federation: str | None = None,
-    ) -> RequestOutcome:
+    async def request(self, spec: RequestSpec, on_reply: Callable[[ReplyRecord], None] | None = None) -> RequestOutcome:
         """Publish one request and collect its replies; see the module docstring for when it stops."""
         if self.nc is None:
             raise ClientError("client is not connected")
-        if directed and not targets:
+        if spec.directed and not spec.targets:
             raise ClientError("a directed request needs target nodes")
-        request = self.new_request(agent, message, collective, filter)
+        request = self.new_request(spec)
         reply_to = reply_subject(request.collective, request.callerid, request.requestid)
-        outcome = RequestOutcome(
-            request.requestid, agent, request.collective, list(targets) if targets is not None else None
-        )
-        pending = set(targets) if targets is not None else None
-        done = asyncio.Event()
-        wake = asyncio.Event()  # the waiter re-checks when set: on done, and on every reply with a sliding window
-        last_reply = [0.0]
+        collection = _Collection(spec, request, on_reply)
         loop = asyncio.get_running_loop()
-        start = [loop.time()]
-
-        async def collect(msg: Any) -> None:
-            now = loop.time()
-            try:
-                incoming = decode_reply(msg.data)
-            except ProtocolError as exc:
-                outcome.invalid += 1
-                log.debug("dropping invalid reply: %s", exc)
-                return
-            if incoming.reply.requestid != request.requestid:
-                outcome.invalid += 1
-                return
-            record = ReplyRecord(incoming.sender, incoming.reply.message, now - start[0], incoming)
-            outcome.replies.append(record)
-            last_reply[0] = now
-            if on_reply is not None:
-                on_reply(record)
-            if pending is not None:
-                pending.discard(record.sender)
-                if not pending:
-                    done.set()
-            if expect is not None and len(outcome.replies) >= expect:
-                done.set()
-            if sliding_window or done.is_set():
-                wake.set()
-
         try:
             sub = await self.nc.subscribe(
-                reply_to, cb=collect, pending_msgs_limit=1_000_000, pending_bytes_limit=1024 * 1024 * 1024
+                reply_to, cb=collection.on_message, pending_msgs_limit=1_000_000, pending_bytes_limit=1024 * 1024 * 1024
             )
-            if (directed or targets is not None) and agent != "discovery":
-                request.filter.add_agent(agent)  # directed requests always carry their agent
-            start[0] = loop.time()
-            if federation:
-                await self._publish_federated(request, reply_to, federation, targets if directed else None)
-            elif directed:
-                assert targets is not None
-                data = encode_request(request, reply_to, self.config.identity, self.signer, self.connected_url)
-                for number, batch in enumerate(batches(targets, batch_size)):
-                    if number and batch_sleep:
-                        await asyncio.sleep(batch_sleep)
-                    for target in batch:
-                        await self.nc.publish(node_subject(request.collective, target), data)
-                    await self.nc.flush()
-            else:
-                data = encode_request(request, reply_to, self.config.identity, self.signer, self.connected_url)
-                await self.nc.publish(broadcast_subject(request.collective, agent), data)
-                await self.nc.flush()
-            outcome.publish_duration = loop.time() - start[0]
-            if pending is not None and not pending:
-                done.set()
-            await self._wait(done, wake, timeout, sliding_window, last_reply, start[0])
-            outcome.request_duration = loop.time() - start[0]
+            collection.start = loop.time()
+            await self._publish(spec, request, reply_to)
+            collection.outcome.publish_duration = loop.time() - collection.start
+            await collection.wait()
+            collection.outcome.request_duration = loop.time() - collection.start
             await sub.unsubscribe()
         except NatsError as exc:
-            raise ClientError(f"request to {agent} failed: {exc}") from None
-        return outcome
+            raise ClientError(f"request to {spec.agent} failed: {exc}") from None
+        return collection.outcome
+
+    async def _publish(self, spec: RequestSpec, request: Request, reply_to: str) -> None:
+        """Publish ``request``: through a federation, once per target (directed), or once to the broadcast subject."""
+        if spec.federation:
+            await self._publish_federated(request, reply_to, spec.federation, spec.targets if spec.directed else None)
+            return
+        data = encode_request(request, reply_to, self.config.identity, self.signer, self.connected_url)
+        if spec.directed:
+            assert spec.targets is not None
+            for number, batch in enumerate(batches(spec.targets, spec.batch_size)):
+                if number and spec.batch_sleep:
+                    await asyncio.sleep(spec.batch_sleep)
+                for target in batch:
+                    await self.nc.publish(node_subject(request.collective, target), data)
+                await self.nc.flush()
+        else:
+            await self.nc.publish(broadcast_subject(request.collective, spec.agent), data)
+            await self.nc.flush()
 
     async def _publish_federated(
-        self, request: Request, reply_to: str, network: str, targets: list[str] | None
+        self, request: Request, reply_to: str, network: str, targets: Sequence[str] | None
     ) -> None:
         """Publish through the Federation Broker(s) of ``network`` (a comma list), like go-choria.
 
@@ -292,22 +246,63 @@ class ChoriaClient:
                 await self.nc.publish(f"choria.federation.{name}.federation", data)
         await self.nc.flush()
 
-    @staticmethod
-    async def _wait(
-        done: asyncio.Event, wake: asyncio.Event, timeout: float, sliding: bool, last_reply: list[float], start: float
-    ) -> None:
-        """Until ``done``, the timeout, or (sliding window) SLIDING_WINDOW s after the last reply."""
-        loop = asyncio.get_running_loop()
-        deadline = start + timeout
-        while not done.is_set():
-            now = loop.time()
+
+class _Collection:
+    """The replies of one request as they arrive, and the rules that end the wait for more."""
+
+    def __init__(self, spec: RequestSpec, request: Request, on_reply: Callable[[ReplyRecord], None] | None):
+        self.spec = spec
+        self.requestid = request.requestid
+        self.on_reply = on_reply
+        self.outcome = RequestOutcome(
+            request.requestid, spec.agent, request.collective, list(spec.targets) if spec.targets is not None else None
+        )
+        self.pending = set(spec.targets) if spec.targets is not None else None
+        self.done = asyncio.Event()
+        self.wake = asyncio.Event()  # the waiter re-checks when set: on done, and on every reply with a sliding window
+        self.last_reply = 0.0
+        self.loop = asyncio.get_running_loop()
+        self.start = self.loop.time()
+        if self.pending is not None and not self.pending:
+            self.done.set()
+
+    async def on_message(self, msg: Any) -> None:
+        now = self.loop.time()
+        try:
+            incoming = decode_reply(msg.data)
+        except ProtocolError as exc:
+            self.outcome.invalid += 1
+            log.debug("dropping invalid reply: %s", exc)
+            return
+        if incoming.reply.requestid != self.requestid:
+            self.outcome.invalid += 1
+            return
+        record = ReplyRecord(incoming.sender, incoming.reply.message, now - self.start, incoming)
+        self.outcome.replies.append(record)
+        self.last_reply = now
+        if self.on_reply is not None:
+            self.on_reply(record)
+        if self.pending is not None:
+            self.pending.discard(record.sender)
+            if not self.pending:
+                self.done.set()
+        if self.spec.expect is not None and len(self.outcome.replies) >= self.spec.expect:
+            self.done.set()
+        if self.spec.sliding_window or self.done.is_set():
+            self.wake.set()
+
+    async def wait(self) -> None:
+        """Until done, the timeout, or (sliding window) SLIDING_WINDOW s after the last reply."""
+        deadline = self.start + self.spec.timeout
+        while not self.done.is_set():
+            now = self.loop.time()
             remaining = deadline - now
-            if sliding and last_reply[0]:
-                remaining = min(remaining, last_reply[0] + SLIDING_WINDOW - now)
+            if self.spec.sliding_window and self.last_reply:
+                remaining = min(remaining, self.last_reply + SLIDING_WINDOW - now)
             if remaining <= 0:
                 return
-            wake.clear()
+            self.wake.clear()
             try:
-                await asyncio.wait_for(wake.wait(), remaining)
+                await asyncio.wait_for(self.wake.wait(), remaining)
             except asyncio.TimeoutError:
                 continue  # recompute: the window or the deadline may have passed

@@ -6,9 +6,31 @@ from typing import Callable
 
 from ..protocol import Filter
 from ..protocol.matching import is_regex
-from .core import ChoriaClient, ReplyRecord, RequestOutcome
+from .core import ChoriaClient, ReplyRecord
+from .spec import PING_MESSAGE, RequestSpec, with_agent
 
-PING_MESSAGE = "cGluZw=="  # base64("ping"), what Go discovery sends
+__all__ = ["PING_MESSAGE", "discover", "discovery_spec"]
+
+
+def discovery_spec(
+    client: ChoriaClient,
+    filter: Filter | None = None,
+    *,
+    collective: str | None = None,
+    timeout: float | None = None,
+    expect: int | None = None,
+    sliding_window: bool = False,
+    federation: str | None = None,
+) -> RequestSpec:
+    """The one discovery ``ping`` that discover and ping send; ``timeout`` defaults to discovery_timeout."""
+    return RequestSpec.discovery(
+        filter,
+        collective=collective,
+        timeout=client.config.discovery_timeout if timeout is None else timeout,
+        expect=expect,
+        sliding_window=sliding_window,
+        federation=federation,
+    )
 
 
 async def discover(
@@ -25,15 +47,14 @@ async def discover(
 ) -> list[str]:
     """Identities of the nodes matching ``filter``, in the order they answered, without duplicates.
 
-    ``agent`` is added to the filter like the RPC client does before it discovers. A filter with
-    only exact identities (no ``/regex/``, nothing else) skips the network like go-choria.
+    ``agent`` is added to the filter (a copy: ``filter`` is not changed) like the RPC client does
+    before it discovers. A filter with only exact identities (no ``/regex/``, nothing else)
+    skips the network like go-choria.
     """
-    filt = filter or Filter()
-    if agent:
-        filt.add_agent(agent)
+    filt = with_agent(filter or Filter(), agent or "")
     if filt.identity and not any(is_regex(i) for i in filt.identity) and _identity_only(filt):
         return list(dict.fromkeys(filt.identity))
-    outcome = await ping_request(
+    spec = discovery_spec(
         client,
         filt,
         collective=collective,
@@ -41,34 +62,9 @@ async def discover(
         sliding_window=sliding_window,
         expect=expect,
         federation=federation,
-        on_reply=on_reply,
     )
+    outcome = await client.request(spec, on_reply)
     return list(dict.fromkeys(outcome.senders))
-
-
-async def ping_request(
-    client: ChoriaClient,
-    filter: Filter | None,
-    *,
-    collective: str | None,
-    timeout: float | None,
-    expect: int | None,
-    federation: str | None,
-    on_reply: Callable[[ReplyRecord], None] | None,
-    sliding_window: bool = False,
-) -> RequestOutcome:
-    """The one discovery ``ping`` carrying ``filter`` that discover and ping send; ``timeout`` defaults to discovery_timeout."""
-    return await client.request(
-        "discovery",
-        PING_MESSAGE,
-        collective=collective,
-        filter=filter,
-        timeout=client.config.discovery_timeout if timeout is None else timeout,
-        sliding_window=sliding_window,
-        expect=expect,
-        federation=federation,
-        on_reply=on_reply,
-    )
 
 
 def _identity_only(filt: Filter) -> bool:

@@ -8,7 +8,7 @@ from typing import Callable
 
 from ..protocol import Filter
 from .core import ChoriaClient, ReplyRecord
-from .discovery import ping_request
+from .discovery import discovery_spec
 
 
 @dataclass
@@ -45,9 +45,8 @@ async def ping(
     on_reply: Callable[[ReplyRecord], None] | None = None,
     federation: str | None = None,
 ) -> PingResult:
-    outcome = await ping_request(
-        client, filter, collective=collective, timeout=timeout, expect=expect, federation=federation, on_reply=on_reply
-    )
+    spec = discovery_spec(client, filter, collective=collective, timeout=timeout, expect=expect, federation=federation)
+    outcome = await client.request(spec, on_reply)
     result = PingResult(
         duration=outcome.request_duration, publish_duration=outcome.publish_duration, invalid=outcome.invalid
     )

@@ -9,6 +9,7 @@ from typing import Any, Callable
 from ..protocol import Filter, ProtocolError, RPCReply, RPCRequest
 from .core import ChoriaClient, ReplyRecord, RequestOutcome
 from .discovery import discover
+from .spec import RequestSpec
 
 
 @dataclass
@@ -95,7 +96,7 @@ async def rpc(
     if targets is None:
         loop_start = _now()
         targets = await discover(
-            client, _copy(filter), agent=agent, collective=collective, timeout=discovery_timeout, federation=federation
+            client, filter, agent=agent, collective=collective, timeout=discovery_timeout, federation=federation
         )
         stats.discovery_duration = _now() - loop_start
     targets = list(dict.fromkeys(targets))
@@ -104,19 +105,19 @@ async def rpc(
     result = RPCResult(agent, action, "")
     if not targets:
         return result
-    outcome: RequestOutcome = await client.request(
+    spec = RequestSpec(
         agent,
         body,
         collective=collective,
-        filter=_copy(filter),
-        targets=targets,
+        filter=filter or Filter(),
+        targets=tuple(targets),
         directed=directed or bool(batch_size),
         timeout=timeout,
         batch_size=batch_size,
         batch_sleep=batch_sleep,
-        on_reply=on_reply,
         federation=federation,
     )
+    outcome: RequestOutcome = await client.request(spec, on_reply)
     result.requestid = outcome.requestid
     seen: set[str] = set()
     for record in outcome.replies:
@@ -137,12 +138,6 @@ async def rpc(
     stats.request_duration = outcome.request_duration
     result.stats = stats
     return result
-
-
-def _copy(filt: Filter | None) -> Filter:
-    if filt is None:
-        return Filter()
-    return Filter.from_dict(filt.to_dict())
 
 
 def _now() -> float:

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from typing import Callable
 
-from ..client import ChoriaClient, ReplyRecord, RequestOutcome
+from ..client import ChoriaClient, ReplyRecord, RequestOutcome, RequestSpec
 from ..protocol import ProtocolError, RPCReply, RPCRequest
 from .model import SuiteOptions, TestResult
 
@@ -55,14 +55,14 @@ async def run_test(
     on_reply: Callable[[ReplyRecord], None] | None = None,
 ) -> TestResult:
     body = RPCRequest(AGENT, ACTION, {"size": options.size}).encode()
-    outcome = await client.request(
+    spec = RequestSpec(
         AGENT,
         body,
         collective=options.collective,
-        targets=nodes,
+        targets=tuple(nodes),
         directed=options.force_direct,
         timeout=options.timeout,
-        on_reply=on_reply,
         federation=options.federation,
     )
+    outcome = await client.request(spec, on_reply)
     return result_from_outcome(test, outcome, nodes)

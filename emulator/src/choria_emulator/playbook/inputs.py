@@ -170,6 +170,19 @@ class Inputs:
             return item.properties["default"]
         raise PlaybookError(f"Input {name} has no value, data source or default")
 
+    def static_values(self) -> dict[str, Any]:
+        """Every static input, resolved (defaults included), for the report and nested playbooks.
+
+        An input without value or default is left out: upstream raised here and lost the report
+        (the quirk is not kept, it would crash)."""
+        values: dict[str, Any] = {}
+        for name in self.static_keys():
+            try:
+                values[name] = self[name]
+            except PlaybookError:
+                continue
+        return values
+
     def lookup_from_datastore(self, name: str) -> Any:
         props = self._get(name).properties
         try:

@@ -7,6 +7,7 @@ unknown stores and templates that name unknown inputs, node sets or metadata.
 
 from __future__ import annotations
 
+from pathlib import Path
 from typing import Any
 
 from . import jgrep
@@ -61,8 +62,9 @@ def lint(book: Playbook) -> tuple[list[str], list[str]]:
         if store not in stores:
             errors.append(f"Lock {lock} refers to unknown data store {store}")
         elif (stores[store] or {}).get("type") not in ("nats_kv", "memory"):
+            kind = (stores[store] or {}).get("type")
             errors.append(
-                f"Lock {lock} is on data store {store} of type {(stores[store] or {}).get('type')}, which cannot lock (lock not implemented)"
+                f"Lock {lock} is on data store {store} of type {kind}, which cannot lock (lock not implemented)"
             )
 
     from ..nodesets import source_types
@@ -105,6 +107,8 @@ def lint(book: Playbook) -> tuple[list[str], list[str]]:
                     errors.append(
                         f"{where}: Message text is required (this playbook uses 'message', the pre-2017 name of 'text')"
                     )
+                if kind == "playbook":
+                    _nested(book, props, where, errors)
                 if kind == "data" and props.get("key"):
                     _path(props["key"], stores, where, errors)
                 if props.get("fail_ok") and int(props.get("tries", 1) or 1) > 1:
@@ -130,3 +134,16 @@ def _path(path: Any, stores: dict[str, Any], where: str, errors: list[str]) -> N
         return
     if store not in stores:
         errors.append(f"Unknown data store {store} ({where})")
+
+
+def _nested(book: Playbook, props: dict[str, Any], where: str, errors: list[str]) -> None:
+    """A ``playbook`` task names a file that exists (relative to this playbook), unless templated."""
+    path = props.get("playbook")
+    if not path or not isinstance(path, str):
+        errors.append(f"{where}: A playbook to run is required")
+    elif not references(path):
+        base = book.source.parent if book.source is not None else Path.cwd()
+        if not (base / Path(path).expanduser()).is_file():
+            errors.append(f"{where}: playbook {path} does not exist")
+    if "inputs" in props and not isinstance(props["inputs"], dict):
+        errors.append(f"{where}: The inputs of a playbook task should be a hash of input names to values")

@@ -13,6 +13,7 @@ and locks not released (0.6.0 behaviour; leased ``nats_kv`` locks then expire).
 from __future__ import annotations
 
 import re
+from dataclasses import replace
 from pathlib import Path
 from typing import Any
 
@@ -243,6 +244,24 @@ class Playbook:
     def elapsed_time(self) -> float:
         return self.report.elapsed_time()
 
+    # -- nested playbooks (the ``playbook`` task) ------------------------------------------
+    def run_nested(self, path: str, inputs: dict[str, Any] | None) -> dict[str, Any]:
+        """Run the playbook at ``path`` (relative to this one) with ``inputs``, or this run's input
+        values when None; returns its report. A playbook already running in this chain is refused."""
+        base = self.source.parent if self.source is not None else Path.cwd()
+        target = (base / Path(path).expanduser()).resolve()
+        chain = self.options.chain or ((str(self.source.resolve()),) if self.source is not None else ())
+        if str(target) in chain:
+            raise PlaybookError(f"Playbook {target} is already running ({' -> '.join((*chain, str(target)))})")
+        options = replace(self.options, client=self.services.client_config, chain=(*chain, str(target)))
+        child = Playbook.load(target, options)
+        values = self.inputs.static_values() if inputs is None else inputs
+        self.log.info(f"Running playbook {target} with inputs {', '.join(sorted(values)) or 'none'}")
+        try:
+            return child.run(values)
+        except PlaybookInvalid as exc:
+            raise PlaybookError(f"Playbook {target} is not in a valid format: {'; '.join(exc.problems)}") from None
+
     @property
     def task_results(self) -> list[TaskResult]:
         return self.tasks.results
@@ -310,9 +329,8 @@ def read_playbook_file(source: str | Path) -> dict[str, Any]:
     except yaml.YAMLError as exc:
         raise PlaybookError(f"Playbook {path} is not valid YAML: {' '.join(str(exc).split())}") from None
     if not isinstance(data, dict):
-        raise PlaybookError(
-            f"Playbook {path} should be a YAML mapping, got {type(data).__name__ if data is not None else 'an empty file'}"
-        )
+        found = type(data).__name__ if data is not None else "an empty file"
+        raise PlaybookError(f"Playbook {path} should be a YAML mapping, got {found}")
     return data
 
 

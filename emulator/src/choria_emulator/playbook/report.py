@@ -6,8 +6,6 @@ import time
 from datetime import datetime, timezone
 from typing import TYPE_CHECKING, Any
 
-from .errors import PlaybookError
-
 if TYPE_CHECKING:
     from .playbook import Playbook
 
@@ -55,7 +53,7 @@ class Report:
                 "playbook_error": fail_message,
             },
             "playbook": {"name": book.name, "version": book.metadata.get("version")},
-            "inputs": {"static": self._static_inputs(), "dynamic": book.inputs.dynamic_keys()},
+            "inputs": {"static": book.inputs.static_values(), "dynamic": book.inputs.dynamic_keys()},
             "nodes": {name: list(nodes) for name, nodes in book.nodes.items()},
             "tasks": tasks,
             "metrics": metrics,
@@ -63,23 +61,13 @@ class Report:
         }
         return self._final
 
-    def _static_inputs(self) -> dict[str, Any]:
-        """Every static input, resolved (defaults included). An input without value or default is
-        left out: upstream raised here and lost the report (the quirk is not kept, it would crash)."""
-        static: dict[str, Any] = {}
-        for name in self.playbook.inputs.static_keys():
-            try:
-                static[name] = self.playbook.inputs[name]
-            except PlaybookError:
-                continue
-        return static
-
 
 def summary(report: dict[str, Any]) -> str:
     """``Summary for <name> <version> started at <timestamp>`` and the outcome lines."""
     outcome = "success" if report["report"]["success"] else "failed"
+    playbook, started = report["playbook"], report["metrics"]["start_time"]
     lines = [
-        f"Summary for {report['playbook']['name']} {report['playbook']['version']} started at {report['metrics']['start_time']}",
+        f"Summary for {playbook['name']} {playbook['version']} started at {started}",
         "",
         f"Overall outcome: {outcome}",
         f"      Tasks Ran: {report['metrics']['task_count']}",

@@ -43,6 +43,7 @@ class RunOptions:
     owner: str | None = None
     ca_file: str | None = None
     extra: dict[str, Any] = field(default_factory=dict)
+    chain: tuple[str, ...] = ()  # playbook files running this one through ``playbook`` tasks, outermost first
 
     def console(self) -> TextIO | None:
         if self.quiet:

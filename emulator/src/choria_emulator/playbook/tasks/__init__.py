@@ -8,6 +8,7 @@ from .data import DataTask
 from .graphite_event import Graphite_eventTask
 from .mcollective import McollectiveTask
 from .mcollective_assert import McollectiveAssertTask
+from .playbook import PlaybookTask
 from .shell import ShellTask
 from .slack import SlackTask
 from .webhook import WebhookTask
@@ -20,6 +21,7 @@ TASK_TYPES: dict[str, type[Task]] = {
     "graphite_event": Graphite_eventTask,
     "data": DataTask,
     "mcollective_assert": McollectiveAssertTask,
+    "playbook": PlaybookTask,  # our extension of 0.6.0 (docs/playbooks.md)
 }
 
 __all__ = ["TASK_TYPES", "Host", "Task", "TaskOutcome", "runner_for"]

@@ -164,7 +164,39 @@ def test_missing_tls_file(command, tmp_path, no_default_config):
         run_cli(*command, "--server", "127.0.0.1:1", "--tls", "--tls-ca", str(tmp_path / "ca.pem"), timeout=60),
         command[0],
     )
-    assert (
-        message
-        == f"cannot load the TLS files (CA {tmp_path / 'ca.pem'}, certificate none, key none): No such file or directory"
-    )
+    ca = tmp_path / "ca.pem"
+    assert message == f"cannot load the TLS files (CA {ca}, certificate none, key none): No such file or directory"
+
+
+@pytest.mark.parametrize(
+    ("args", "message"),
+    [
+        (["ping", "--timeout", "nan"], "--timeout must be a positive number of seconds, got nan"),
+        (["ping", "--timeout", "-1"], "--timeout must be a positive number of seconds, got -1.0"),
+        (["ping", "--expect", "0"], "--expect must be at least 1, got 0"),
+        (["discover", "--timeout", "inf"], "--timeout must be a positive number of seconds, got inf"),
+        (["discover", "--expect", "-2"], "--expect must be at least 1, got -2"),
+        (["rpc", "emulated0", "generate", "--timeout", "nan"], "--timeout must be a positive number of seconds"),
+        (["rpc", "emulated0", "generate", "--dt", "nan"], "--discovery-timeout must be a positive number of seconds"),
+        (["rpc", "emulated0", "generate", "--dt", "0"], "--discovery-timeout must be a positive number of seconds"),
+        (["rpc", "emulated0", "generate", "--timeout", "-5"], "--timeout must be a positive number of seconds"),
+        (["rpc", "emulated0", "generate", "--batch", "0"], "--batch must be at least 1, got 0"),
+        (["rpc", "emulated0", "generate", "--batch", "-3"], "--batch must be at least 1, got -3"),
+        (["rpc", "emulated0", "generate", "--batch-sleep", "nan"], "--batch-sleep must be a non-negative number"),
+        (["rpc", "emulated0", "generate", "=5"], "action input '=5' has no key (KEY=VALUE)"),
+        (["discover", "-S", "with("], "compound filter 'with(' does not compile: unexpected token 'EOF'"),
+        (["ping", "-S", 'with("a") and'], "compound filter 'with(\"a\") and' does not compile"),
+        (["discover", "-I", "/(/"], "identity filter '/(/' is not a valid regular expression: missing ): ("),
+        (["rpc", "rpcutil", "ping", "-C", "/a**/"], "class filter '/a**/' is not a valid regular expression"),
+        (["discover", "-A", "/[/"], "agent filter '/[/' is not a valid regular expression"),
+        (["discover", "-F", "os=/(/"], "fact filter os=~/(/ is not a valid regular expression"),
+    ],
+    ids=lambda v: " ".join(v) if isinstance(v, list) else None,
+)
+def test_bad_client_arguments_are_one_line_before_connecting(args, message, nats_server, no_default_config):
+    """Against a live broker with no nodes: before these checks NaN waited forever, the others exited 0 or
+    1 with nothing on stderr (issue 12 item 5)."""
+    result = run_cli(*args, "--server", nats_server.url, timeout=30)
+    assert result.returncode == 2
+    assert message in one_line(result, args[0])
+    assert result.stdout == ""

@@ -43,3 +43,13 @@ async def test_discover_ping_and_rpc_leave_the_filter_alone(small_network, clien
     result = await rpc(client, "emulated1", "generate", {"size": 2}, filter=filt, directed=False, timeout=5)
     assert result.stats.ok == 5
     assert filt.to_dict() == before
+
+
+@pytest.mark.parametrize(
+    "changes",
+    [{"timeout": float("nan")}, {"timeout": float("inf")}, {"timeout": -1.0}, {"batch_sleep": float("nan")}],
+    ids=str,
+)
+def test_a_spec_refuses_timeouts_that_would_wait_forever(changes):
+    with pytest.raises(ValueError, match="must be a finite number of seconds"):
+        RequestSpec("discovery", "cGluZw==", **changes)

@@ -5,12 +5,13 @@ from __future__ import annotations
 import argparse
 import asyncio
 import logging
+import math
 import sys
 from collections.abc import Awaitable
 from typing import Any, Callable, TypeVar
 
 from ..client import ChoriaClient, ClientConfig, ReplyRecord
-from ..protocol import FactFilter, Filter
+from ..protocol import FactFilter, Filter, ProtocolError
 from .errors import CLIError, run_command  # noqa: F401 - the sub-commands' one import
 
 T = TypeVar("T")
@@ -113,13 +114,33 @@ def add_filter_options(parser: argparse.ArgumentParser) -> None:
 
 
 def filter_from_args(args: argparse.Namespace) -> Filter:
-    return Filter(
-        fact=[FactFilter.parse(f) for f in args.fact_filter],
-        cf_class=list(args.class_filter),
-        agent=list(args.agent_filter),
-        identity=list(args.identity_filter),
-        compound=[[{"expr": e}] for e in args.compound_filter],
-    )
+    """The filter the flags describe, checked before connecting: a bad one is a one-line error (exit 2)."""
+    try:
+        filt = Filter(
+            fact=[FactFilter.parse(f) for f in args.fact_filter],
+            cf_class=list(args.class_filter),
+            agent=list(args.agent_filter),
+            identity=list(args.identity_filter),
+            compound=[[{"expr": e}] for e in args.compound_filter],
+        )
+        filt.check()
+    except ProtocolError as exc:
+        raise CLIError(str(exc), exit_code=2) from None
+    return filt
+
+
+def check_seconds(flag: str, value: float | None, *, zero_ok: bool = False) -> None:
+    """A duration flag must be a finite number (NaN would wait forever), positive unless ``zero_ok``."""
+    if value is None:
+        return
+    if not math.isfinite(value) or value < 0 or (value == 0 and not zero_ok):
+        kind = "non-negative" if zero_ok else "positive"
+        raise CLIError(f"{flag} must be a {kind} number of seconds, got {value}", exit_code=2)
+
+
+def check_count(flag: str, value: int | None) -> None:
+    if value is not None and value < 1:
+        raise CLIError(f"{flag} must be at least 1, got {value}", exit_code=2)
 
 
 def client_config(args: argparse.Namespace) -> ClientConfig:

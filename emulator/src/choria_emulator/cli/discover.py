@@ -6,7 +6,14 @@ import argparse
 import json
 
 from ..client import discover
-from .common import add_client_options, add_filter_options, filter_from_args, with_progress
+from .common import (
+    add_client_options,
+    add_filter_options,
+    check_count,
+    check_seconds,
+    filter_from_args,
+    with_progress,
+)
 
 
 def register(sub: argparse._SubParsersAction) -> None:
@@ -23,7 +30,9 @@ def register(sub: argparse._SubParsersAction) -> None:
 
 
 def run(args: argparse.Namespace) -> int:
-    filt = filter_from_args(args)  # bad filters fail before connecting
+    check_seconds("--timeout", args.timeout)
+    check_count("--expect", args.expect)
+    filt = filter_from_args(args)  # bad arguments fail before connecting
 
     nodes = with_progress(
         args,

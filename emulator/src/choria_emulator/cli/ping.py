@@ -7,7 +7,14 @@ import json
 import sys
 
 from ..client import ping
-from .common import add_client_options, add_filter_options, filter_from_args, with_progress
+from .common import (
+    add_client_options,
+    add_filter_options,
+    check_count,
+    check_seconds,
+    filter_from_args,
+    with_progress,
+)
 
 
 def register(sub: argparse._SubParsersAction) -> None:
@@ -22,7 +29,9 @@ def register(sub: argparse._SubParsersAction) -> None:
 
 
 def run(args: argparse.Namespace) -> int:
-    filt = filter_from_args(args)  # bad filters fail before connecting
+    check_seconds("--timeout", args.timeout)
+    check_count("--expect", args.expect)
+    filt = filter_from_args(args)  # bad arguments fail before connecting
 
     result = with_progress(
         args,

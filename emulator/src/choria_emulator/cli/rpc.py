@@ -7,7 +7,15 @@ import json
 from typing import Any
 
 from ..client import rpc
-from .common import CLIError, add_client_options, add_filter_options, filter_from_args, with_progress
+from .common import (
+    CLIError,
+    add_client_options,
+    add_filter_options,
+    check_count,
+    check_seconds,
+    filter_from_args,
+    with_progress,
+)
 
 
 def register(sub: argparse._SubParsersAction) -> None:
@@ -63,6 +71,8 @@ def parse_arguments(items: list[str]) -> dict[str, Any]:
         if "=" not in item:
             raise CLIError(f"action input {item!r} is not KEY=VALUE")
         key, value = item.split("=", 1)
+        if not key.strip():
+            raise CLIError(f"action input {item!r} has no key (KEY=VALUE)", exit_code=2)
         try:
             data[key] = json.loads(value)
         except ValueError:
@@ -71,8 +81,12 @@ def parse_arguments(items: list[str]) -> dict[str, Any]:
 
 
 def run(args: argparse.Namespace) -> int:
+    check_seconds("--timeout", args.timeout)
+    check_seconds("--discovery-timeout", args.discovery_timeout)
+    check_count("--batch", args.batch)
+    check_seconds("--batch-sleep", args.batch_sleep, zero_ok=True)
     data = parse_arguments(args.arguments)
-    filt = filter_from_args(args)  # bad filters fail before connecting
+    filt = filter_from_args(args)  # bad arguments fail before connecting
     targets = [n.strip() for entry in args.nodes or [] for n in entry.split(",") if n.strip()] or None
 
     result = with_progress(
@@ -109,8 +123,9 @@ def run(args: argparse.Namespace) -> int:
             print(f"{node:<40} no response")
         print()
         print(
-            f"Finished processing {stats.responded} / {stats.discovered} hosts in {stats.request_duration * 1000:.2f} ms: "
-            f"{stats.ok} OK, {stats.failed} failed, {stats.noresponses} no response, {stats.unexpected} unexpected"
+            f"Finished processing {stats.responded} / {stats.discovered} hosts "
+            f"in {stats.request_duration * 1000:.2f} ms: {stats.ok} OK, {stats.failed} failed, "
+            f"{stats.noresponses} no response, {stats.unexpected} unexpected"
         )
     if stats.discovered == 0:
         print("No request sent, no nodes discovered")

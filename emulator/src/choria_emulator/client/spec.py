@@ -9,6 +9,7 @@ so a caller's :class:`~choria_emulator.protocol.Filter` stays as the caller buil
 from __future__ import annotations
 
 import dataclasses
+import math
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -56,6 +57,11 @@ class RequestSpec:
             object.__setattr__(self, "filter", Filter())
         if self.targets is not None and not isinstance(self.targets, tuple):
             object.__setattr__(self, "targets", tuple(self.targets))
+        # NaN or an infinite number of seconds would wait forever; a negative timeout means nothing
+        if not (isinstance(self.timeout, (int, float)) and math.isfinite(self.timeout) and self.timeout >= 0):
+            raise ValueError(f"request timeout must be a finite number of seconds >= 0, got {self.timeout!r}")
+        if not (isinstance(self.batch_sleep, (int, float)) and math.isfinite(self.batch_sleep)):
+            raise ValueError(f"request batch_sleep must be a finite number of seconds, got {self.batch_sleep!r}")
 
     @classmethod
     def discovery(

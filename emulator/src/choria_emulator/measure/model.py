@@ -6,6 +6,7 @@ Kept apart so the arrows run one way: ``suite`` runs, ``request``/``workers`` me
 
 from __future__ import annotations
 
+import math
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -48,7 +49,7 @@ class SuiteOptions:
             if value < minimum:
                 raise MeasureError(f"{name} must be at least {minimum}, got {value}", exit_code=2)
         for name, seconds in (("--timeout", self.timeout), ("--discovery-timeout", self.discovery_timeout)):
-            if not seconds > 0:
+            if not (math.isfinite(seconds) and seconds > 0):  # NaN and inf would wait forever
                 raise MeasureError(f"{name} must be more than 0 seconds, got {seconds}", exit_code=2)
         if self.workers > 1 and not self.force_direct:
             raise MeasureError(

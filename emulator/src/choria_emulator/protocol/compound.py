@@ -157,6 +157,15 @@ def failure_count() -> int:
     return sum(program.failures for program in _programs.values())
 
 
+def expression_error(source: str) -> str | None:
+    """Why a compound expression does not compile (a daemon would count it as failed), or None."""
+    try:
+        compile_expression(source, NAMES, FUNCTIONS)
+    except ExprError as exc:
+        return str(exc)
+    return None
+
+
 def match_compound(queries: list[list[dict[str, Any]]], node: Any) -> bool:
     """go-choria ``MatchExprString`` over one node; a Ruby ``mco -S`` call stack must hold, as in
     mcollective's ``validate_filter?`` (:mod:`.rubycompound`)."""

@@ -13,9 +13,19 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from typing import Any
 
-from .compound import match_compound
+from .compound import expression_error, match_compound
 from .errors import ProtocolError
-from .matching import FactFilter, NodeView, match_agents, match_classes, match_facts, match_identity
+from .goregex import pattern_error
+from .matching import (
+    FactFilter,
+    NodeView,
+    is_regex,
+    match_agents,
+    match_classes,
+    match_facts,
+    match_identity,
+    unwrap_regex,
+)
 from .rubycompound import is_ruby_query
 
 
@@ -110,6 +120,30 @@ class Filter:
         if self.compound and not match_compound(self.compound, node):
             return False
         return True
+
+    def check(self) -> None:
+        """Raise ProtocolError naming the first entry no daemon can evaluate.
+
+        A ``/regex/`` that RE2 cannot compile or a compound expression that does not parse only
+        makes every daemon match nothing; a client checks before sending so the user hears why.
+        """
+        for kind, entries in (("identity", self.identity), ("agent", self.agent), ("class", self.cf_class)):
+            for entry in entries:
+                reason = pattern_error(unwrap_regex(entry)) if is_regex(entry) else None
+                if reason:
+                    raise ProtocolError(f"{kind} filter {entry!r} is not a valid regular expression: {reason}")
+        for fact in self.fact:
+            reason = pattern_error(fact.value.strip("/")) if fact.operator == "=~" else None
+            if reason:
+                raise ProtocolError(
+                    f"fact filter {fact.fact}=~{fact.value} is not a valid regular expression: {reason}"
+                )
+        for item in self.compound:
+            for query in item:
+                expression = query.get("expr")
+                reason = expression_error(expression) if isinstance(expression, str) else None
+                if reason:
+                    raise ProtocolError(f"compound filter {expression!r} does not compile: {reason}")
 
     def node_independent(self) -> bool:
         """True when only the agent list is set: every instance of a worker answers alike."""

@@ -65,3 +65,20 @@ def search(pattern: str, text: str, ignore_case: bool = False) -> bool:
     """Go's ``regexp.MatchString``: an unanchored search; an invalid pattern matches nothing."""
     compiled = compile_go(pattern, ignore_case)
     return compiled is not None and compiled(text)
+
+
+def pattern_error(pattern: str) -> str | None:
+    """Why Go (RE2) cannot compile ``pattern`` (e.g. ``missing ): (``), or None when it can.
+
+    For clients that check a filter before sending it: a daemon would only match nothing.
+    """
+    options = re2.Options()
+    options.log_errors = False
+    try:
+        re2.compile(pattern, options=options)
+    except re2.error as exc:
+        reason = exc.args[0] if exc.args else exc
+        return reason.decode(errors="replace") if isinstance(reason, bytes) else str(reason)
+    except UnicodeEncodeError:
+        return "not valid UTF-8"
+    return None

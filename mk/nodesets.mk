@@ -1,6 +1,6 @@
 # Node sets (issue 5): choria_emulator.nodesets, the chorialab.choria.nodeset inventory plugin and
 # `choria-emulator nodes`. Tests run against a real PuppetDB 7 + PostgreSQL 15 (started once per
-# session by ../shared/tools/puppetdb-sandbox.sh), the real Terraform binary, nats-server and
+# session by tests/nodesets/puppetdb-sandbox.sh), the real Terraform binary, nats-server and
 # emulators, ansible-inventory and ansible-playbook.
 
 TEST_TIERS += test-nodesets

@@ -1,7 +1,8 @@
 """Real parts for the node-set tests: PuppetDB 7 + PostgreSQL 15, Terraform, nats-server and emulators.
 
-PuppetDB is started once per session by ``../shared/tools/puppetdb-sandbox.sh`` (ENVIRONMENT.md §4)
-and loaded with ``replace_facts``/``replace_catalog`` commands for the 50 nodes of :data:`FLEET`.
+PuppetDB is started once per session by this directory's ``puppetdb-sandbox.sh`` (its own PostgreSQL
+cluster, free ports; ``--stop`` stops both) and loaded with ``replace_facts``/``replace_catalog``
+commands for the 50 nodes of :data:`FLEET`.
 """
 
 from __future__ import annotations
@@ -9,7 +10,6 @@ from __future__ import annotations
 import json
 import os
 import shutil
-import signal
 import subprocess
 import tempfile
 import time
@@ -25,7 +25,6 @@ from nodeset_support import (
     FIXTURES,
     FLEET,
     SANDBOX,
-    SMOKE_TEST_NODES,
     FleetNode,
     null_provider,
     terraform_binary,
@@ -118,9 +117,7 @@ def _load_fleet(pdb: PuppetDBSandbox) -> None:
             },
         )
         pdb.command("replace_catalog", 9, _catalog(node, stamp, number))
-    # The sandbox's smoke test leaves web1/db1.example.net behind: deactivate them with ours.
-    for certname in (DEACTIVATED, *SMOKE_TEST_NODES):
-        pdb.command("deactivate_node", 3, {"certname": certname, "producer_timestamp": stamp})
+    pdb.command("deactivate_node", 3, {"certname": DEACTIVATED, "producer_timestamp": stamp})
     deadline = time.monotonic() + 60
     while time.monotonic() < deadline:  # commands are asynchronous
         facts = pdb.pql(f'inventory[count()] {{ certname ~ "{DOMAIN}$" and node_state = "any" }}')[0]["count"]
@@ -139,42 +136,16 @@ def _load_fleet(pdb: PuppetDBSandbox) -> None:
 
 
 def _stop_sandbox(workdir: Path) -> None:
-    pid_file = workdir / "pdb.pid"
-    if pid_file.exists():
-        pid = int(pid_file.read_text())
-        try:
-            os.kill(pid, signal.SIGTERM)
-            for _ in range(100):
-                os.kill(pid, 0)
-                time.sleep(0.1)
-            os.kill(pid, signal.SIGKILL)
-        except ProcessLookupError:
-            pass
-    if (workdir / "pg" / "data" / "postmaster.pid").exists():
-        subprocess.run(
-            ["su", "postgres", "-c", f"/usr/lib/postgresql/15/bin/pg_ctl -D {workdir}/pg/data -m fast stop"],
-            capture_output=True,
-            timeout=60,
-        )
+    subprocess.run(["bash", str(SANDBOX), "--stop", str(workdir)], capture_output=True, timeout=120, check=False)
 
 
 @pytest.fixture(scope="session")
 def puppetdb() -> PuppetDBSandbox:
     """PuppetDB 7 + PostgreSQL 15 on random ports with the fleet loaded; stopped at the end of the session."""
-    if not SANDBOX.is_file():
-        raise RuntimeError(
-            f"{SANDBOX} is missing: set PUPPETDB_SANDBOX to the puppetdb-sandbox.sh of the project's shared tools"
-        )
     workdir = Path(tempfile.mkdtemp(prefix="choria-nodesets-pdb-", dir="/tmp"))
     workdir.chmod(0o755)  # the postgres user must reach it
-    env = {**os.environ, "KEEP": "1"}
-    aot = os.environ.get("PDB_AOT_CLASSES")
-    if aot:
-        env["PDB_AOT_CLASSES"] = aot
     try:
-        done = subprocess.run(
-            ["bash", str(SANDBOX), str(workdir)], env=env, capture_output=True, text=True, timeout=600
-        )
+        done = subprocess.run(["bash", str(SANDBOX), str(workdir)], capture_output=True, text=True, timeout=600)
         if done.returncode != 0:
             raise RuntimeError(
                 f"puppetdb-sandbox.sh failed ({done.returncode}): {done.stdout[-2000:]} {done.stderr[-2000:]}"

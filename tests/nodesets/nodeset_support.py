@@ -12,11 +12,10 @@ from typing import Any
 HERE = Path(__file__).parent
 FIXTURES = HERE / "fixtures"
 REPO = HERE.parents[1]
-SAMPLES = REPO.parent / "shared" / "choria" / "playbook-samples"
-SANDBOX = Path(os.environ.get("PUPPETDB_SANDBOX", REPO.parent / "shared" / "tools" / "puppetdb-sandbox.sh"))
+SAMPLES = REPO / "tests" / "playbook" / "samples"  # the Choria playbook samples, kept with the playbook tests
+SANDBOX = HERE / "puppetdb-sandbox.sh"
 DOMAIN = "pdb.test"
 DEACTIVATED = f"web20.{DOMAIN}"
-SMOKE_TEST_NODES = ("web1.example.net", "db1.example.net")  # stored by puppetdb-sandbox.sh itself
 
 
 @dataclass(frozen=True)

@@ -58,7 +58,7 @@ _NO_DEFAULT = object()
 class LookupModule(LookupBase):
     def run(self, terms, variables=None, **kwargs):
         self.set_options(var_options=variables, direct=kwargs)
-        actions = import_choria_module("playbook.actions")
+        actions = import_choria_module("ansible")
         errors = import_choria_module("playbook.errors")
         params = {
             "stores": self.get_option("stores"),

@@ -2,7 +2,7 @@
 # Apache License 2.0 (see https://www.apache.org/licenses/LICENSE-2.0)
 """What the controller-side Choria actions share: argument checking and calling the library.
 
-Each action plugin is an argument spec plus one call into ``choria_emulator.playbook.actions``;
+Each action plugin is an argument spec plus one call into ``choria_emulator.ansible``;
 this module validates the arguments with Ansible's own checker, imports the library through
 the one guarded import, and turns the library's one-line errors into failed task results.
 """
@@ -37,7 +37,7 @@ def with_connection(spec):
 
 
 class ChoriaAction(ActionBase):
-    """Run one ``choria_emulator.playbook.actions`` function with validated arguments."""
+    """Run one ``choria_emulator.ansible`` function with validated arguments."""
 
     TRANSFERS_FILES = False
     _supports_check_mode = True
@@ -55,7 +55,7 @@ class ChoriaAction(ActionBase):
         _validation, params = self.validate_argument_spec(
             argument_spec=self.ARGUMENT_SPEC, mutually_exclusive=self.MUTUALLY_EXCLUSIVE, required_if=self.REQUIRED_IF
         )
-        actions = import_choria_module("playbook.actions")
+        actions = import_choria_module("ansible")
         try:
             result.update(self.call(actions, params, bool(self._task.check_mode)))
         except actions.ActionError as exc:

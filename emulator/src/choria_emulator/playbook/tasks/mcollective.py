@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from .. import jgrep
 from ..aggregate import summarize
@@ -10,6 +10,9 @@ from ..errors import describe
 from ..rubyfmt import inspect, to_json
 from ..yamlload import plain
 from .base import Task, TaskOutcome
+
+if TYPE_CHECKING:
+    from ...client import RPCResult
 
 
 def rpc_properties(properties: Any) -> dict[str, Any]:
@@ -33,7 +36,7 @@ class McollectiveTask(Task):
         self.log_replies = not data.get("silent", False)
         self.assertion = data.get("assert")
         self._assertion_node: jgrep.Node | None = None
-        self._last: Any = None
+        self.last_result: RPCResult | None = None  # the last request's replies and stats (None before it runs)
         return self
 
     def validate_configuration(self) -> None:
@@ -65,7 +68,7 @@ class McollectiveTask(Task):
             msg = f"Could not create request for {self.agent}#{self.action}: {describe(exc)}"
             self.log.debug(msg)
             return False, msg, []
-        self._last = result
+        self.last_result = result
         for reply in result.replies:
             self._log_reply(reply)
         self._log_results(result)
@@ -95,11 +98,8 @@ class McollectiveTask(Task):
             msg = self.summary_message(replies) if "summarize" in self.post else None
             return True, msg or self.success_message(result), replies
         if assert_failed > -1:
-            return (
-                False,
-                f"Failed request {result.requestid} for {self.agent}#{self.action} assertion failed on {assert_failed} node(s)",
-                replies,
-            )
+            request = f"request {result.requestid} for {self.agent}#{self.action}"
+            return False, f"Failed {request} assertion failed on {assert_failed} node(s)", replies
         failed = result.stats.failed + len(result.missing)
         return (
             False,
@@ -115,7 +115,8 @@ class McollectiveTask(Task):
 
     def success_message(self, result: Any) -> str:
         total = result.stats.request_duration + result.stats.discovery_duration
-        return f"Successful request {result.requestid} for {self.agent}#{self.action} in {total:0.2f}s against {result.stats.ok} node(s)"
+        request = f"request {result.requestid} for {self.agent}#{self.action}"
+        return f"Successful {request} in {total:0.2f}s against {result.stats.ok} node(s)"
 
     def summary_message(self, replies: list[dict[str, Any]]) -> str | None:
         summary = summarize(self.agent, self.action, replies)
@@ -155,7 +156,7 @@ class McollectiveTask(Task):
                     "details": {"agent": self.agent, "action": self.action, "issue_code": reply.get("statuscode")},
                 }
             hosts[reply["sender"]] = entry
-        for node in getattr(self._last, "missing", []) or []:
+        for node in self.last_result.missing if self.last_result is not None else []:
             hosts[node] = {
                 "value": {},
                 "type": "mcollective",

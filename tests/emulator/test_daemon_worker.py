@@ -9,6 +9,7 @@ from __future__ import annotations
 from typing import Any
 
 from choria_emulator.daemon.config import EmulatorConfig
+from choria_emulator.daemon.registry import Agent
 from choria_emulator.daemon.requests import MALFORMED, RequestCache
 from choria_emulator.daemon.worker import Worker
 from choria_emulator.natsproto import parse_server
@@ -61,7 +62,7 @@ def test_a_handler_that_raises_is_counted_as_malformed_for_every_instance():
         calls.append(instance.identity)
         raise TypeError("agent bug")
 
-    w.layout.handlers["discovery"] = broken
+    w.layout.agent_for["discovery"] = Agent("discovery", {}, respond=broken)
     payload = ping_request()
     for instance in w.instances:
         w.dispatch(instance, 2, payload)  # must not raise

@@ -19,6 +19,7 @@ from choria_wire import apoll, request
 from isolated_network import own_client, own_nats, start_network  # noqa: F401 - fixtures
 
 from choria_emulator.client import rpc
+from choria_emulator.daemon.agents import build_registry
 from choria_emulator.daemon.config import EmulatorConfig, collective_names, emulated_agent_names
 from choria_emulator.daemon.instance import Layout
 from choria_emulator.natsproto import parse_server
@@ -31,7 +32,7 @@ CALLER = "choria=rip.mcollective"
 
 
 def test_item_01_subscriptions_of_a_go_choria_shaped_instance():
-    layout = Layout(["mcollective", "collective1"], ["discovery", "rpcutil", "choria_util", "emulated0"])
+    layout = Layout(["mcollective", "collective1"], build_registry(1))  # discovery, rpcutil, choria_util, emulated0
     expected = {"mcollective.node.emu-0", "collective1.node.emu-0"} | {
         f"{c}.broadcast.agent.{a}"
         for c in ("mcollective", "collective1")

@@ -15,18 +15,19 @@ from datetime import datetime, timezone
 from typing import TYPE_CHECKING, TextIO
 
 from ..protocol import gojson
-from .agents import known_action
 
 if TYPE_CHECKING:
     from .instance import Instance
+    from .registry import AgentRegistry
     from .requests import DecodedRequest
 
 log = logging.getLogger(__name__)
 
 
 class AuditLog:
-    def __init__(self, pattern: str):
+    def __init__(self, pattern: str, registry: AgentRegistry):
         self.pattern = pattern
+        self.registry = registry
         self.per_instance = "%s" in pattern
         self._shared: TextIO | None = None
         self.errors = 0
@@ -51,7 +52,11 @@ class AuditLog:
     def record(self, instance: Instance, decoded: DecodedRequest) -> None:
         """Append the audit line, if the request is for an action its agent has."""
         body = decoded.rpc_body()
-        if body is None or decoded.request is None or not known_action(decoded.request.agent, body.action):
+        if (
+            body is None
+            or decoded.request is None
+            or not self.registry.known_action(decoded.request.agent, body.action)
+        ):
             return
         try:
             text = self.line(instance, decoded)

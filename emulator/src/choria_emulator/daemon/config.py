@@ -7,14 +7,19 @@ import re
 import ssl
 from dataclasses import dataclass, field
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 from ..natsproto import ConnectOptions, ServerAddress
 from ..natsproto.auth import Credentials
 from ..natsproto.tls import client_context
 
+if TYPE_CHECKING:
+    from .registry import Agent
+
 BUILTIN_AGENTS = ("discovery", "rpcutil", "choria_util")
 NAME_FORMATS = ("blog", "e3")
 _SUBJECT_TOKENS = re.compile(r"^[^\s*>.]+(\.[^\s*>.]+)*$")  # identities end up in C.node.<identity>
+_AGENT_NAME = re.compile(r"^[A-Za-z0-9_-]{1,128}$")  # one token of C.broadcast.agent.<agent>
 RECONNECT_MIN, RECONNECT_MAX = 0.25, 5.0  # seconds; backoff doubles from MIN up to MAX, with jitter
 
 
@@ -65,6 +70,7 @@ class EmulatorConfig:
     start_index: int = 0
     loop: str = "auto"
     port_file: str | None = None
+    plugins: tuple[Agent, ...] = ()  # agents served besides the built-in ones (daemon/registry.py)
 
     def __post_init__(self) -> None:
         if self.instances < 1:
@@ -77,6 +83,11 @@ class EmulatorConfig:
             raise ValueError(
                 f"--name {self.name!r} cannot be part of a NATS subject (no spaces, '*', '>' or empty '.' parts)"
             )
+        names = [*BUILTIN_AGENTS, *emulated_agent_names(self.agents)]
+        for agent in self.plugins:
+            if not _AGENT_NAME.match(agent.name) or agent.name in names:
+                raise ValueError(f"agent name {agent.name!r} is taken or cannot be a NATS subject token")
+            names.append(agent.name)
         if self.name_format not in NAME_FORMATS:
             raise ValueError(f"--name-format must be one of {', '.join(NAME_FORMATS)}")
         if self.start_index < 0:
@@ -112,7 +123,7 @@ class EmulatorConfig:
 
     @property
     def agent_list(self) -> list[str]:
-        return list(BUILTIN_AGENTS) + emulated_agent_names(self.agents)
+        return list(BUILTIN_AGENTS) + emulated_agent_names(self.agents) + [agent.name for agent in self.plugins]
 
     @property
     def subscriptions_per_instance(self) -> int:

@@ -1,33 +1,39 @@
 """One emulated Choria server: an identity, its facts, and its own NATS connection.
 
 Instances of a worker share one :class:`Layout`: the subscription ids are the same for all of
-them (sid → collective/agent), so an instance stores no per-subscription state at all.
+them (sid → collective/agent), so an instance stores no per-subscription state at all. An
+instance is also what agents see of a node (:class:`~.registry.AgentContext`): properties,
+no extra memory.
 """
 
 from __future__ import annotations
 
 from typing import TYPE_CHECKING, Any
 
-from .agents import Handler, handler_for
 from .replies import go_string, sender_headers
 
 if TYPE_CHECKING:
     from ..natsproto import NatsConnection
+    from .registry import Agent, AgentRegistry, NodeSettings
     from .worker import Worker
+
+DEFAULT_MAX_PAYLOAD = 1024 * 1024  # NATS' default, until a server's INFO says otherwise
 
 
 class Layout:
     """The subscriptions a real daemon makes (protocol.md §1), shared by a worker's instances.
 
-    Per collective: ``C.node.<identity>`` then ``C.broadcast.agent.<agent>`` for every agent,
-    so each instance has ``collectives × (1 + agents)`` subscriptions.
+    Per collective: ``C.node.<identity>`` then ``C.broadcast.agent.<agent>`` for every agent of
+    the registry, so each instance has ``collectives × (1 + agents)`` subscriptions.
     """
 
-    def __init__(self, collectives: list[str], agents: list[str]):
+    def __init__(self, collectives: list[str], registry: AgentRegistry):
         self.collectives = tuple(collectives)
-        self.agents = tuple(agents)
-        self.known_agents = tuple(sorted(agents))  # go-choria KnownAgents() is sorted
-        self.handlers: dict[str, Handler] = {a: h for a in agents if (h := handler_for(a)) is not None}
+        self.registry = registry
+        self.agents = registry.names()
+        self.known_agents = registry.known_agents()  # go-choria KnownAgents() is sorted
+        self.agent_for: dict[str, Agent] = {agent.name: agent for agent in registry}  # the dispatch table
+        self.inventory = registry.inventory()
         self.routes: list[tuple[str, str | None]] = [("", None)]  # sid 0 unused
         broadcast: list[bytes] = []
         self._node_sids: list[tuple[str, int]] = []
@@ -88,10 +94,36 @@ class Instance:
         self.identity_json = go_string(identity)
         self.headers_json = ""
 
-    # NodeView for filters
+    # NodeView for filters, AgentContext for agents
     @property
     def agents(self) -> tuple[str, ...]:
         return self.layout.agents
+
+    @property
+    def known_agents(self) -> tuple[str, ...]:
+        return self.layout.known_agents
+
+    @property
+    def collectives(self) -> tuple[str, ...]:
+        return self.layout.collectives
+
+    @property
+    def settings(self) -> NodeSettings:
+        return self.worker.settings
+
+    @property
+    def connected_url(self) -> str:
+        return self.connection.server.url if self.connection is not None else ""
+
+    @property
+    def max_payload(self) -> int:
+        return self.connection.max_payload if self.connection is not None else DEFAULT_MAX_PAYLOAD
+
+    def counters(self) -> dict[str, int]:
+        return self.worker.counters.instance(self.slot)
+
+    def agent_inventory(self) -> list[dict[str, Any]]:
+        return self.layout.inventory
 
     # natsproto Owner
     @property

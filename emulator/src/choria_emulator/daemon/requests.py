@@ -12,16 +12,26 @@ from typing import TYPE_CHECKING, Any
 
 from ..protocol import ProtocolError, Request, RPCRequest, SecureRequest, Transport, gojson
 from ..protocol.errors import SecurityError
+from .replies import ReplyTemplate
 
 if TYPE_CHECKING:
+    from ..protocol.matching import NodeView
     from ..protocol.security import RequestVerifier
+    from .registry import Agent, AgentContext, Reply
 
 log = logging.getLogger(__name__)
 
 OK, MALFORMED, UNVALIDATED = 0, 1, 2
 
 
+_UNSET: Any = object()
+
+
 class DecodedRequest:
+    """One request as every instance of a worker sees it: decoded, verified, and what it
+    shares across instances (the filter verdict when it does not depend on the instance, the
+    reply and its encoding template when they do not either). Only its own methods write it."""
+
     __slots__ = (
         "status",
         "error",
@@ -30,11 +40,11 @@ class DecodedRequest:
         "payload",
         "reply_to",
         "federation_json",
-        "filter_all",
-        "rpc",
         "rpc_error",
-        "shared",
-        "templates",
+        "_rpc",
+        "_verdict",
+        "_shared",
+        "_template",
     )
 
     def __init__(self) -> None:
@@ -45,20 +55,71 @@ class DecodedRequest:
         self.payload = b""
         self.reply_to: bytes | None = None
         self.federation_json = ""  # ',"federation":{...}}' to close the reply headers of a federated request
-        self.filter_all: bool | None = None  # filter verdict when it is the same for every instance
-        self.rpc: RPCRequest | None = None
         self.rpc_error = ""
-        self.shared: dict[str, Any] = {}  # instance-independent reply bodies, by agent
-        self.templates: dict[str, Any] = {}  # reply templates of the shared bodies, by body
+        self._rpc: RPCRequest | None = None
+        self._verdict: bool | None = None  # filter verdict when it is the same for every instance
+        self._shared: Reply = _UNSET  # the reply when it is the same for every instance
+        self._template: ReplyTemplate | None = None  # the encoding template of that shared reply
 
+    # ---- what handlers read (registry.RequestView) ---------------------------------------------
     def rpc_body(self) -> RPCRequest | None:
         """The RPC body, parsed on first use (discovery requests never need it)."""
-        if self.rpc is None and not self.rpc_error:
+        if self._rpc is None and not self.rpc_error:
             try:
-                self.rpc = RPCRequest.decode(self.payload)
+                self._rpc = RPCRequest.decode(self.payload)
             except ProtocolError as exc:
                 self.rpc_error = str(exc)
-        return self.rpc
+        return self._rpc
+
+    @property
+    def action(self) -> str:
+        body = self.rpc_body()
+        return body.action if body is not None else ""
+
+    @property
+    def data(self) -> dict[str, Any]:
+        body = self.rpc_body()
+        return body.data if body is not None else {}
+
+    # ---- per instance ----------------------------------------------------------------------------
+    def matches(self, node: NodeView) -> bool:
+        """The request filter's verdict for ``node``; evaluated once when it cannot differ by instance."""
+        verdict = self._verdict
+        if verdict is None:
+            filt = self.request.filter  # type: ignore[union-attr]
+            if filt.empty():
+                verdict = self._verdict = True
+            elif filt.node_independent():  # the instances of a worker share their agent list
+                verdict = self._verdict = filt.matches(node)
+            else:
+                return filt.matches(node)
+        return verdict
+
+    def respond(self, agent: Agent, ctx: AgentContext) -> Reply:
+        """``ctx``'s reply from ``agent``; a reply that the agent shared is reused as it is."""
+        shared = self._shared
+        if shared is not _UNSET:
+            return shared
+        return agent.respond(ctx, self)
+
+    def share(self, reply: Reply) -> Reply:
+        """Called by an agent: ``reply`` is every instance's reply to this request."""
+        self._shared = reply
+        return reply
+
+    def encode_reply(self, message: str, identity_json: str, headers_json: str, now: int) -> bytes:
+        """The transport bytes of one instance's reply; a shared message is templated once."""
+        request = self.request
+        assert request is not None
+        if message is self._shared:
+            template = self._template
+            if template is None:
+                template = self._template = ReplyTemplate(message, request.requestid, request.agent)
+        else:
+            template = ReplyTemplate(message, request.requestid, request.agent)
+        if self.federation_json:
+            headers_json = headers_json[:-1] + self.federation_json
+        return template.encode(identity_json, headers_json, now)
 
 
 def decode(raw: bytes, verifier: RequestVerifier | None) -> DecodedRequest:
@@ -75,7 +136,7 @@ def decode(raw: bytes, verifier: RequestVerifier | None) -> DecodedRequest:
     if transport.federation is not None:
         # go-choria copies the federation header into every reply (protocol.CopyFederationData):
         # the Federation Broker relays a reply by its req and reply-to.
-        decoded.federation_json = ',"federation":%s}' % gojson.dumps(transport.federation.to_dict())
+        decoded.federation_json = ',"federation":' + gojson.dumps(transport.federation.to_dict()) + "}"
     decoded.payload = request.payload
     if verifier is not None:
         try:

@@ -1,4 +1,5 @@
-"""Per-instance message counters, kept in flat arrays so 50,000 instances cost 8 bytes per counter each.
+"""Per-instance message counters, kept in flat arrays so 50,000 instances cost 8 bytes per counter each,
+and the process figures a worker reports (RSS).
 
 Names follow go-choria's daemon stats (``rpcutil#daemon_stats``, Prometheus ``choria_server_*``),
 plus ``malformed`` (not Choria protocol at all: dropped before security checks, which Go
@@ -7,6 +8,7 @@ only logs) and ``registrations`` (registration messages published).
 
 from __future__ import annotations
 
+import os
 from array import array
 
 COUNTERS = (
@@ -36,3 +38,12 @@ class Counters:
 
     def instance(self, slot: int) -> dict[str, int]:
         return {name: getattr(self, name)[slot] for name in COUNTERS}
+
+
+def rss_bytes() -> int:
+    """This process's resident set size, from /proc (0 where there is none)."""
+    try:
+        with open("/proc/self/statm") as fh:
+            return int(fh.read().split()[1]) * os.sysconf("SC_PAGE_SIZE")
+    except (OSError, ValueError, IndexError):
+        return 0

@@ -26,8 +26,8 @@ from typing import Any
 from .. import __version__
 from .config import EmulatorConfig
 from .http import HTTPServer
-from .stats import COUNTERS
-from .worker import rss_bytes, worker_main
+from .stats import COUNTERS, rss_bytes
+from .worker import worker_main
 
 log = logging.getLogger("choria_emulator.emulate")
 

@@ -22,13 +22,15 @@ from ..natsproto import NatsConnection, NatsProtocolError, PermanentConnectError
 from ..natsproto.auth import CredentialsError
 from ..protocol import ProtocolError
 from . import audit as audit_log
+from .agents import build_registry
 from .config import RECONNECT_MAX, RECONNECT_MIN, EmulatorConfig
 from .facts import FactsTemplate
 from .instance import Instance, Layout
 from .registration import Registrar
-from .replies import ReplyTemplate
-from .requests import MALFORMED, RequestCache
-from .stats import Counters
+from .registry import Later, NodeSettings
+from .requests import MALFORMED, DecodedRequest, RequestCache
+from .stats import Counters, rss_bytes
+from .timers import TimerHeap
 
 log = logging.getLogger("choria_emulator.worker")
 
@@ -39,20 +41,24 @@ REQUEST_ERRORS = (ProtocolError, ValueError, TypeError, KeyError, IndexError, At
 CONNECT_ERRORS = (OSError, asyncio.TimeoutError, ConnectionError, NatsProtocolError, CredentialsError, ssl.SSLError)
 
 
-def rss_bytes() -> int:
-    try:
-        with open("/proc/self/statm") as fh:
-            return int(fh.read().split()[1]) * os.sysconf("SC_PAGE_SIZE")
-    except (OSError, ValueError, IndexError):
-        return 0
-
-
 class Worker:
     def __init__(self, config: EmulatorConfig, indexes: range, suffix: str = "", worker_id: int = 0):
         self.config = config
         self.worker_id = worker_id
-        self.layout = Layout(config.collective_list, config.agent_list)
+        self.registry = build_registry(config.agents, config.plugins)
+        self.layout = Layout(config.collective_list, self.registry)
         self.counters = Counters(len(indexes))
+        self.started = time.time()
+        self.settings = NodeSettings(
+            servers=[str(s) for s in config.servers],
+            server_urls=[s.url for s in config.servers],
+            secure=config.secure,
+            tls=config.tls is not None,
+            registration_interval=config.registration_interval,
+            started=self.started,
+            instances=len(indexes),
+        )
+        self.timers = TimerHeap()  # delayed replies and plug-in timers of every instance
         verifier = None
         if config.secure and config.ca:
             from ..protocol.security import RequestVerifier  # cryptography only when requests are signed
@@ -62,7 +68,6 @@ class Worker:
             )
         self.cache = RequestCache(verifier)
         self.options = config.connect_options()
-        self.started = time.time()
         self.connected = 0
         self.server_errors = 0
         self.reconnects = 0
@@ -73,7 +78,7 @@ class Worker:
         self._connect_failures = 0
         self._last_failure_log = 0.0
         self._stop: asyncio.Event | None = None
-        self.audit = audit_log.AuditLog(config.audit) if config.audit else None
+        self.audit = audit_log.AuditLog(config.audit, self.registry) if config.audit else None
         template = FactsTemplate.load(config.facts)
         self.instances = [
             Instance(
@@ -85,6 +90,17 @@ class Worker:
         self._queue: asyncio.Queue[Instance] | None = None
         self._registrar: Registrar | None = None
         self._report_now: Any = None
+        for agent in self.registry:
+            if agent.setup is not None:
+                agent.setup(self)
+
+    # ---- registry.WorkerServices ---------------------------------------------------------------
+    @property
+    def size(self) -> int:
+        return len(self.instances)
+
+    def call_later(self, delay: float, callback: Any, *args: Any) -> None:
+        self.timers.call_later(delay, callback, *args)
 
     # ---- connecting ------------------------------------------------------------------------
     async def run(self, stop: asyncio.Event, report: Any = None) -> None:
@@ -103,6 +119,7 @@ class Worker:
             await stop.wait()
         finally:
             self.stopping = True
+            self.timers.cancel_all()
             for task in workers + ([reporter] if reporter else []):
                 task.cancel()
             if self._registrar:
@@ -205,6 +222,9 @@ class Worker:
         counters.malformed[slot] += 1
         if self.cache.poison(payload):  # the other instances now drop it without raising again
             counters.validated[slot] -= 1  # counted as validated before it raised
+        self._log_request_error(exc)
+
+    def _log_request_error(self, exc: BaseException) -> None:
         self.request_errors += 1
         if self.request_errors in (1, 10, 100) or self.request_errors % 10000 == 0:
             log.warning(
@@ -228,50 +248,51 @@ class Worker:
                 counters.unvalidated[slot] += 1
             return
         counters.validated[slot] += 1
-        request = decoded.request
-        assert request is not None
-        mode = decoded.filter_all
-        if mode is None:
-            filt = request.filter
-            if filt.empty():
-                mode = decoded.filter_all = True
-            elif filt.node_independent():
-                mode = decoded.filter_all = filt.matches(instance)
-        if mode is None:
-            matched = request.filter.matches(instance)
-        else:
-            matched = mode
-        if not matched:
+        if not decoded.matches(instance):
             counters.filtered[slot] += 1
             return
         counters.passed[slot] += 1
+        request = decoded.request
+        assert request is not None
         now = time.time()
         if not (now - request.ttl < request.time < now + request.ttl):
             counters.ttlexpired[slot] += 1
             return
-        handler = self.layout.handlers.get(request.agent)
-        if handler is None:
+        agent = self.layout.agent_for.get(request.agent)
+        if agent is None:
             return
-        if self.audit is not None and request.agent != "discovery":
+        if self.audit is not None and agent.actions:
             self.audit.record(instance, decoded)
-        reply_to = decoded.reply_to
-        if reply_to is None:
+        if decoded.reply_to is None:
             return
-        body = handler(instance, decoded)
+        reply = decoded.respond(agent, instance)
+        if reply is None:
+            return
+        if type(reply) is Later:
+            self.timers.call_later(reply.delay, self._reply_later, instance, decoded, reply)
+            return
+        self._send(instance, decoded, reply, int(now))  # type: ignore[arg-type]
+
+    def _send(self, instance: Instance, decoded: DecodedRequest, message: str, now: int) -> None:
         conn = instance.connection
-        if body is None or conn is None:
+        if conn is None:
             return
-        shared = decoded.shared.get(request.agent) is body
-        template = decoded.templates.get(body) if shared else None
-        if template is None:
-            template = ReplyTemplate(body, request.requestid, request.agent)
-            if shared:
-                decoded.templates[body] = template
-        headers = instance.headers_json
-        if decoded.federation_json:
-            headers = headers[:-1] + decoded.federation_json
-        if conn.publish(reply_to, template.encode(instance.identity_json, headers, int(now))):
-            counters.replies[slot] += 1
+        if conn.publish(
+            decoded.reply_to, decoded.encode_reply(message, instance.identity_json, instance.headers_json, now)
+        ):  # type: ignore[arg-type]
+            self.counters.replies[instance.slot] += 1
+
+    def _reply_later(self, instance: Instance, decoded: DecodedRequest, later: Later) -> None:
+        """A :class:`Later` reply is due; a handler error then is counted like one at request time."""
+        try:
+            message = later.resolve()
+            if message is not None:
+                self._send(instance, decoded, message, int(time.time()))
+        except REQUEST_ERRORS as exc:
+            counters, slot = self.counters, instance.slot
+            counters.validated[slot] -= 1  # as a request that raises at once: malformed, not validated
+            counters.malformed[slot] += 1
+            self._log_request_error(exc)
 
     # ---- reporting ---------------------------------------------------------------------------
     def snapshot(self) -> dict[str, Any]:
@@ -297,20 +318,6 @@ class Worker:
                 self._stop.set()  # never linger as an orphan
             report(self.snapshot())
             await asyncio.sleep(STATS_EVERY)
-
-    def config_items(self, instance: Instance) -> dict[str, Any]:
-        """Values ``rpcutil#get_config_item`` can return: Choria's key names and Go's value types."""
-        config = self.config
-        return {
-            "identity": instance.identity,
-            "collectives": list(self.layout.collectives),
-            "main_collective": self.layout.collectives[0],
-            "plugin.choria.middleware_hosts": [str(s) for s in config.servers],
-            "plugin.security.provider": "file" if config.secure else "insecure",
-            "classesfile": "",
-            "registerinterval": int(config.registration_interval),
-            "registration_collective": self.layout.collectives[0],
-        }
 
 
 def worker_main(

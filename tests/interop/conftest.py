@@ -5,7 +5,8 @@ Everything is real: nats-server on random ports (plain, and TLS with the harness
 ``mcollectived`` processes (``daemon.sh``) and the Ruby ``mco`` (``client.sh``) from
 ``../shared/real-choria``. Fixtures are session-scoped and shared with ``tests/interop/playbooks``:
 
-* ``broker`` / ``tls_broker`` — :class:`~choria_emulator.localnet.NatsServer` (``.url``, ``.monitor``)
+* ``broker`` / ``tls_broker`` — shared :class:`~choria_emulator.localnet.NatsServer` (``.url``, ``.monitor``);
+  ``brokers.start(tls=...)`` — one of a test's own (networks on one broker all answer a broadcast)
 * ``emulators.start(broker, instances, name=..., secure=..., tls=..., facts=...)`` — an emulated network
 * ``network`` — the plain-broker, insecure network of :data:`NETWORK_SIZE` nodes ``emu-*`` with
   :data:`INTEROP_FACTS`
@@ -77,6 +78,10 @@ class EmulatedNetwork:
 
     def counters(self) -> dict[str, int]:
         return self.emulator.debug_vars()["counters"]
+
+    def stop(self) -> None:
+        """Stop it early (networks on a shared broker answer every request they match)."""
+        self.emulator.stop()
 
 
 @dataclass
@@ -159,30 +164,46 @@ def harness() -> None:
     check_harness()
 
 
-@pytest.fixture(scope="session")
-def broker(harness, tmp_path_factory: pytest.TempPathFactory):
-    """A plain nats-server on random ports."""
-    server = NatsServer.start(workdir=tmp_path_factory.mktemp("broker"))
-    yield server
-    server.stop()
+@dataclass
+class BrokerFactory:
+    """nats-servers on random ports: plain, or TLS with client verification by the harness CA
+    (run-demo.sh's ``MCO_TLS=1`` broker: ``nats.pem``, ``--tlsverify``)."""
+
+    workdir: Path
+    started: list[NatsServer] = field(default_factory=list)
+
+    def start(self, tls: bool = False) -> NatsServer:
+        args: list[str] = []
+        if tls:
+            args = ["--tls", "--tlscert", ssl_file("nats.pem"), "--tlskey", ssl_file("nats.key")]
+            args += ["--tlsverify", "--tlscacert", ssl_file("ca.pem")]
+        server = NatsServer.start(*args, workdir=self.workdir / f"broker-{len(self.started)}")
+        self.started.append(server)
+        return server
+
+    def stop_all(self) -> None:
+        for server in self.started:
+            server.stop()
 
 
 @pytest.fixture(scope="session")
-def tls_broker(harness, tmp_path_factory: pytest.TempPathFactory):
-    """nats-server with TLS and client verification by the harness CA (run-demo.sh's MCO_TLS=1 broker)."""
-    server = NatsServer.start(
-        "--tls",
-        "--tlscert",
-        ssl_file("nats.pem"),
-        "--tlskey",
-        ssl_file("nats.key"),
-        "--tlsverify",
-        "--tlscacert",
-        ssl_file("ca.pem"),
-        workdir=tmp_path_factory.mktemp("tls-broker"),
-    )
-    yield server
-    server.stop()
+def brokers(harness, tmp_path_factory: pytest.TempPathFactory):
+    """Start brokers of a test's own (every network on a broker answers what it matches)."""
+    factory = BrokerFactory(tmp_path_factory.mktemp("brokers"))
+    yield factory
+    factory.stop_all()
+
+
+@pytest.fixture(scope="session")
+def broker(brokers: BrokerFactory) -> NatsServer:
+    """The shared plain broker of :func:`network`."""
+    return brokers.start()
+
+
+@pytest.fixture(scope="session")
+def tls_broker(brokers: BrokerFactory) -> NatsServer:
+    """The shared TLS broker."""
+    return brokers.start(tls=True)
 
 
 @pytest.fixture(scope="session")

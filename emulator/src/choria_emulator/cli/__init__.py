@@ -14,7 +14,7 @@ import sys
 from .. import __version__
 from .errors import CLIError, run_command
 
-COMMANDS = ("emulate", "ping", "discover", "rpc", "federation", "measure", "nodes", "playbook")
+COMMANDS = ("emulate", "ping", "discover", "rpc", "federation", "measure", "nodes", "playbook", "scenario")
 
 
 def build_parser(only: str | None = None) -> argparse.ArgumentParser:

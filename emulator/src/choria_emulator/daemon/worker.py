@@ -192,6 +192,8 @@ class Worker:
             self.connected -= 1
         if self.stopping:
             return
+        if isinstance(exc, NatsProtocolError):  # the server sent something that is not NATS: say so
+            self.server_error(instance, f"protocol error, reconnecting: {exc}")
         self.reconnects += 1
         instance.reconnects += 1
         instance.server_index += 1 if len(self.config.servers) > 1 else 0

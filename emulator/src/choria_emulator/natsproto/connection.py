@@ -250,8 +250,14 @@ class NatsConnection(asyncio.Protocol):
             self.transport.abort()
 
     def _fail(self, exc: Exception) -> None:
-        if self.transport is not None:
-            self.transport.abort()
+        """The server broke the protocol: reset the connection and tell the owner (or the handshake) why."""
+        transport = self.transport
+        if transport is None or self._closing:
+            return
+        self._closing = True  # connection_lost must not report it again without the reason
+        transport.abort()
+        if not self._fail_handshake(exc):
+            self.owner.on_disconnect(self, exc)
 
     def _fail_handshake(self, exc: BaseException) -> bool:
         failed = False

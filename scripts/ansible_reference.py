@@ -1,8 +1,12 @@
 #!/usr/bin/env python3
-"""Write docs/ansible/reference.md from the modules' DOCUMENTATION/EXAMPLES/RETURN and the roles' argument specs.
+"""Write docs/ansible/reference.md and every roles/<role>/README.md from the plugins' and roles' own docs.
 
-The reference is generated, never edited: ``make ansible-docs`` rewrites it. ``--check`` (run by
-``make test-galaxy``) renders every module and role and says whether the committed file is current.
+The reference comes from the modules' DOCUMENTATION/EXAMPLES/RETURN and the roles' argument specs; a
+role's README from its ``meta/argument_specs.yml`` (what it does, what it starts and where, every
+variable) and its example play ``docs/ansible/examples/role_<role>.yml``, whose variables are
+validated against the argument spec the way Ansible validates them when the role starts. Both are
+generated, never edited: ``make ansible-docs`` rewrites them, ``--check`` (run by ``make test-galaxy``)
+fails when a committed file is not what the docs produce now.
 ``ansible-doc --json`` reads the docs exactly as Ansible does (doc fragments merged);
 antsibull-docs-parser turns Ansible markup (C(), O(), M() ...) into Markdown.
 """
@@ -17,12 +21,15 @@ import sys
 from pathlib import Path
 from typing import Any
 
+import yaml
+from ansible.module_utils.common.arg_spec import ArgumentSpecValidator
 from antsibull_docs_parser import dom
 from antsibull_docs_parser.md import to_md
 from antsibull_docs_parser.parser import Context, parse
 
 REPO = Path(__file__).resolve().parent.parent
 OUTPUT = REPO / "docs" / "ansible" / "reference.md"
+EXAMPLES = REPO / "docs" / "ansible" / "examples"
 COLLECTION = "chorialab.choria"
 ANSIBLE_DOC = Path(sys.executable).with_name("ansible-doc")
 
@@ -72,10 +79,8 @@ def options_table(options: dict[str, Any], plugin: str, kind: str, prefix: str =
             extra.append("choices: " + ", ".join(f"`{c}`" for c in spec["choices"]))
         if spec.get("aliases"):
             extra.append("aliases: " + ", ".join(f"`{a}`" for a in spec["aliases"]))
-        description = md(spec.get("description"), plugin, kind)
-        rows.append(
-            f"| `{prefix}{name}` | {kind_text} | {value(spec.get('default'))} | {cell(' '.join(extra + [description]))} |"
-        )
+        description = cell(" ".join([*extra, md(spec.get("description"), plugin, kind)]))
+        rows.append(f"| `{prefix}{name}` | {kind_text} | {value(spec.get('default'))} | {description} |")
         if spec.get("suboptions"):
             rows.extend(options_table(spec["suboptions"], plugin, kind, prefix=f"{prefix}{name}."))
     return rows
@@ -128,11 +133,14 @@ def role_section(fqcn: str, data: dict[str, Any]) -> list[str]:
     return lines
 
 
-def render() -> str:
+def role_names() -> list[str]:
+    return sorted(p.parent.parent.name for p in (REPO / "roles").glob("*/meta/argument_specs.yml"))
+
+
+def render(role_docs: dict[str, Any]) -> str:
     modules = sorted(p.stem for p in (REPO / "plugins" / "modules").glob("*.py") if not p.name.startswith("_"))
-    roles = sorted(p.parent.parent.name for p in (REPO / "roles").glob("*/meta/argument_specs.yml"))
+    roles = role_names()
     module_docs = ansible_doc("module", modules) if modules else {}
-    role_docs = ansible_doc("role", roles) if roles else {}
     lines = [
         "# chorialab.choria: module and role reference",
         "",
@@ -152,18 +160,109 @@ def render() -> str:
     return "\n".join(lines).rstrip("\n") + "\n"
 
 
+def example_role_vars(fqcn: str, plays: Any, path: Path) -> list[dict[str, Any]]:
+    """The variables of every use of the role in an example playbook (``roles:`` entries)."""
+    if not isinstance(plays, list):
+        raise SystemExit(f"{path}: an example must be a playbook (a list of plays)")
+    uses = []
+    for play in plays:
+        for entry in play.get("roles") or []:
+            if isinstance(entry, dict) and entry.get("role", entry.get("name")) == fqcn:
+                values = {k: v for k, v in entry.items() if k not in ("role", "name", "vars", "tags", "when")}
+                values.update(entry.get("vars") or {})
+                uses.append(values)
+    if not uses:
+        raise SystemExit(f"{path}: no play uses the role {fqcn} under roles:")
+    return uses
+
+
+def check_example(role: str, path: Path) -> str:
+    """The example's text, after checking its variables against the role's argument spec as Ansible does."""
+    if not path.exists():
+        raise SystemExit(f"{path} is missing: every role has an example play there (its README shows it)")
+    text = path.read_text()
+    specs = yaml.safe_load((REPO / "roles" / role / "meta" / "argument_specs.yml").read_text())["argument_specs"]
+    options = specs["main"].get("options") or {}
+    for values in example_role_vars(f"{COLLECTION}.{role}", yaml.safe_load(text), path):
+        result = ArgumentSpecValidator(options).validate(values)
+        if result.error_messages:
+            raise SystemExit(f"{path}: {'; '.join(result.error_messages)}")
+    return text
+
+
+def role_readme(role: str, doc: dict[str, Any]) -> str:
+    """roles/<role>/README.md: what the role does and starts, an example play, every variable."""
+    fqcn = f"{COLLECTION}.{role}"
+    example_path = EXAMPLES / f"role_{role}.yml"
+    example = check_example(role, example_path).strip("\n")
+    spec = doc["entry_points"]["main"]
+    lines = [
+        f"# {fqcn}",
+        "",
+        "<!-- Generated by scripts/ansible_reference.py from meta/argument_specs.yml and",
+        f"     docs/ansible/examples/{example_path.name}; do not edit. `make ansible-docs` rewrites it. -->",
+        "",
+        md(spec.get("short_description"), fqcn, "role").rstrip(".") + ".",
+        "",
+    ]
+    description = spec.get("description") or []
+    for paragraph in [description] if isinstance(description, str) else description:
+        lines += [md(paragraph, fqcn, "role"), ""]
+    lines += [
+        "## Example",
+        "",
+        f"From [docs/ansible/examples/{example_path.name}](../../docs/ansible/examples/{example_path.name}):",
+        "",
+        "```yaml",
+        example,
+        "```",
+        "",
+        "## Variables",
+        "",
+        "Ansible checks them against `meta/argument_specs.yml` before the role runs; a wrong type or an",
+        "unknown choice fails the play with the variable named.",
+        "",
+        "| variable | type | default | description |",
+        "| --- | --- | --- | --- |",
+        *options_table(spec.get("options") or {}, fqcn, "role"),
+        "",
+        "## See also",
+        "",
+        "- [Module and role reference](../../docs/ansible/reference.md), "
+        "[getting started](../../docs/ansible/getting-started.md), [scaling out](../../docs/ansible/scaling-out.md)",
+        f"- `ansible-doc -t role {fqcn}`",
+    ]
+    return "\n".join(lines) + "\n"
+
+
+def render_role_readmes(role_docs: dict[str, Any]) -> dict[Path, str]:
+    return {
+        REPO / "roles" / role / "README.md": role_readme(role, role_docs[f"{COLLECTION}.{role}"])
+        for role in role_names()
+    }
+
+
 def main() -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--check", action="store_true", help="render everything; report (not fail) a stale reference")
-    parser.add_argument("--output", type=Path, default=OUTPUT)
+    parser.add_argument("--check", action="store_true", help="write nothing; exit 1 when a generated file is stale")
+    parser.add_argument("--output", type=Path, default=OUTPUT, help="where the reference goes (default: %(default)s)")
     args = parser.parse_args()
-    text = render()
+    roles = role_names()
+    role_docs = ansible_doc("role", roles) if roles else {}
+    files = {args.output: render(role_docs), **render_role_readmes(role_docs)}
     if args.check:
-        stale = not args.output.exists() or args.output.read_text() != text
-        print(f"{args.output}: {'out of date with the plugins; run `make ansible-docs`' if stale else 'up to date'}")
-        return 0
-    args.output.write_text(text)
-    print(f"wrote {args.output}")
+        stale = [path for path, text in files.items() if not path.exists() or path.read_text() != text]
+        for path in stale:
+            print(
+                f"{path.relative_to(REPO) if path.is_relative_to(REPO) else path}: out of date; run `make ansible-docs`"
+            )
+        if not stale:
+            print(f"{len(files)} generated files up to date")
+        return 1 if stale else 0
+    for path, text in files.items():
+        if not path.exists() or path.read_text() != text:
+            path.write_text(text)
+            print(f"wrote {path}")
     return 0
 
 

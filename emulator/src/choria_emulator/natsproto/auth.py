@@ -4,8 +4,9 @@ from __future__ import annotations
 
 import base64
 import re
-from dataclasses import dataclass
 from pathlib import Path
+
+from ..compat import slotted_dataclass
 
 _JWT = re.compile(r"-----BEGIN NATS USER JWT-----\s*(\S+)\s*------END NATS USER JWT------")
 _SEED = re.compile(r"-----BEGIN USER NKEY SEED-----\s*(\S+)\s*------END USER NKEY SEED------")
@@ -15,7 +16,7 @@ class CredentialsError(ValueError):
     pass
 
 
-@dataclass(frozen=True, slots=True)
+@slotted_dataclass(frozen=True)
 class Credentials:
     """A user JWT and the nkey seed that signs the server's nonce."""
 

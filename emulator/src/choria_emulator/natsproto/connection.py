@@ -11,11 +11,11 @@ from __future__ import annotations
 import asyncio
 import json
 import ssl
-from dataclasses import dataclass
 from typing import Protocol
 from urllib.parse import urlsplit
 
 from .. import __version__
+from ..compat import slotted_dataclass, timeout
 from .auth import Credentials
 from .parser import NatsProtocolError, parse
 
@@ -43,7 +43,7 @@ class Owner(Protocol):
     def on_server_error(self, message: str) -> None: ...
 
 
-@dataclass(frozen=True, slots=True)
+@slotted_dataclass(frozen=True)
 class ServerAddress:
     host: str
     port: int
@@ -76,7 +76,7 @@ def parse_server(text: str) -> ServerAddress:
     return ServerAddress(parts.hostname, port, parts.scheme == "tls", parts.username, parts.password)
 
 
-@dataclass(slots=True)
+@slotted_dataclass
 class ConnectOptions:
     """What every connection of a process shares."""
 
@@ -140,7 +140,7 @@ class NatsConnection(asyncio.Protocol):
         conn._info = loop.create_future()
         conn._pong = loop.create_future()
         try:
-            async with asyncio.timeout(options.connect_timeout):
+            async with timeout(options.connect_timeout):
                 transport, _ = await loop.create_connection(lambda: conn, server.host, server.port)
                 info = await conn._info
                 conn.max_payload = _max_payload(info, conn.max_payload)

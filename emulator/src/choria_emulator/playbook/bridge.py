@@ -9,6 +9,7 @@ one broker connection. So they live on a loop in a daemon thread and the engine 
 from __future__ import annotations
 
 import asyncio
+import concurrent.futures
 import logging
 import threading
 from collections.abc import Awaitable
@@ -50,7 +51,7 @@ class LoopThread:
                 log.warning("closing %s failed: %s", getattr(closer, "__qualname__", closer), exc)
         try:
             self.call(_cancel_pending(), timeout=5)
-        except (RuntimeError, TimeoutError) as exc:
+        except (RuntimeError, concurrent.futures.TimeoutError) as exc:
             log.warning("cancelling pending tasks failed: %s", exc)
         self.loop.call_soon_threadsafe(self.loop.stop)
         self._thread.join(5)

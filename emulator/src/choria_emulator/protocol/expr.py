@@ -12,9 +12,9 @@ from __future__ import annotations
 import math
 import operator
 import re
-from dataclasses import dataclass
 from typing import Any, Callable
 
+from ..compat import slotted_dataclass
 from .goregex import compile_go
 
 Env = Any
@@ -46,7 +46,7 @@ _ESCAPE = re.compile(
 )
 
 
-@dataclass(frozen=True, slots=True)
+@slotted_dataclass(frozen=True)
 class Token:
     kind: str  # number, string, name, op, eof
     text: str
@@ -247,7 +247,7 @@ def _member(container: Any, key: Any, nil_safe: bool) -> Any:
 # ---- compiled nodes -----------------------------------------------------------------------
 
 
-@dataclass(frozen=True, slots=True)
+@slotted_dataclass(frozen=True)
 class Node:
     """A compiled sub-expression: ``run(env)`` plus what the compiler may know statically."""
 
@@ -261,7 +261,7 @@ def constant(value: Any, kind: str) -> Node:
     return Node(lambda env: value, kind, value, True)
 
 
-@dataclass(frozen=True, slots=True)
+@slotted_dataclass(frozen=True)
 class Function:
     """A function callable from expressions; ``compile_call`` may specialise on constant arguments."""
 

@@ -10,9 +10,10 @@ regexes, fact comparisons and compound programs are prepared once and reused.
 
 from __future__ import annotations
 
-from dataclasses import dataclass, field
+from dataclasses import field
 from typing import Any
 
+from ..compat import slotted_dataclass
 from .compound import expression_error, match_compound
 from .errors import ProtocolError
 from .goregex import pattern_error
@@ -51,7 +52,7 @@ def _compound_list(value: Any) -> list[list[dict[str, Any]]]:
     return value
 
 
-@dataclass(slots=True)
+@slotted_dataclass
 class Filter:
     fact: list[FactFilter] = field(default_factory=list)
     cf_class: list[str] = field(default_factory=list)

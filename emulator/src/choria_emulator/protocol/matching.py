@@ -10,10 +10,11 @@ from __future__ import annotations
 
 import json
 import re
-from dataclasses import dataclass, field
+from dataclasses import field
 from functools import lru_cache
 from typing import Any, Callable, Protocol
 
+from ..compat import slotted_dataclass
 from .errors import ProtocolError
 from .expr import COMPARISONS
 from .goregex import compile_go
@@ -57,7 +58,7 @@ _GJSON_SPECIAL = re.compile(r"[\\*?#|@]")
 _QUERY = re.compile(r"\s*(.*?)\s*(==|!=|<=|>=|!%|=|<|>|%)\s*(.*?)\s*\Z", re.S)
 
 
-@dataclass(frozen=True, slots=True)
+@slotted_dataclass(frozen=True)
 class _Query:
     """A gjson ``#(path op value)`` array query; ``every`` for ``#(...)#`` (all matches)."""
 
@@ -330,7 +331,7 @@ def _compile_fact_comparison(op: str, value: str) -> Comparison:
     return compare if op in FACT_OPERATORS else _never
 
 
-@dataclass(slots=True, frozen=True)
+@slotted_dataclass(frozen=True)
 class FactFilter:
     fact: str
     operator: str

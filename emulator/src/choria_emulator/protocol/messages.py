@@ -6,9 +6,9 @@ The constructors the client and the daemon share (go-choria ``protocol/v1/constr
 from __future__ import annotations
 
 import hashlib
-from dataclasses import dataclass
 from typing import TYPE_CHECKING
 
+from ..compat import slotted_dataclass
 from .errors import ProtocolError
 from .reply import Reply
 from .request import Request
@@ -48,7 +48,7 @@ def encode_request(
     )
 
 
-@dataclass(slots=True)
+@slotted_dataclass
 class IncomingRequest:
     transport: Transport
     secure: SecureRequest
@@ -73,7 +73,7 @@ def _published(transport: Transport, sender: str, seen_by_url: str | None) -> by
     return transport.encode()
 
 
-@dataclass(slots=True)
+@slotted_dataclass
 class IncomingReply:
     transport: Transport
     secure: SecureReply

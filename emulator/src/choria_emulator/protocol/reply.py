@@ -3,16 +3,17 @@
 from __future__ import annotations
 
 import time as _time
-from dataclasses import dataclass, field
+from dataclasses import field
 from typing import Any
 
+from ..compat import slotted_dataclass
 from . import gojson
 from .errors import ProtocolError
 
 PROTOCOL = "choria:reply:1"
 
 
-@dataclass(slots=True)
+@slotted_dataclass
 class Reply:
     message: str
     requestid: str

@@ -5,9 +5,10 @@ from __future__ import annotations
 import re
 import time as _time
 import uuid
-from dataclasses import dataclass, field
+from dataclasses import field
 from typing import Any
 
+from ..compat import slotted_dataclass
 from . import gobase64, gojson
 from .errors import ProtocolError
 from .filter import Filter
@@ -36,7 +37,7 @@ def decode_payload(message: str) -> bytes:
         return message.encode()
 
 
-@dataclass(slots=True)
+@slotted_dataclass
 class Request:
     message: str
     senderid: str

@@ -3,10 +3,11 @@
 from __future__ import annotations
 
 import json
-from dataclasses import dataclass, field
+from dataclasses import field
 from enum import IntEnum
 from typing import Any
 
+from ..compat import slotted_dataclass
 from . import gojson
 from .errors import ProtocolError
 
@@ -30,7 +31,7 @@ STATUS_MESSAGES = {
 }
 
 
-@dataclass(slots=True)
+@slotted_dataclass
 class RPCRequest:
     """``{"agent","action","data"}``; Ruby ``mco`` adds ``caller`` and ``data.process_results``."""
 
@@ -67,7 +68,7 @@ class RPCRequest:
         return cls(agent, action, data, caller if isinstance(caller, str) else None)
 
 
-@dataclass(slots=True)
+@slotted_dataclass
 class RPCReply:
     statuscode: int = StatusCode.OK
     statusmsg: str = "OK"

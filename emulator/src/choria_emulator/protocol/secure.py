@@ -10,8 +10,8 @@ from __future__ import annotations
 import base64
 import hashlib
 import hmac
-from dataclasses import dataclass
 
+from ..compat import slotted_dataclass
 from . import gojson
 from .errors import ProtocolError
 
@@ -26,7 +26,7 @@ def message_hash(message: str) -> str:
     return base64.b64encode(hashlib.sha256(message.encode()).digest()).decode("ascii")
 
 
-@dataclass(slots=True)
+@slotted_dataclass
 class SecureRequest:
     message: str
     signature: str = INSECURE
@@ -63,7 +63,7 @@ def insecure_registration(message: str) -> SecureRequest:
     return SecureRequest(message, base64.b64encode(INSECURE_REGISTRATION.encode()).decode(), INSECURE_REGISTRATION)
 
 
-@dataclass(slots=True)
+@slotted_dataclass
 class SecureReply:
     message: str
     hash: str

@@ -3,16 +3,17 @@
 from __future__ import annotations
 
 import base64
-from dataclasses import dataclass, field
+from dataclasses import field
 from typing import Any
 
+from ..compat import slotted_dataclass
 from . import gobase64, gojson
 from .errors import ProtocolError
 
 PROTOCOL = "choria:transport:1"
 
 
-@dataclass(slots=True)
+@slotted_dataclass
 class Federation:
     """The ``federation`` header of federated networks.
 
@@ -44,7 +45,7 @@ class Federation:
         return cls(str(data.get("req", "")), str(data.get("reply-to", "")), list(targets))
 
 
-@dataclass(slots=True)
+@slotted_dataclass
 class Transport:
     """A transport message; ``data`` holds the raw JSON bytes of the secure request or reply."""
 

@@ -9,10 +9,10 @@ version has a pre-release (Masterminds issue 21). Parsed constraints are cached.
 from __future__ import annotations
 
 import re
-from dataclasses import dataclass
 from functools import lru_cache
 from typing import Callable
 
+from ..compat import slotted_dataclass
 from .version import SemVerError, Version
 
 _CV = r"v?([0-9|x|X|\*]+)(\.[0-9|x|X|\*]+)?(\.[0-9|x|X|\*]+)?(-([0-9A-Za-z\-]+(\.[0-9A-Za-z\-]+)*))?(\+([0-9A-Za-z\-]+(\.[0-9A-Za-z\-]+)*))?"
@@ -20,7 +20,7 @@ _CONSTRAINT = re.compile(r"\s*(~>|=>|=<|>=|<=|!=|=|>|<|~|\^|)\s*(" + _CV + r")\s
 _RANGE = re.compile(r"\s*(" + _CV + r")\s+-\s+(" + _CV + r")\s*")
 
 
-@dataclass(frozen=True, slots=True)
+@slotted_dataclass(frozen=True)
 class _Constraint:
     check: Callable[[Version, _Constraint], bool]
     con: Version

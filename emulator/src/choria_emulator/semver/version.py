@@ -16,7 +16,8 @@ each below the other, as Go's ``comparePrePart`` has them.
 from __future__ import annotations
 
 import re
-from dataclasses import dataclass
+
+from ..compat import slotted_dataclass
 
 NUMBER = r"(0|[1-9][0-9]*)"
 IDENTIFIERS = r"[0-9A-Za-z-]+(?:\.[0-9A-Za-z-]+)*"
@@ -37,7 +38,7 @@ def identifiers(text: str | None) -> tuple[str, ...]:
     return tuple(str(int(part)) if part.isdigit() else part for part in text.split("."))
 
 
-@dataclass(frozen=True, slots=True, eq=False)
+@slotted_dataclass(frozen=True, eq=False)
 class Version:
     major: int
     minor: int

@@ -139,8 +139,10 @@ class DaemonFactory:
         classes: list[str] | None = None,
         tls: bool = False,
         insecure: bool = False,
+        emulated0: bool = False,
     ) -> RealDaemon:
-        """A real ``mcollectived`` on ``broker``; returns once it is subscribed."""
+        """A real ``mcollectived`` on ``broker``; returns once it is subscribed (``emulated0``: with
+        a Ruby ``emulated0`` agent, see :meth:`RealDaemon.start`)."""
         daemon = RealDaemon.start(
             broker.url,
             broker.monitor,
@@ -150,6 +152,7 @@ class DaemonFactory:
             classes=classes,
             tls=tls,
             insecure=insecure,
+            emulated0=emulated0,
         )
         self.started.append(daemon)
         return daemon

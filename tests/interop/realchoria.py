@@ -156,6 +156,7 @@ def broker_subscriptions(monitor: str, name: str) -> list[str] | None:
 
 
 DAEMON_SUBSCRIPTIONS = 10  # {mcollective,collective1} x {node.<id>, discovery, rpcutil, choria_util, bolt_tasks}
+RUBY = Path(__file__).parent / "ruby"  # a real Ruby emulated0 agent
 
 
 @dataclass
@@ -180,9 +181,14 @@ class RealDaemon:
         classes: list[str] | None = None,
         tls: bool = False,
         insecure: bool = False,
+        emulated0: bool = False,
         timeout: float = 60.0,
     ) -> RealDaemon:
-        """Start and wait until the broker shows all its subscriptions (it answers from then on)."""
+        """Start and wait until the broker shows all its subscriptions (it answers from then on).
+
+        ``emulated0``: also load a real Ruby ``emulated0`` agent (``ruby/``, with the harness's DDL),
+        so the daemon can take part in ``choria-emulator measure`` suites.
+        """
         workdir.mkdir(parents=True, exist_ok=True)
         env = dict(os.environ, MCO_WORK=str(workdir))
         env.pop("MCO_TLS", None)
@@ -197,6 +203,11 @@ class RealDaemon:
             env["MCO_TLS"] = "1"
         if insecure:
             env["MCO_INSECURE"] = "1"
+        expected = DAEMON_SUBSCRIPTIONS
+        if emulated0:
+            # mcollective's libdir is $LOAD_PATH itself: -I adds the agent and the harness's DDLs
+            env["RUBYOPT"] = f"{env.get('RUBYOPT', '')} -I{RUBY} -I{HARNESS / 'plugins'}".strip()
+            expected += len(COLLECTIVES)
         log = workdir / "mcollectived.log"
         with open(log, "ab") as out:
             process = subprocess.Popen(
@@ -213,7 +224,7 @@ class RealDaemon:
             if process.poll() is not None:
                 raise RuntimeError(f"mcollectived {identity} exited with {process.returncode}: {daemon.log()[-3000:]}")
             subs = broker_subscriptions(monitor, identity)
-            if subs is not None and len(subs) >= DAEMON_SUBSCRIPTIONS:
+            if subs is not None and len(subs) >= expected:
                 return daemon
             time.sleep(0.2)
         daemon.stop()

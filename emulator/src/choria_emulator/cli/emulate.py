@@ -86,6 +86,35 @@ def register(sub: argparse._SubParsersAction) -> None:
         metavar="S",
         help="seconds between two writes of --stats-file (default 5)",
     )
+    p.add_argument(
+        "--ddl",
+        action="append",
+        metavar="FILE_OR_DIR",
+        help="serve the agents of these go-choria JSON DDLs (a file, a directory of *.json, or a shipped "
+        "agent's name: puppet, service, package, nrpe, haproxy, appmgr); repeatable",
+    )
+    p.add_argument(
+        "--scenario",
+        metavar="FILE",
+        help="behaviour of the DDL agents (docs/scenarios.md), or a shipped scenario's name (puppet, blue-green, ...)",
+    )
+    p.add_argument("--seed", type=int, help="seed of every random choice of the scenario (default: its own seed)")
+    p.add_argument(
+        "--lifecycle", action="store_true", help="publish go-choria lifecycle events: startup, alive, shutdown"
+    )
+    p.add_argument(
+        "--lifecycle-interval",
+        type=float,
+        default=3600.0,
+        metavar="S",
+        help="seconds between two alive events of an instance (default 3600, as go-choria)",
+    )
+    p.add_argument(
+        "--lifecycle-format",
+        choices=("cloudevent", "choria"),
+        default="cloudevent",
+        help="cloudevent (go-choria's default) or choria (its legacy format)",
+    )
     p.add_argument("--connect-concurrency", type=int, default=256, help="connections each worker opens at once")
     p.add_argument("--loop", choices=("auto", "uvloop", "asyncio"), default="auto", help="event loop for the workers")
     p.set_defaults(func=run)
@@ -100,6 +129,7 @@ def config_from_args(args: argparse.Namespace) -> EmulatorConfig:
                     servers.append(parse_server(item))
                 except ValueError as exc:
                     raise CLIError(f"bad --server: {exc}", exit_code=2) from None
+    plugins, ddl_paths, scenario_path = _scenario_plugins(args)
     wants_tls = args.tls or args.verify or any(server.tls for server in servers)  # tls://host implies --tls
     tls = TLSFiles(args.tls_ca, args.tls_cert, args.tls_key, args.verify) if wants_tls else None
     try:
@@ -128,6 +158,13 @@ def config_from_args(args: argparse.Namespace) -> EmulatorConfig:
             start_index=args.start_index,
             loop=args.loop,
             port_file=args.port_file,
+            plugins=tuple(plugins),
+            ddl=tuple(ddl_paths),
+            scenario=scenario_path,
+            seed=args.seed,
+            lifecycle=args.lifecycle,
+            lifecycle_interval=args.lifecycle_interval,
+            lifecycle_format=args.lifecycle_format,
         )
         FactsTemplate.load(config.facts)  # fail now, not in every worker
         config.connect_options()  # TLS files and NATS credentials load, or fail here
@@ -146,6 +183,28 @@ def config_from_args(args: argparse.Namespace) -> EmulatorConfig:
             exit_code=2,
         )
     return config
+
+
+def _scenario_plugins(args: argparse.Namespace) -> tuple[list, list[str], str | None]:
+    """The DDL agents of ``--ddl``/``--scenario``, loaded and checked before anything starts."""
+    if not args.ddl and not args.scenario:
+        if args.seed is not None:
+            raise CLIError("--seed needs --scenario", exit_code=2)
+        return [], [], None
+    from ..ddl.agent import DDLError, load_paths
+    from ..scenario import Scenario, ScenarioError
+    from ..scenario.agents import build_agents
+    from ..scenario.library import resolve_ddl, resolve_scenario
+
+    ddl_paths = [resolve_ddl(value) for value in args.ddl or []]
+    scenario_path = resolve_scenario(args.scenario) if args.scenario else None
+    try:
+        ddls = load_paths(ddl_paths)
+        scenario = Scenario.load(scenario_path, ddls) if scenario_path else None
+    except (DDLError, ScenarioError) as exc:
+        raise CLIError(str(exc), exit_code=2) from None
+    agents, _ = build_agents(ddls, scenario, args.seed)
+    return agents, ddl_paths, scenario_path
 
 
 def run(args: argparse.Namespace) -> int:

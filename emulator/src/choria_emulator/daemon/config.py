@@ -71,6 +71,12 @@ class EmulatorConfig:
     loop: str = "auto"
     port_file: str | None = None
     plugins: tuple[Agent, ...] = ()  # agents served besides the built-in ones (daemon/registry.py)
+    ddl: tuple[str, ...] = ()  # --ddl: where the plug-ins' DDLs came from (for /debug/vars)
+    scenario: str | None = None  # --scenario file
+    seed: int | None = None  # --seed (None: the scenario's own seed)
+    lifecycle: bool = False  # --lifecycle: publish startup, alive and shutdown events
+    lifecycle_interval: float = 3600.0
+    lifecycle_format: str = "cloudevent"
 
     def __post_init__(self) -> None:
         if self.instances < 1:
@@ -98,6 +104,10 @@ class EmulatorConfig:
             raise ValueError("--registration-interval and --registration-size must not be negative")
         if self.stats_interval <= 0:
             raise ValueError("--stats-interval must be positive")
+        if not self.lifecycle_interval > 0 or self.lifecycle_interval == float("inf"):
+            raise ValueError("--lifecycle-interval must be a positive number of seconds")
+        if self.lifecycle_format not in ("cloudevent", "choria"):
+            raise ValueError("--lifecycle-format must be cloudevent or choria")
         for flag, target in (
             ("--audit", self.audit),
             ("--stats-file", self.stats_file),

@@ -46,7 +46,7 @@ agents it subscribed to by name.
 
 from __future__ import annotations
 
-from collections.abc import Iterable, Iterator, Mapping
+from collections.abc import Iterable, Iterator, Mapping, Sequence
 from typing import Any, Callable, Optional, Protocol, Union
 
 from ..protocol import RPCReply, RPCRequest, StatusCode
@@ -146,8 +146,18 @@ class WorkerServices(Protocol):
     """What a worker offers an agent's ``setup`` (once per worker process, before any request)."""
 
     size: int  # instances in this worker: the length of per-node state arrays
+    timers: Any  # the worker's one TimerHeap (daemon/timers.py)
+
+    @property
+    def nodes(self) -> Sequence[AgentContext]: ...  # the worker's instances, by slot
 
     def call_later(self, delay: float, callback: Callable[..., Any], *args: Any) -> Any: ...
+
+    def when_running(self, callback: Callable[[], Any]) -> None: ...  # once the worker's loop runs
+
+    def connect_later(self, node: AgentContext, delay: float) -> None: ...  # from setup: a late starter
+
+    def disconnect(self, node: AgentContext, down: float) -> bool: ...  # drop the connection for ``down`` s
 
 
 def ok(data: Any) -> str:

@@ -225,6 +225,13 @@ class Supervisor:
             "all_connected_after": self.all_connected_at and round(self.all_connected_at - self.started, 3),
             "servers": [str(s) for s in config.servers],
             "subscriptions_per_instance": config.subscriptions_per_instance,
+            "scenario": {
+                "agents": [agent.name for agent in config.plugins],
+                "ddl": list(config.ddl),
+                "file": config.scenario,
+                "seed": config.seed,
+                "lifecycle": config.lifecycle_format if config.lifecycle else None,
+            },
             **status,
         }
 

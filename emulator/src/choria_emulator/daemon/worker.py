@@ -18,6 +18,7 @@ import ssl
 import time
 from typing import Any
 
+from .. import __version__
 from ..natsproto import NatsConnection, NatsProtocolError, PermanentConnectError
 from ..natsproto.auth import CredentialsError
 from ..protocol import ProtocolError
@@ -26,6 +27,7 @@ from .agents import build_registry
 from .config import RECONNECT_MAX, RECONNECT_MIN, EmulatorConfig
 from .facts import FactsTemplate
 from .instance import Instance, Layout
+from .lifecycle import Lifecycle
 from .registration import Registrar
 from .registry import Later, NodeSettings
 from .requests import MALFORMED, DecodedRequest, RequestCache
@@ -90,6 +92,19 @@ class Worker:
         self._queue: asyncio.Queue[Instance] | None = None
         self._registrar: Registrar | None = None
         self._report_now: Any = None
+        self._when_running: list[Any] = []  # plug-in callbacks for when the loop runs
+        self._held: dict[int, float] = {}  # slot -> seconds before a late starter first connects
+        self.lifecycle: Lifecycle | None = None
+        if config.lifecycle:
+            self.lifecycle = Lifecycle(
+                self.instances,
+                __version__,
+                self._publish_event,
+                fmt=config.lifecycle_format,
+                interval=config.lifecycle_interval,
+                started=self.started,
+                process_key=f"{suffix}:{worker_id}",
+            )
         for agent in self.registry:
             if agent.setup is not None:
                 agent.setup(self)
@@ -102,19 +117,59 @@ class Worker:
     def call_later(self, delay: float, callback: Any, *args: Any) -> None:
         self.timers.call_later(delay, callback, *args)
 
+    @property
+    def nodes(self) -> list[Instance]:
+        return self.instances
+
+    def when_running(self, callback: Any) -> None:
+        self._when_running.append(callback)
+
+    def connect_later(self, node: Any, delay: float) -> None:
+        """A late starter: the instance first connects ``delay`` seconds after the worker starts."""
+        self._held[node.slot] = max(0.0, delay)
+
+    def disconnect(self, node: Any, down: float) -> bool:
+        """Drop an instance's connection on purpose (churn) and reconnect it ``down`` seconds later."""
+        instance = self.instances[node.slot]
+        conn = instance.connection
+        if conn is None or self.stopping:
+            return False
+        conn.close()  # a close of ours: on_disconnect is not called, so no backoff retry is scheduled
+        instance.connection = None
+        self.connected -= 1
+        self.reconnects += 1
+        instance.reconnects += 1
+        self.timers.call_later(down, self._requeue, instance)
+        return True
+
+    def _publish_event(self, node: Any, subject: bytes, payload: bytes) -> bool:
+        conn = node.connection
+        if conn is not None and conn.publish(subject, payload):
+            self.counters.events[node.slot] += 1
+            return True
+        return False
+
     # ---- connecting ------------------------------------------------------------------------
     async def run(self, stop: asyncio.Event, report: Any = None) -> None:
         loop = asyncio.get_running_loop()
         self._stop = stop
         self._queue = asyncio.Queue()
         for instance in self.instances:
-            self._queue.put_nowait(instance)
+            held = self._held.get(instance.slot)
+            if held is None:
+                self._queue.put_nowait(instance)
+            else:
+                self.timers.call_later(held, self._requeue, instance)
         workers = [loop.create_task(self._connector()) for _ in range(max(1, self.config.connect_concurrency))]
         self._report_now = report
         reporter = loop.create_task(self._report(report)) if report is not None else None
         if self.config.registration_interval > 0:
             self._registrar = Registrar(self)
             self._registrar.start()
+        for callback in self._when_running:
+            callback()
+        if self.lifecycle is not None:
+            self.lifecycle.start_alive()
         try:
             await stop.wait()
         finally:
@@ -124,7 +179,12 @@ class Worker:
                 task.cancel()
             if self._registrar:
                 self._registrar.stop()
+            if self.lifecycle is not None:
+                self.lifecycle.stop()
+                self.lifecycle.shutdown([i for i in self.instances if i.connection is not None])
             self.close()
+            if self.lifecycle is not None:
+                await asyncio.sleep(0.2)  # let the closing connections write the shutdown events
             if report is not None:
                 report(self.snapshot())
 
@@ -149,6 +209,8 @@ class Worker:
             instance.connected_to(conn)
             self.connected += 1
             self.ever_connected = True
+            if self.lifecycle is not None:
+                self.lifecycle.connected(instance)
             if self.connected == len(self.instances) and self._report_now is not None:
                 self._report_now(self.snapshot())  # tell the supervisor at once, not at the next tick
 

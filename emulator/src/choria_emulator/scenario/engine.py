@@ -5,7 +5,7 @@ every node of the worker is done once per request (input validation, the request
 template context, and every reply body that reads no per-node value); a body that reads state
 is built once per distinct state. Per node there are only flat arrays: the state table, one
 byte per node per group, and a request count per node that keys the random draws. Delays and
-``after`` changes go on the worker's one timer heap (:class:`~.scheduler.Scheduler`).
+``after`` changes go on the worker's one timer heap (:class:`~choria_emulator.daemon.timers.TimerHeap`).
 """
 
 from __future__ import annotations
@@ -16,12 +16,12 @@ from array import array
 from collections.abc import Sequence
 from typing import Any, Callable, Protocol
 
+from ..daemon.timers import TimerHeap
 from ..ddl.agent import Action, AgentDDL
 from ..protocol import RPCReply, StatusCode
 from . import rng
 from .expr import Template
 from .model import ActionScript, Behaviour, Scenario, StartRule, Transition
-from .scheduler import Scheduler
 from .state import StateTable, StateView
 
 log = logging.getLogger("choria_emulator.scenario")
@@ -91,13 +91,13 @@ class Engine:
         nodes: Sequence[Node],
         scenario: Scenario | None = None,
         seed: int | None = None,
-        scheduler: Scheduler | None = None,
+        timers: TimerHeap | None = None,
     ):
         self.ddls = {ddl.name: ddl for ddl in ddls}
         self.scenario = scenario
         self.nodes = nodes
         self.seed = seed if seed is not None else (scenario.seed if scenario is not None else 0)
-        self.scheduler = scheduler or Scheduler()
+        self.timers = timers if timers is not None else TimerHeap()  # the worker's one heap
         self.size = len(nodes)
         self.state = StateTable(scenario.state_types if scenario else {}, self.size)
         self.sequence = array("I", bytes(4 * self.size))
@@ -380,7 +380,7 @@ class Engine:
         delay = transition.delay.sample(
             rng.uniform(self.seed, node.index, salt, sequence, 1), rng.uniform(self.seed, node.index, salt, sequence, 2)
         )
-        self.scheduler.later(base + delay, self._transition, node, transition, inputs, request)
+        self.timers.call_later(base + delay, self._transition, node, transition, inputs, request)
 
     def _transition(
         self, node: Node, transition: Transition, inputs: dict[str, Any] | None, request: RequestView | None
@@ -401,7 +401,7 @@ class Engine:
         if self._publish is None:
             raise RuntimeError("Engine.start(publish) was not called")
         self.replies_scheduled += 1
-        self.scheduler.later(reply.delay, self._publish, node, token, reply)
+        self.timers.call_later(reply.delay, self._publish, node, token, reply)
 
     # ---- contexts -----------------------------------------------------------------------------
     def _node_context(self, node: Node, request: RequestView | None) -> dict[str, Any]:
@@ -434,7 +434,7 @@ class Engine:
 
     def stats(self) -> dict[str, Any]:
         return {
-            "pending": len(self.scheduler),
+            "pending": len(self.timers),
             "transitions": self.transitions,
             "delayed_replies": self.replies_scheduled,
             "render_errors": self.render_errors,

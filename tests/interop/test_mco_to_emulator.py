@@ -34,6 +34,8 @@ def commands(name: str) -> dict[str, tuple[str, ...]]:
         "ping collective1": ("ping", "-T", "collective1"),
         "ping identity": ("ping", "-I", f"{name}-3"),
         "find identity regex": ("find", "-I", f"/^{name}-1/"),
+        # exact names alone are not discovered (mco trusts them); with a regex beside them they are
+        "find identity exact": ("find", "-I", f"{name}-3", "-I", f"/^{name}-4$/"),
         "find agent": ("find", "-A", "emulated1"),
         "find missing agent": ("find", "-A", "emulated7"),
         "find fact": ("find", "-F", "role=db"),
@@ -128,6 +130,11 @@ def test_ping_exact_identity(matrix):
 def test_find_identity_regex(matrix):
     expected = {matrix.node(i) for i in (1, 10, 11)}
     assert sorted(found(matrix["find identity regex"])) == sorted(expected), matrix["find identity regex"]
+
+
+def test_find_identity_exact(matrix):
+    result = matrix["find identity exact"]
+    assert sorted(found(result)) == sorted([matrix.node(3), matrix.node(4)]), result
 
 
 def test_find_agent(matrix):

@@ -11,6 +11,7 @@ from typing import TYPE_CHECKING
 
 from ..natsproto import ConnectOptions, ServerAddress
 from ..natsproto.auth import Credentials
+from ..natsproto.subjects import subject_error
 from ..natsproto.tls import client_context
 
 if TYPE_CHECKING:
@@ -18,7 +19,7 @@ if TYPE_CHECKING:
 
 BUILTIN_AGENTS = ("discovery", "rpcutil", "choria_util")
 NAME_FORMATS = ("blog", "e3")
-_SUBJECT_TOKENS = re.compile(r"^[^\s*>.]+(\.[^\s*>.]+)*$")  # identities end up in C.node.<identity>
+MAX_NAME = 200  # identities (NAME-i, or i-NAME-xxxxx.choria.local) end up in C.node.<identity>: a host name's length
 _AGENT_NAME = re.compile(r"^[A-Za-z0-9_-]{1,128}$")  # one token of C.broadcast.agent.<agent>
 RECONNECT_MIN, RECONNECT_MAX = 0.25, 5.0  # seconds; backoff doubles from MIN up to MAX, with jitter
 
@@ -85,10 +86,9 @@ class EmulatorConfig:
             raise ValueError("--agents must be >= 0 and --collectives >= 1")
         if not self.servers:
             raise ValueError("at least one --server is needed")
-        if not _SUBJECT_TOKENS.match(self.name):
-            raise ValueError(
-                f"--name {self.name!r} cannot be part of a NATS subject (no spaces, '*', '>' or empty '.' parts)"
-            )
+        error = subject_error("--name", self.name, MAX_NAME)
+        if error:
+            raise ValueError(error)
         names = [*BUILTIN_AGENTS, *emulated_agent_names(self.agents)]
         for agent in self.plugins:
             if not _AGENT_NAME.match(agent.name) or agent.name in names:

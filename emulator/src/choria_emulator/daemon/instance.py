@@ -10,6 +10,7 @@ from __future__ import annotations
 
 from typing import TYPE_CHECKING, Any
 
+from ..natsproto.subjects import valid_token
 from .replies import go_string, sender_headers
 
 if TYPE_CHECKING:
@@ -28,6 +29,9 @@ class Layout:
     """
 
     def __init__(self, collectives: list[str], registry: AgentRegistry):
+        for token in (*collectives, *registry.names()):
+            if not valid_token(token):  # each goes into SUB lines: one subject token, never more protocol
+                raise ValueError(f"{token!r} cannot be a NATS subject token")
         self.collectives = tuple(collectives)
         self.registry = registry
         self.agents = registry.names()

@@ -10,6 +10,7 @@ from __future__ import annotations
 import logging
 from typing import TYPE_CHECKING, Any
 
+from ..natsproto.subjects import valid_subject
 from ..protocol import ProtocolError, Request, RPCRequest, SecureRequest, Transport, gojson
 from ..protocol.errors import SecurityError
 from .replies import ReplyTemplate
@@ -131,8 +132,14 @@ def decode(raw: bytes, verifier: RequestVerifier | None) -> DecodedRequest:
     except ProtocolError as exc:
         decoded.status, decoded.error = MALFORMED, str(exc)
         return decoded
+    reply_to = transport.reply_to
+    if reply_to and not valid_subject(reply_to):
+        # it goes into a PUB line: a CR/LF, space or 5,000 bytes there would speak NATS protocol
+        # for every instance (issue 12); the header is outside the signature, so also in --secure
+        decoded.status, decoded.error = MALFORMED, f"reply-to {reply_to[:64]!r} is not a NATS subject"
+        return decoded
     decoded.transport, decoded.request = transport, request
-    decoded.reply_to = transport.reply_to.encode() if transport.reply_to else None
+    decoded.reply_to = reply_to.encode() if reply_to else None
     if transport.federation is not None:
         # go-choria copies the federation header into every reply (protocol.CopyFederationData):
         # the Federation Broker relays a reply by its req and reply-to.

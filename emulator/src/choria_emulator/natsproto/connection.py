@@ -18,9 +18,14 @@ from .. import __version__
 from ..compat import slotted_dataclass, timeout
 from .auth import Credentials
 from .parser import NatsProtocolError, parse
+from .subjects import valid_subject
 
 DEFAULT_PORT = 4222
 _AUTH_ERRORS = ("authorization violation", "authentication")
+# The last subject object publish() found valid: a worker's instances reply to the same bytes object one
+# after the other, so each distinct subject is checked once, not once per instance (held, so never reused).
+_last_valid_subject: bytes | None = None
+rejected_subjects = 0  # publishes refused because the subject was not one NATS subject (a bug upstream of us)
 
 
 class PermanentConnectError(ConnectionError):
@@ -226,12 +231,19 @@ class NatsConnection(asyncio.Protocol):
         return self.transport is not None and not self._closing
 
     def publish(self, subject: str | bytes, payload: bytes) -> bool:
-        """Queue a PUB; False when the connection is down or the payload is over max_payload."""
+        """Queue a PUB; False when the connection is down, the payload is over max_payload or
+        ``subject`` is not one NATS subject (it would write protocol of its own: see subjects.py)."""
+        global _last_valid_subject, rejected_subjects
         transport = self.transport
         if transport is None or len(payload) > self.max_payload:
             return False
         if isinstance(subject, str):
             subject = subject.encode()
+        if subject is not _last_valid_subject:  # the instances of a worker reply to one subject object in turn
+            if not valid_subject(subject):
+                rejected_subjects += 1
+                return False
+            _last_valid_subject = subject
         transport.write(b"PUB %s %d\r\n%s\r\n" % (subject, len(payload), payload))
         return True
 

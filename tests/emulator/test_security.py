@@ -22,12 +22,12 @@ from isolated_network import own_client, own_nats, start_network  # noqa: F401 -
 
 from choria_emulator.protocol import Filter, Request, SecureRequest
 from choria_emulator.protocol.messages import encode_request, reply_subject
+from choria_emulator.protocol.secure import insecure_registration
 from choria_emulator.protocol.security import (
     InsecureSigner,
     RequestVerifier,
     SecurityError,
     X509Signer,
-    insecure_registration,
 )
 from choria_emulator.protocol.transport import Transport
 

@@ -12,7 +12,7 @@ from typing import Any, Callable, TypeVar
 
 from ..client import ChoriaClient, ClientConfig, ReplyRecord
 from ..protocol import FactFilter, Filter, ProtocolError
-from .errors import CLIError, run_command  # noqa: F401 - the sub-commands' one import
+from .errors import CLIError
 
 T = TypeVar("T")
 
@@ -181,8 +181,8 @@ def with_progress(
     """Connect as ``args`` say and run ``request(client, on_reply)`` under a progress bar of its replies."""
 
     async def call(client: ChoriaClient) -> T:
-        with progress(total, label) as bar:
-            return await request(client, lambda record: bar.advance())
+        with progress(total, label) as shown:
+            return await request(client, lambda record: shown.advance())
 
     return with_client(args, call)
 
@@ -193,10 +193,10 @@ def progress(total: int | None, label: str) -> Any:
         return _NoProgress()
     from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
 
-    bar = Progress(
+    display = Progress(
         TextColumn(label), BarColumn(), MofNCompleteColumn(), TimeElapsedColumn(), transient=True, console=_console()
     )
-    return _RichProgress(bar, total)
+    return _RichProgress(display, total)
 
 
 def _console() -> Any:
@@ -217,17 +217,17 @@ class _NoProgress:
 
 
 class _RichProgress:
-    def __init__(self, bar: Any, total: int | None):
-        self.bar = bar
+    def __init__(self, display: Any, total: int | None):
+        self.display = display
         self.total = total
 
     def __enter__(self) -> _RichProgress:
-        self.bar.__enter__()
-        self.task = self.bar.add_task("", total=self.total)
+        self.display.__enter__()
+        self.task = self.display.add_task("", total=self.total)
         return self
 
     def __exit__(self, *exc: object) -> None:
-        self.bar.__exit__(*exc)
+        self.display.__exit__(*exc)
 
     def advance(self, n: int = 1) -> None:
-        self.bar.advance(self.task, n)
+        self.display.advance(self.task, n)

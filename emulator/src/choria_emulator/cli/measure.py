@@ -190,7 +190,7 @@ class ConsoleObserver(Observer):
     def __init__(self, out: TextIO, options: SuiteOptions):
         self.out = out
         self.options = options
-        self.bar: Any = None
+        self.progress: Any = None
 
     def _print(self, text: str) -> None:
         print(text, file=self.out, flush=True)
@@ -212,12 +212,12 @@ class ConsoleObserver(Observer):
     def test_started(self, test: int, nodes: int) -> None:
         if self.options.workers > 1:
             return  # the replies arrive in the worker processes
-        self.bar = progress(nodes, f"request {test}")
-        self.bar.__enter__()
+        self.progress = progress(nodes, f"request {test}")
+        self.progress.__enter__()
 
     def reply(self, record: ReplyRecord) -> None:
-        if self.bar is not None:
-            self.bar.advance()
+        if self.progress is not None:
+            self.progress.advance()
 
     def test_finished(self, result: TestResult) -> None:
         self.close()
@@ -233,9 +233,9 @@ class ConsoleObserver(Observer):
         )
 
     def close(self) -> None:
-        if self.bar is not None:
-            self.bar.__exit__(None, None, None)
-            self.bar = None
+        if self.progress is not None:
+            self.progress.__exit__(None, None, None)
+            self.progress = None
 
     def summary(self, suite: SuiteResult) -> None:
         report = suite.report

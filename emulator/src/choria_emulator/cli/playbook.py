@@ -267,9 +267,8 @@ def validate(args: argparse.Namespace) -> int:
         return 1
     described = book.describe()
     tasks = sum(len(t) for t in described["tasks"].values())
-    print(
-        f"{args.file}: valid playbook {book.metadata['name']} {book.metadata['version']}: {len(described['inputs'])} input(s), {len(described['nodes'])} node set(s), {tasks} task(s)"
-    )
+    counts = f"{len(described['inputs'])} input(s), {len(described['nodes'])} node set(s), {tasks} task(s)"
+    print(f"{args.file}: valid playbook {book.metadata['name']} {book.metadata['version']}: {counts}")
     return 0
 
 

@@ -39,7 +39,7 @@ class HTTPServer:
     async def _handle(self, reader: asyncio.StreamReader, writer: asyncio.StreamWriter) -> None:
         try:
             head = await asyncio.wait_for(reader.readuntil(b"\r\n\r\n"), 10)
-            method, path, _ = head.split(b"\r\n", 1)[0].decode("latin-1").split(" ", 2)
+            method, path, _version = head.split(b"\r\n", 1)[0].decode("latin-1").split(" ", 2)
             path = path.split("?", 1)[0]
             route = self.routes.get(path)
             if method not in ("GET", "HEAD"):

@@ -107,19 +107,34 @@ class AgentContext(Protocol):
     reconnects: int
 
     @property
-    def agents(self) -> tuple[str, ...]: ...
+    def agents(self) -> tuple[str, ...]:
+        """The agents this instance answers for."""
+
     @property
-    def known_agents(self) -> tuple[str, ...]: ...
+    def known_agents(self) -> tuple[str, ...]:
+        """Every agent the instance knows (go-choria's KnownAgents), as rpcutil reports them."""
+
     @property
-    def collectives(self) -> tuple[str, ...]: ...
+    def collectives(self) -> tuple[str, ...]:
+        """The collectives the instance subscribes to."""
+
     @property
-    def settings(self) -> NodeSettings: ...
+    def settings(self) -> NodeSettings:
+        """The emulator-wide node settings."""
+
     @property
-    def connected_url(self) -> str: ...
+    def connected_url(self) -> str:
+        """The broker URL of the current connection."""
+
     @property
-    def max_payload(self) -> int: ...
-    def counters(self) -> dict[str, int]: ...
-    def agent_inventory(self) -> list[dict[str, Any]]: ...
+    def max_payload(self) -> int:
+        """The broker's max_payload from its INFO."""
+
+    def counters(self) -> dict[str, int]:
+        """The instance's request and reply counters."""
+
+    def agent_inventory(self) -> list[dict[str, Any]]:
+        """One entry per agent, as rpcutil#agent_inventory reports it."""
 
 
 class RequestView(Protocol):
@@ -129,13 +144,22 @@ class RequestView(Protocol):
     rpc_error: str
 
     @property
-    def request(self) -> Any: ...  # protocol.Request: agent, callerid, senderid, requestid, time, ttl...
+    def request(self) -> Any:
+        """The protocol.Request: agent, callerid, senderid, requestid, time, ttl..."""
+
     @property
-    def action(self) -> str: ...
+    def action(self) -> str:
+        """The RPC action asked for."""
+
     @property
-    def data(self) -> dict[str, Any]: ...
-    def rpc_body(self) -> RPCRequest | None: ...
-    def share(self, reply: Reply) -> Reply: ...
+    def data(self) -> dict[str, Any]:
+        """The RPC request's data."""
+
+    def rpc_body(self) -> RPCRequest | None:
+        """The decoded RPC body; None when the body is not an RPC request."""
+
+    def share(self, reply: Reply) -> Reply:
+        """Mark ``reply`` as every instance's reply to this request, so it is encoded once."""
 
 
 Handler = Callable[[AgentContext, RequestView], Reply]
@@ -151,7 +175,8 @@ class WorkerServices(Protocol):
     @property
     def nodes(self) -> Sequence[AgentContext]: ...  # the worker's instances, by slot
 
-    def call_later(self, delay: float, callback: Callable[..., Any], *args: Any) -> Any: ...
+    def call_later(self, delay: float, callback: Callable[..., Any], *args: Any) -> Any:
+        """Run callback(*args) in the worker's event loop after delay seconds."""
 
     def when_running(self, callback: Callable[[], Any]) -> None: ...  # once the worker's loop runs
 

@@ -73,7 +73,7 @@ def bind_http(host: str, port: int) -> socket.socket:
         infos = socket.getaddrinfo(host, port, type=socket.SOCK_STREAM, flags=socket.AI_PASSIVE)
     except socket.gaierror as exc:
         raise EmulatorSetupError(f"cannot resolve --http-bind {host}: {exc.strerror}") from None
-    family, kind, proto, _, address = infos[0]
+    family, kind, proto, _canonname, address = infos[0]
     sock = socket.socket(family, kind, proto)
     try:
         sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)

@@ -160,7 +160,7 @@ class Worker:
                 self._queue.put_nowait(instance)
             else:
                 self.timers.call_later(held, self._requeue, instance)
-        workers = [loop.create_task(self._connector()) for _ in range(max(1, self.config.connect_concurrency))]
+        workers = [loop.create_task(self._connector()) for _slot in range(max(1, self.config.connect_concurrency))]
         self._report_now = report
         reporter = loop.create_task(self._report(report)) if report is not None else None
         if self.config.registration_interval > 0:

@@ -53,8 +53,8 @@ def load_run(outdir: Path) -> dict[str, Any]:
 
 def table(runs: list[dict[str, Any]]) -> str:
     """A plain text table, one row per run, columns aligned."""
-    header = [name for name, _ in COLUMNS]
-    rows = [[str(run[key]) for _, key in COLUMNS] for run in runs]
+    header = [name for name, _key in COLUMNS]
+    rows = [[str(run[key]) for _name, key in COLUMNS] for run in runs]
     widths = [max(len(cell) for cell in column) for column in zip(header, *rows)]
 
     def line(cells: list[str]) -> str:

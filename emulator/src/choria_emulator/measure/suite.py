@@ -31,10 +31,17 @@ from .workers import WorkerPool
 class Observer:
     """What a front end (the CLI) hears while a suite runs; every method is optional."""
 
-    def discovered(self, nodes: list[str], seconds: float) -> None: ...
-    def test_started(self, test: int, nodes: int) -> None: ...
-    def reply(self, record: ReplyRecord) -> None: ...
-    def test_finished(self, result: TestResult) -> None: ...
+    def discovered(self, nodes: list[str], seconds: float) -> None:
+        """Discovery found ``nodes`` in ``seconds``."""
+
+    def test_started(self, test: int, nodes: int) -> None:
+        """Test number ``test`` starts against ``nodes`` nodes."""
+
+    def reply(self, record: ReplyRecord) -> None:
+        """One reply arrived."""
+
+    def test_finished(self, result: TestResult) -> None:
+        """A test ended with ``result``."""
 
 
 async def _publish_event(client: ChoriaClient, kind: str, data: dict[str, Any]) -> None:

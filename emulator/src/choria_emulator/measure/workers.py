@@ -52,7 +52,7 @@ def _worker_main(config: ClientConfig, options: SuiteOptions, channel: Any) -> N
             order = channel.recv()
             if order[0] != "test":
                 break
-            _, test, nodes, start_at = order
+            _kind, test, nodes, start_at = order
             loop.run_until_complete(asyncio.sleep(max(0.0, start_at - time.monotonic())))
             began = time.monotonic()
             try:
@@ -99,7 +99,7 @@ class WorkerPool:
 
     async def __aenter__(self) -> WorkerPool:
         context = multiprocessing.get_context("spawn")  # never fork a process that runs an event loop
-        for _ in range(self.count):
+        for _number in range(self.count):
             parent, child = context.Pipe()
             process = context.Process(
                 target=_worker_main,
@@ -110,7 +110,7 @@ class WorkerPool:
             process.start()
             child.close()
             self.workers.append((process, parent))
-        for kind, detail in await asyncio.gather(*(self._receive(parent) for _, parent in self.workers)):
+        for kind, detail in await asyncio.gather(*(self._receive(parent) for _process, parent in self.workers)):
             if kind != "ready":
                 await self.__aexit__()
                 raise ClientError(f"a measure worker could not connect: {detail}")
@@ -140,10 +140,10 @@ class WorkerPool:
         parts = slices(nodes, len(self.workers))
         start_at = time.monotonic() + START_DELAY
         busy = self.workers[: len(parts)]
-        for (_, parent), part in zip(busy, parts):
+        for (_process, parent), part in zip(busy, parts):
             parent.send(("test", test, part, start_at))
         results: list[TestResult] = []
-        for kind, detail in await asyncio.gather(*(self._receive(parent) for _, parent in busy)):
+        for kind, detail in await asyncio.gather(*(self._receive(parent) for _process, parent in busy)):
             if kind != "result":
                 raise ClientError(f"a measure worker failed during request {test}: {detail}")
             results.append(TestResult(**detail))

@@ -42,10 +42,17 @@ def _handshake_error(message: str) -> ConnectionError:
 class Owner(Protocol):
     name: str
 
-    def subscription_lines(self) -> bytes: ...
-    def on_message(self, sid: int, reply: bytes | None, payload: bytes) -> None: ...
-    def on_disconnect(self, conn: NatsConnection, exc: Exception | None) -> None: ...
-    def on_server_error(self, message: str) -> None: ...
+    def subscription_lines(self) -> bytes:
+        """The SUB lines to send after every (re)connect."""
+
+    def on_message(self, sid: int, reply: bytes | None, payload: bytes) -> None:
+        """A MSG for subscription ``sid``."""
+
+    def on_disconnect(self, conn: NatsConnection, exc: Exception | None) -> None:
+        """The connection was lost; ``exc`` says why when known."""
+
+    def on_server_error(self, message: str) -> None:
+        """The server sent ``-ERR message``."""
 
 
 @slotted_dataclass(frozen=True)
@@ -146,7 +153,7 @@ class NatsConnection(asyncio.Protocol):
         conn._pong = loop.create_future()
         try:
             async with timeout(options.connect_timeout):
-                transport, _ = await loop.create_connection(lambda: conn, server.host, server.port)
+                transport, _protocol = await loop.create_connection(lambda: conn, server.host, server.port)
                 info = await conn._info
                 conn.max_payload = _max_payload(info, conn.max_payload)
                 context = options.tls

@@ -23,13 +23,20 @@ class NatsProtocolError(Exception):
 
 
 class Handler(Protocol):
-    def nats_info(self, info: dict) -> None: ...
-    def nats_msg(
-        self, subject: bytes, sid: int, reply: bytes | None, headers: bytes | None, payload: bytes
-    ) -> None: ...
-    def nats_ping(self) -> None: ...
-    def nats_pong(self) -> None: ...
-    def nats_err(self, message: str) -> None: ...
+    def nats_info(self, info: dict) -> None:
+        """INFO from the server."""
+
+    def nats_msg(self, subject: bytes, sid: int, reply: bytes | None, headers: bytes | None, payload: bytes) -> None:
+        """MSG or HMSG (``headers`` is None for MSG)."""
+
+    def nats_ping(self) -> None:
+        """PING from the server."""
+
+    def nats_pong(self) -> None:
+        """PONG from the server."""
+
+    def nats_err(self, message: str) -> None:
+        """-ERR from the server."""
 
 
 def _size(text: bytes | bytearray, line: bytes | bytearray) -> int:

@@ -128,7 +128,7 @@ def _path(path: Any, stores: dict[str, Any], where: str, errors: list[str]) -> N
     if isinstance(path, str) and "{{" in path:
         return
     try:
-        store, _ = parse_path(path)
+        store, _key = parse_path(path)
     except PlaybookError as exc:
         errors.append(f"{exc} ({where})")
         return

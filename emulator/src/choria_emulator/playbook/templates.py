@@ -36,15 +36,20 @@ _RUBY_ONLY = re.compile(r"%(\d*)([LN])")
 class Scope(Protocol):
     """What templates can see: the playbook."""
 
-    def input_value(self, name: str) -> Any: ...
+    def input_value(self, name: str) -> Any:
+        """The value of input ``name``."""
 
-    def discovered_nodes(self, name: str) -> list[str]: ...
+    def discovered_nodes(self, name: str) -> list[str]:
+        """The nodes of node set ``name``."""
 
-    def metadata_item(self, name: str) -> Any: ...
+    def metadata_item(self, name: str) -> Any:
+        """The playbook's metadata item ``name``."""
 
-    def previous_task(self, item: str) -> Any: ...
+    def previous_task(self, item: str) -> Any:
+        """``item`` of the previous task's result (success, msg, data ...)."""
 
-    def elapsed_time(self) -> float: ...
+    def elapsed_time(self) -> float:
+        """Seconds since the playbook started."""
 
 
 def render(data: Any, scope: Scope) -> Any:

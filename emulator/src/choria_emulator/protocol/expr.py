@@ -193,6 +193,14 @@ def _contains(container: Any, item: Any) -> bool:
     raise ExprError(f'operator "in" not defined on {_type(container)}')
 
 
+# expr's string operators: ``a contains b``, ``a startsWith b``, ``a endsWith b``.
+_STRING_TESTS: dict[str, Callable[[str, str], bool]] = {
+    "contains": lambda text, part: part in text,
+    "startsWith": str.startswith,
+    "endsWith": str.endswith,
+}
+
+
 def _strings(op: str, a: Any, b: Any) -> tuple[str, str]:
     if isinstance(a, str) and isinstance(b, str):
         return a, b
@@ -212,7 +220,7 @@ def _arithmetic(op: str, a: Any, b: Any) -> Any:
         return a * b
     if op == "/":
         if b == 0:  # Go float division: ±Inf, or NaN for 0/0
-            return math.nan if a == 0 or a != a else math.copysign(math.inf, a) * math.copysign(1, b)
+            return math.nan if a == 0 or math.isnan(a) else math.copysign(math.inf, a) * math.copysign(1, b)
         return a / b
     if op == "%":
         if not (isinstance(a, int) and isinstance(b, int)):
@@ -495,12 +503,9 @@ def binary(op: str, left: Node, right: Node) -> Node:
         return Node(lambda env: not _contains(b(env), a(env)), "bool")
     if op == "matches":
         return _matches(left, right)
-    if op == "contains":
-        return Node(lambda env: (lambda x, y: y in x)(*_strings(op, a(env), b(env))), "bool")
-    if op == "startsWith":
-        return Node(lambda env: (lambda x, y: x.startswith(y))(*_strings(op, a(env), b(env))), "bool")
-    if op == "endsWith":
-        return Node(lambda env: (lambda x, y: x.endswith(y))(*_strings(op, a(env), b(env))), "bool")
+    if op in _STRING_TESTS:
+        test = _STRING_TESTS[op]
+        return Node(lambda env: test(*_strings(op, a(env), b(env))), "bool")
     arith = "**" if op == "^" else op
     kind = "string" if op == "+" and "string" in (left.kind, right.kind) else "number"
     return Node(lambda env: _arithmetic(arith, a(env), b(env)), kind)

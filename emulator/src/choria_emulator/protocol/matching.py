@@ -267,7 +267,7 @@ def gjson_int(number: int | float) -> int:
 Comparison = Callable[[Any], bool]
 
 
-def _never(_: Any) -> bool:
+def _never(_value: Any) -> bool:
     return False
 
 

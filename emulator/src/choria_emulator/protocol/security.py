@@ -33,7 +33,7 @@ from . import gobase64
 from .errors import SecurityError
 from .goregex import search as go_search
 from .request import Request
-from .secure import INSECURE, INSECURE_REGISTRATION, SecureRequest, insecure_registration  # noqa: F401 - re-exported
+from .secure import INSECURE, INSECURE_REGISTRATION, SecureRequest
 
 # go-choria config defaults: plugin.choria.security.certname_whitelist / privileged_users
 DEFAULT_ALLOWED = (r"\.mcollective$", r"\.choria$")
@@ -246,7 +246,7 @@ class RequestVerifier:
             raise SecurityError(f"could not find a valid caller identity name in {request.callerid}")
         if INSECURE in (secure.signature, secure.pubcert) or INSECURE_REGISTRATION == secure.pubcert:
             raise SecurityError(f"unsigned request to {request.agent} from {request.callerid}")
-        leaf, _ = self.should_allow_caller(secure.pubcert, certname, now)
+        leaf, _privileged = self.should_allow_caller(secure.pubcert, certname, now)
         try:
             signature = gobase64.decode_std(secure.signature)  # Ruby wraps at 60 columns
         except ValueError:

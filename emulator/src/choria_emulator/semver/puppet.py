@@ -69,7 +69,7 @@ class VersionRange:
         source = str(text)
         # Whitespace (or a "v") after an operator does not split comparators: "~ 1.0.0", ">= v1".
         squeezed = re.sub(r"([><=~^])(?:\s+|\s*v)", r"\1", source.strip())
-        ranges = [r for r in re.split(r"\s*\|\|\s*", squeezed)]
+        ranges = re.split(r"\s*\|\|\s*", squeezed)
         if not squeezed:
             return cls(source, ((),))
         alternatives = []

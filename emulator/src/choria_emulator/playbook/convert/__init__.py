@@ -120,7 +120,8 @@ def convert(
             )
             release.append(
                 {
-                    "#": "Ansible cannot tell a failed run from an aborted one, so locks are released in both cases (Choria 0.6.0 kept them when a run aborted)",
+                    "#": "Ansible cannot tell a failed run from an aborted one, so locks are released in both cases "
+                    "(Choria 0.6.0 kept them when a run aborted)",
                     "name": f"Release playbook lock {path}",
                     "chorialab.choria.playbook_data": {"op": "release", **args},
                     "ignore_errors": True,

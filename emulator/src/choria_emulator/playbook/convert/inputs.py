@@ -99,7 +99,8 @@ class InputPlan:
         if kind == "environment":
             env = f"{(self.stores[store] or {}).get('prefix') or ''}{key}"
             fallback = literal(plain(props["default"])) if "default" in props else missing
-            return f"(choria_environment[{literal(env)}] if {literal(env)} in choria_environment else lookup('ansible.builtin.env', {literal(env)}, default={fallback}))"
+            from_env = f"lookup('ansible.builtin.env', {literal(env)}, default={fallback})"
+            return f"(choria_environment[{literal(env)}] if {literal(env)} in choria_environment else {from_env})"
         validation = f", validation={literal(plain(props['validation']))}" if "validation" in props else ""
         return f"lookup('chorialab.choria.playbook_data', {literal(path)}, stores=choria_data_stores, input={literal(name)}{validation}{default})"
 

@@ -150,7 +150,7 @@ def translate_string(text: str, scope: Scope) -> str:
     for whole in WHOLE:
         found = whole.search(text)
         if found:
-            expr, _ = expression(found.group("type"), found.group("item"), scope)
+            expr, _kind = expression(found.group("type"), found.group("item"), scope)
             if found.group(0) != text:
                 scope.note(
                     "a line of this text is a whole template, so (as in Choria 0.6.0) the text is that value alone"

@@ -83,7 +83,7 @@ class TaskMapper:
     # -- mcollective ------------------------------------------------------------------------
     def _mcollective(self, props: dict[str, Any], legacy: bool = False) -> dict[str, Any]:
         action = str(props.get("action") or "")
-        agent, _, act = action.partition(".")
+        agent, _dot, act = action.partition(".")
         if not agent or not act:
             raise ConvertError(
                 f"mcollective task {props.get('description', '')!r}: action should be agent.action, got {action!r}"

@@ -91,7 +91,7 @@ class DataStores:
 
     def valid_path(self, path: str) -> bool:
         try:
-            store, _ = parse_path(path)
+            store, _key = parse_path(path)
         except DataStoreError:
             return False
         return store in self

@@ -63,6 +63,7 @@ class ShellStore(DataStore):
                 capture_output=True,
                 text=True,
                 timeout=timeout,
+                check=False,
             )
         except subprocess.TimeoutExpired:
             raise DataStoreError(f"Could not {action} key {key}, command timed out after {timeout} seconds") from None

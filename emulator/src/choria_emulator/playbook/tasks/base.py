@@ -23,7 +23,8 @@ class Host(Protocol):
     data_stores: DataStores
 
     @property
-    def name(self) -> str: ...
+    def name(self) -> str:
+        """The playbook's name."""
 
 
 class Task:

@@ -28,7 +28,7 @@ class McollectiveTask(Task):
     def from_hash(self, data: dict[str, Any]) -> McollectiveTask:
         self.nodes = data.get("nodes", [])
         action = str(data.get("action") or "")
-        self.agent, _, self.action = action.partition(".")
+        self.agent, _dot, self.action = action.partition(".")
         self.batch_size = data.get("batch_size")
         self.batch_sleep_time = data.get("batch_sleep_time")
         self.properties = rpc_properties(data.get("properties", {}))

@@ -3,7 +3,8 @@
 # runner. setup.sh (idempotent, ~8 s once the Debian packages are there) installs ruby, mcollective
 # and the test PKI; the Ruby code stays in ../shared, the project does not copy it. On a clone
 # without ../shared/real-choria the tier says loudly that it did not run and exits 0; under CI
-# (CI set) a missing harness is a failure.
+# (CI set) a missing harness is a failure. REAL_CHORIA=/path/to/real-choria points elsewhere (a git
+# worktree's ../shared is not the checkout's). About 3 minutes (158 s measured on 2 busy cores).
 
 TEST_TIERS += test-interop
 

@@ -18,8 +18,8 @@ from isolated_network import own_client, own_nats, start_network  # noqa: F401 -
 
 from choria_emulator.client import discover, ping
 from choria_emulator.protocol import FactFilter, Filter, ProtocolError
+from choria_emulator.protocol.gjson import lookup_fact
 from choria_emulator.protocol.goregex import compile_go, search
-from choria_emulator.protocol.matching import lookup_fact
 
 FIXTURES = Path(__file__).parent / "fixtures" / "facts"
 GO_FACTS = yaml.safe_load((FIXTURES / "go-choria-facts.yaml").read_text())

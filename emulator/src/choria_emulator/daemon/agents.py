@@ -16,7 +16,7 @@ from typing import Any
 
 from .. import __version__, ddl
 from ..protocol import StatusCode
-from ..protocol.matching import lookup_fact
+from ..protocol.gjson import lookup_fact
 from .config import RECONNECT_MAX
 from .registry import Action, Agent, AgentContext, AgentRegistry, Reply, RequestView, fail, ok
 

@@ -6,8 +6,8 @@ whose ``message`` is the agent payload (an RPC body or the discovery ``ping``/``
 """
 
 from .errors import ProtocolError
+from .factfilter import FactFilter
 from .filter import Filter
-from .matching import FactFilter
 from .reply import Reply
 from .request import Request
 from .rpc import RPCReply, RPCRequest, StatusCode

@@ -23,7 +23,9 @@ from ..semver import SemVerError
 from ..semver.masterminds import satisfies
 from .errors import ProtocolError
 from .expr import ExprError, Function, Node, compile_expression, equal
-from .matching import FactFilter, lookup_fact, match_agents, match_classes, match_facts
+from .factfilter import FactFilter, match_facts
+from .gjson import lookup_fact
+from .matching import match_agents, match_classes
 from .rubycompound import is_ruby_query, match_ruby_query
 
 log = logging.getLogger("choria_emulator.compound")

@@ -16,17 +16,9 @@ from typing import Any
 from ..compat import slotted_dataclass
 from .compound import expression_error, match_compound
 from .errors import ProtocolError
+from .factfilter import FactFilter, match_facts
 from .goregex import pattern_error
-from .matching import (
-    FactFilter,
-    NodeView,
-    is_regex,
-    match_agents,
-    match_classes,
-    match_facts,
-    match_identity,
-    unwrap_regex,
-)
+from .matching import NodeView, is_regex, match_agents, match_classes, match_identity, unwrap_regex
 from .rubycompound import is_ruby_query
 
 

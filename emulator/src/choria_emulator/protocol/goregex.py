@@ -14,7 +14,7 @@ about 1 µs, where ``re2.compile(...).search`` builds Python match objects (~20 
 
 from __future__ import annotations
 
-from typing import Callable
+from typing import Any, Callable
 
 import re2
 
@@ -59,6 +59,11 @@ def compile_go(pattern: str, ignore_case: bool = False) -> Matcher | None:
         _cache.clear()
     _cache[key] = compiled
     return compiled
+
+
+def never(_value: Any) -> bool:
+    """The test of a pattern Go cannot compile (and of anything that can never match): always False."""
+    return False
 
 
 def search(pattern: str, text: str, ignore_case: bool = False) -> bool:

@@ -176,13 +176,17 @@ def with_progress(
     args: argparse.Namespace,
     total: int | None,
     label: str,
-    request: Callable[[ChoriaClient, Callable[[ReplyRecord], None]], Awaitable[T]],
+    request: Callable[[ChoriaClient, Callable[[ReplyRecord], None] | None], Awaitable[T]],
 ) -> T:
-    """Connect as ``args`` say and run ``request(client, on_reply)`` under a progress bar of its replies."""
+    """Connect as ``args`` say and run ``request(client, on_reply)`` under a progress bar of its replies.
+
+    Without a terminal there is no bar and ``on_reply`` is None: nothing is done per reply.
+    """
 
     async def call(client: ChoriaClient) -> T:
         with progress(total, label) as shown:
-            return await request(client, lambda record: shown.advance())
+            on_reply = (lambda record: shown.advance()) if isinstance(shown, _RichProgress) else None
+            return await request(client, on_reply)
 
     return with_client(args, call)
 

@@ -3,8 +3,9 @@
 Async API: :class:`ChoriaClient`. Small sync wrappers for plugins: :mod:`.sync`.
 """
 
+from .collect import ReplyRecord, RequestOutcome
 from .config import ClientConfig, ClientConfigError
-from .core import ChoriaClient, ClientError, ReplyRecord, RequestOutcome
+from .core import ChoriaClient, ClientError
 from .discovery import discover
 from .ping import PingResult, ping
 from .rpc import RPCResult, RPCStats, rpc

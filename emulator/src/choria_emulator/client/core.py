@@ -3,7 +3,9 @@
 Like the Go client: subscribe to the reply subject first, publish (once to the broadcast
 subject, or once per node to ``<c>.node.<id>`` for directed requests, in batches if asked),
 flush, then collect until every expected node answered, an ``expect`` count is reached, the
-sliding window closes, or the timeout expires (protocol.md §5).
+sliding window closes, or the timeout expires (protocol.md §5). Requests are published on the
+client's nats-py connection; replies arrive on its :class:`~.inbox.Inbox` and are read by a
+:class:`~.collect.Collection`.
 """
 
 from __future__ import annotations
@@ -12,7 +14,6 @@ import asyncio
 import logging
 import ssl
 from collections.abc import Iterable, Sequence
-from dataclasses import dataclass, field
 from typing import Any, Callable
 from urllib.parse import urlsplit
 
@@ -20,21 +21,17 @@ import nats
 from nats.errors import Error as NatsError
 
 from ..errors import ChoriaEmulatorError
-from ..protocol import ProtocolError, Request
-from ..protocol.messages import (
-    IncomingReply,
-    broadcast_subject,
-    decode_reply,
-    encode_request,
-    node_subject,
-    reply_subject,
-)
+from ..natsproto.auth import Credentials, CredentialsError
+from ..natsproto.connection import ConnectOptions, PermanentConnectError, ServerAddress
+from ..protocol import Request
+from ..protocol.messages import broadcast_subject, encode_request, node_subject, reply_subject
 from ..protocol.transport import Federation
-from .config import ClientConfig
+from .collect import Collection, ReplyRecord, RequestOutcome
+from .config import ClientConfig, ClientConfigError
+from .inbox import Inbox, InboxClosed
 from .spec import RequestSpec
 
 log = logging.getLogger(__name__)
-SLIDING_WINDOW = 0.3  # go-choria: finish 300 ms after the last reply
 FEDERATION_BATCH = 200  # go-choria: node subjects per federated directed request
 
 
@@ -62,45 +59,6 @@ def redact(url: str) -> str:
     return url
 
 
-@dataclass
-class ReplyRecord:
-    __slots__ = ("sender", "message", "elapsed", "reply")  # dataclass(slots=True) needs Python 3.10
-    sender: str
-    message: str
-    elapsed: float  # seconds since the first publish
-    reply: IncomingReply
-
-
-@dataclass
-class RequestOutcome:
-    requestid: str
-    agent: str
-    collective: str
-    targets: list[str] | None
-    replies: list[ReplyRecord] = field(default_factory=list)
-    publish_duration: float = 0.0
-    request_duration: float = 0.0
-    invalid: int = 0
-
-    @property
-    def senders(self) -> list[str]:
-        return [r.sender for r in self.replies]
-
-    @property
-    def unexpected(self) -> list[str]:
-        if self.targets is None:
-            return []
-        wanted = set(self.targets)
-        return [s for s in self.senders if s not in wanted]
-
-    @property
-    def missing(self) -> list[str]:
-        if self.targets is None:
-            return []
-        got = set(self.senders)
-        return [t for t in self.targets if t not in got]
-
-
 def batches(items: Sequence[str], size: int | None) -> Iterable[Sequence[str]]:
     if not size or size <= 0:
         yield items
@@ -115,6 +73,7 @@ class ChoriaClient:
     def __init__(self, config: ClientConfig | None = None):
         self.config = config or ClientConfig.load()
         self.nc: Any = None
+        self.inbox: Inbox | None = None
         self.signer = self.config.signer()
 
     async def __aenter__(self) -> ChoriaClient:
@@ -156,6 +115,9 @@ class ChoriaClient:
             ) from None
 
     async def close(self) -> None:
+        if self.inbox is not None:
+            self.inbox.close()
+            self.inbox = None
         if self.nc is not None and not self.nc.is_closed:
             try:
                 await self.nc.drain()
@@ -188,21 +150,63 @@ class ChoriaClient:
             raise ClientError("a directed request needs target nodes")
         request = self.new_request(spec)
         reply_to = reply_subject(request.collective, request.callerid, request.requestid)
-        collection = _Collection(spec, request, on_reply)
-        loop = asyncio.get_running_loop()
+        inbox = await self._open_inbox()
+        collection = Collection(spec, request, on_reply)
+        inbox.on_failure = collection.fail
         try:
-            sub = await self.nc.subscribe(
-                reply_to, cb=collection.on_message, pending_msgs_limit=1_000_000, pending_bytes_limit=1024 * 1024 * 1024
-            )
+            sid = await inbox.subscribe(reply_to, collection.take)
+        except InboxClosed as exc:
+            self.inbox = None
+            raise ClientError(f"request to {spec.agent} failed: the reply connection closed: {exc}") from None
+        loop = asyncio.get_running_loop()
+        outcome = collection.outcome
+        try:
             collection.start = loop.time()
             await self._publish(spec, request, reply_to)
-            collection.outcome.publish_duration = loop.time() - collection.start
+            outcome.publish_duration = loop.time() - collection.start
             await collection.wait()
-            collection.outcome.request_duration = loop.time() - collection.start
-            await sub.unsubscribe()
+            outcome.request_duration = loop.time() - collection.start
         except NatsError as exc:
             raise ClientError(f"request to {spec.agent} failed: {exc}") from None
-        return collection.outcome
+        finally:
+            inbox.unsubscribe(sid)
+            inbox.on_failure = None
+        if collection.failure:
+            self.inbox = None
+            raise ClientError(
+                f"request to {spec.agent} failed after {len(outcome.senders)} replies: {collection.failure}"
+            )
+        return outcome
+
+    async def _open_inbox(self) -> Inbox:
+        """The reply connection, opened on first use next to ``nc`` (same server, same credentials)."""
+        if self.inbox is not None and self.inbox.connected:
+            return self.inbox
+        url = getattr(self.nc, "connected_url", None)
+        if url is None:
+            raise ClientError("client is not connected")
+        config = self.config
+        server = ServerAddress(
+            url.hostname, url.port or 4222, url.scheme == "tls" or config.tls, url.username, url.password
+        )
+        try:
+            credentials = Credentials.load(config.credentials) if config.credentials else None
+            options = ConnectOptions(
+                tls=config.ssl_context(),
+                credentials=credentials,
+                user=config.user,
+                password=config.password,
+                connect_timeout=5.0,
+            )
+        except (CredentialsError, ClientConfigError) as exc:
+            raise ClientError(str(exc)) from None
+        inbox = Inbox(f"choria-emulator-client {config.identity} replies", server, options)
+        try:
+            await inbox.connect()
+        except (OSError, asyncio.TimeoutError, PermanentConnectError) as exc:
+            raise ClientError(f"cannot open the reply connection to {server}: {describe_error(exc)}") from None
+        self.inbox = inbox
+        return inbox
 
     async def _publish(self, spec: RequestSpec, request: Request, reply_to: str) -> None:
         """Publish ``request``: through a federation, once per target (directed), or once to the broadcast subject."""
@@ -245,64 +249,3 @@ class ChoriaClient:
             for name in networks:
                 await self.nc.publish(f"choria.federation.{name}.federation", data)
         await self.nc.flush()
-
-
-class _Collection:
-    """The replies of one request as they arrive, and the rules that end the wait for more."""
-
-    def __init__(self, spec: RequestSpec, request: Request, on_reply: Callable[[ReplyRecord], None] | None):
-        self.spec = spec
-        self.requestid = request.requestid
-        self.on_reply = on_reply
-        self.outcome = RequestOutcome(
-            request.requestid, spec.agent, request.collective, list(spec.targets) if spec.targets is not None else None
-        )
-        self.pending = set(spec.targets) if spec.targets is not None else None
-        self.done = asyncio.Event()
-        self.wake = asyncio.Event()  # the waiter re-checks when set: on done, and on every reply with a sliding window
-        self.last_reply = 0.0
-        self.loop = asyncio.get_running_loop()
-        self.start = self.loop.time()
-        if self.pending is not None and not self.pending:
-            self.done.set()
-
-    async def on_message(self, msg: Any) -> None:
-        now = self.loop.time()
-        try:
-            incoming = decode_reply(msg.data)
-        except ProtocolError as exc:
-            self.outcome.invalid += 1
-            log.debug("dropping invalid reply: %s", exc)
-            return
-        if incoming.reply.requestid != self.requestid:
-            self.outcome.invalid += 1
-            return
-        record = ReplyRecord(incoming.sender, incoming.reply.message, now - self.start, incoming)
-        self.outcome.replies.append(record)
-        self.last_reply = now
-        if self.on_reply is not None:
-            self.on_reply(record)
-        if self.pending is not None:
-            self.pending.discard(record.sender)
-            if not self.pending:
-                self.done.set()
-        if self.spec.expect is not None and len(self.outcome.replies) >= self.spec.expect:
-            self.done.set()
-        if self.spec.sliding_window or self.done.is_set():
-            self.wake.set()
-
-    async def wait(self) -> None:
-        """Until done, the timeout, or (sliding window) SLIDING_WINDOW s after the last reply."""
-        deadline = self.start + self.spec.timeout
-        while not self.done.is_set():
-            now = self.loop.time()
-            remaining = deadline - now
-            if self.spec.sliding_window and self.last_reply:
-                remaining = min(remaining, self.last_reply + SLIDING_WINDOW - now)
-            if remaining <= 0:
-                return
-            self.wake.clear()
-            try:
-                await asyncio.wait_for(self.wake.wait(), remaining)
-            except asyncio.TimeoutError:
-                continue  # recompute: the window or the deadline may have passed

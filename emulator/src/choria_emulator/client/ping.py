@@ -50,6 +50,8 @@ async def ping(
     result = PingResult(
         duration=outcome.request_duration, publish_duration=outcome.publish_duration, invalid=outcome.invalid
     )
-    for record in outcome.replies:
-        result.times.setdefault(record.sender, record.elapsed * 1000)
+    times = result.times
+    for sender, elapsed in zip(outcome.senders, outcome.elapsed):
+        if sender not in times:
+            times[sender] = elapsed * 1000
     return result

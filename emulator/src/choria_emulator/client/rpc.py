@@ -50,7 +50,7 @@ class RPCResult:
         }
 
 
-def reply_dict(agent: str, action: str, record: ReplyRecord) -> dict[str, Any]:
+def reply_dict(agent: str, action: str, record: ReplyRecord, requestid: str) -> dict[str, Any]:
     """A reply as the Go client shows it: agent, action, sender, statuscode, statusmsg, data."""
     try:
         body = RPCReply.decode(record.message)
@@ -64,7 +64,7 @@ def reply_dict(agent: str, action: str, record: ReplyRecord) -> dict[str, Any]:
         "statuscode": code,
         "statusmsg": msg,
         "data": data,
-        "requestid": record.reply.reply.requestid,
+        "requestid": requestid,
         "time_ms": round(record.elapsed * 1000, 3),
     }
 
@@ -124,7 +124,7 @@ async def rpc(
         if record.sender in seen:
             continue
         seen.add(record.sender)
-        reply = reply_dict(agent, action, record)
+        reply = reply_dict(agent, action, record, outcome.requestid)
         result.replies.append(reply)
         if reply["statuscode"] == 0:
             stats.ok += 1

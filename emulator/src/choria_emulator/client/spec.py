@@ -37,6 +37,8 @@ class RequestSpec:
       reply (go-choria's dynamic discovery timeout); ``timeout``: stop in any case.
     * ``batch_size``/``batch_sleep``: directed publishing in batches.
     * ``federation``: publish through the Federation Broker(s) of this network (comma list).
+    * ``decode``: what to read from each reply: ``"full"`` (the whole v1 reply, checked) or
+      ``"sender"`` (only who answered; what discovery and ping need, see :mod:`.collect`).
     """
 
     agent: str
@@ -51,6 +53,7 @@ class RequestSpec:
     batch_size: int | None = None
     batch_sleep: float = 0.0
     federation: str | None = None
+    decode: str = "full"
 
     def __post_init__(self) -> None:
         if self.filter is None:
@@ -62,6 +65,8 @@ class RequestSpec:
             raise ValueError(f"request timeout must be a finite number of seconds >= 0, got {self.timeout!r}")
         if not (isinstance(self.batch_sleep, (int, float)) and math.isfinite(self.batch_sleep)):
             raise ValueError(f"request batch_sleep must be a finite number of seconds, got {self.batch_sleep!r}")
+        if self.decode not in ("full", "sender"):
+            raise ValueError(f"request decode must be 'full' or 'sender', got {self.decode!r}")
 
     @classmethod
     def discovery(
@@ -84,6 +89,7 @@ class RequestSpec:
             expect=expect,
             sliding_window=sliding_window,
             federation=federation,
+            decode="sender",
         )
 
     def replace(self, **changes: Any) -> RequestSpec:

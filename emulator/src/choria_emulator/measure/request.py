@@ -17,17 +17,17 @@ def result_from_outcome(test: int, outcome: RequestOutcome, nodes: list[str]) ->
     codes: dict[str, int] = {}  # replies to one request are mostly identical: decode each text once
     ok = failed = 0
     seen: set[str] = set()
-    for record in outcome.replies:
-        if record.sender in seen:
+    for sender, message in zip(outcome.senders, outcome.messages):
+        if sender in seen:
             continue
-        seen.add(record.sender)
-        code = codes.get(record.message)
+        seen.add(sender)
+        code = codes.get(message)
         if code is None:
             try:
-                code = int(RPCReply.decode(record.message).statuscode)
+                code = int(RPCReply.decode(message).statuscode)
             except ProtocolError:
                 code = 5
-            codes[record.message] = code
+            codes[message] = code
         if code == 0:
             ok += 1
         else:
@@ -43,7 +43,7 @@ def result_from_outcome(test: int, outcome: RequestOutcome, nodes: list[str]) ->
         noresponses=len(outcome.missing),
         unexpected=len(set(outcome.unexpected)),
         responded=len(seen),
-        times=[r.elapsed for r in outcome.replies],
+        times=list(outcome.elapsed),
     )
 
 

@@ -335,6 +335,10 @@ def one(n: int, servers: int, workers: int) -> dict:
             60 + rounds * tmo,
         )
         raw["result"] = last_json(raw.get("stdout_tail", ""))
+        raw_median = (raw.get("result") or {}).get("median_s")
+        # discovery windows (rpc --dt, measure --discovery-timeout) wait their whole length: size them from the broker
+        dt = round(min(tmo, max(3.0, 3 * raw_median + 2)), 1) if raw_median else tmo
+        res["discovery_window_s"] = dt
         ref = run(
             "ping_all",
             [py, f"{HERE}/ping_all.py", url, str(n), "--rounds", str(1 if big or quick else 2), "--timeout", str(tmo)],
@@ -367,7 +371,7 @@ def one(n: int, servers: int, workers: int) -> dict:
                 "--server",
                 url,
                 "--dt",
-                str(min(tmo, 10 + n / 20000)),
+                str(dt),
                 "--timeout",
                 str(tmo),
             ],
@@ -399,7 +403,7 @@ def one(n: int, servers: int, workers: int) -> dict:
                 "--timeout",
                 str(tmo),
                 "--discovery-timeout",
-                str(tmo),
+                str(dt),
                 "--no-events",
                 "--json",
                 "--emulator-monitor",

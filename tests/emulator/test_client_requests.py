@@ -6,8 +6,8 @@ import dataclasses
 
 import pytest
 
-from choria_emulator.client import RequestSpec, discover, ping, rpc
-from choria_emulator.protocol import FactFilter, Filter
+from choria_emulator.client import ChoriaClient, RequestSpec, discover, ping, rpc
+from choria_emulator.protocol import FactFilter, Filter, RPCRequest
 
 
 def a_filter() -> Filter:
@@ -53,3 +53,30 @@ async def test_discover_ping_and_rpc_leave_the_filter_alone(small_network, clien
 def test_a_spec_refuses_timeouts_that_would_wait_forever(changes):
     with pytest.raises(ValueError, match="must be a finite number of seconds"):
         RequestSpec("discovery", "cGluZw==", **changes)
+
+
+async def test_collector_processes_share_the_replies(small_network, client_config):
+    """collectors=3: the broker deals the replies among three inboxes (a queue group), every one is counted once."""
+    config = dataclasses.replace(client_config, collectors=3)
+    async with ChoriaClient(config) as c:
+        shared = 0
+        for _ in range(3):
+            result = await ping(c, timeout=10, expect=10)
+            assert sorted(result.times) == sorted(f"emu-{i}" for i in range(10))
+        replies = await rpc(c, "emulated0", "generate", {"size": 5}, directed=False, timeout=10)
+        assert replies.stats.ok == 10 and replies.stats.noresponses == 0
+        assert {r["data"]["message"] for r in replies.replies} == {"01234"}
+        outcome = await c.request(
+            RequestSpec(
+                "emulated1",
+                RPCRequest("emulated1", "generate", {}).encode(),
+                timeout=10,
+                targets=[f"emu-{i}" for i in range(10)],
+            )
+        )
+        shared += outcome.by_collectors
+        assert not outcome.missing and len(outcome.senders) == 10
+        processes = [p for p, _ in c.collectors.processes]
+        assert len(processes) == 2 and all(p.is_alive() for p in processes)
+    assert shared > 0  # some replies went to the helper processes
+    assert not any(p.is_alive() for p in processes)  # closing the client stops them

@@ -145,6 +145,21 @@ def test_report_json_summarises_the_suite_and_the_broker(network, suite_dir):
     }
 
 
+def test_report_json_shows_the_client_and_broker_cpu_beside_the_round_trips(network, suite_dir):
+    """Issue 16: a report says which side was the limit: the client's CPU and the broker's /varz cpu."""
+    outdir, result = suite_dir
+    cpu = json.loads((outdir / "report.json").read_text())["cpu"]
+    assert cpu["client_cpu_seconds"] > 0 and cpu["client_processes"] >= 1 and cpu["collectors"] == 1
+    assert [t["test"] for t in cpu["tests"]] == list(range(1, COUNT + 1))
+    for test in cpu["tests"]:
+        assert test["wall"] > 0 and test["client_cpu"] >= 0 and test["limit"] in ("client", "broker", "neither")
+        (broker,) = test["brokers"]
+        assert broker["url"] == network.nats.monitor and broker["samples"] >= 1 and broker["cpu_percent_max"] >= 0
+    assert list(cpu["brokers_cpu_percent_max"]) == [network.nats.monitor]
+    assert cpu["limit"] in ("client", "broker", "neither")
+    assert any(line.startswith("client CPU ") and "limit: " in line for line in result.stdout.splitlines())
+
+
 @pytest.mark.parametrize("name", ["arrivals.png", "round_trips.png"])
 def test_plots_are_png_images(suite_dir, name):
     outdir, _ = suite_dir

@@ -11,6 +11,7 @@ from collections.abc import Awaitable
 from typing import Any, Callable, TypeVar
 
 from ..client import ChoriaClient, ClientConfig, ReplyRecord
+from ..client.collectors import MAX_COLLECTORS
 from ..protocol import FactFilter, Filter, ProtocolError
 from .errors import CLIError
 
@@ -57,6 +58,14 @@ def add_client_options(parser: argparse.ArgumentParser) -> None:
         "--federation",
         metavar="NETWORK",
         help="send through the Federation Broker(s) of NETWORK (comma list for several)",
+    )
+    group.add_argument(
+        "--collectors",
+        type=int,
+        default=None,
+        metavar="N",
+        help="processes that share the replies (a NATS queue group): for more than ~60,000 fully decoded "
+        "replies a second, or to keep each connection under the broker's max_pending (default 1)",
     )
 
 
@@ -144,6 +153,9 @@ def check_count(flag: str, value: int | None) -> None:
 
 
 def client_config(args: argparse.Namespace) -> ClientConfig:
+    check_count("--collectors", args.collectors)
+    if args.collectors is not None and args.collectors > MAX_COLLECTORS:
+        raise CLIError(f"--collectors must be at most {MAX_COLLECTORS}, got {args.collectors}", exit_code=2)
     return ClientConfig.load(
         servers=args.server,
         config_file=args.config,
@@ -156,6 +168,7 @@ def client_config(args: argparse.Namespace) -> ClientConfig:
         tls_key=args.tls_key,
         secure=args.secure,
         credentials=args.credentials,
+        collectors=args.collectors,
     )
 
 

@@ -249,6 +249,18 @@ class ConsoleObserver(Observer):
             f"round trip median {duration(rt['median'])} p95 {duration(rt['p95'])} p99 {duration(rt['p99'])}; "
             f"{report['replies_per_second']:.0f} replies/s; {tests['replies']} replies, {tests['noresponses']} missing"
         )
+        cpu = report.get("cpu") or {}
+        if cpu:
+            brokers = cpu["brokers_cpu_percent_max"]
+            broker_text = (
+                "brokers " + ", ".join(f"{url} max {value:.0f}%" for url, value in brokers.items())
+                if brokers
+                else "brokers not monitored (--monitor)"
+            )
+            self._print(
+                f"client CPU {cpu['client_percent_median']:.0f}% of {cpu['client_processes']} process(es)' cores "
+                f"(median per request); {broker_text}; limit: {cpu['limit']}"
+            )
         self._print(f"reports in {suite.options.outdir}: {', '.join(report['files'])}")
 
 

@@ -19,8 +19,9 @@ from __future__ import annotations
 import asyncio
 import logging
 import re
+import time
 from dataclasses import dataclass, field
-from typing import Callable, Optional
+from typing import Any, Callable, Optional
 
 from ..protocol import ProtocolError, Request
 from ..protocol.messages import IncomingReply, decode_reply
@@ -43,7 +44,7 @@ class ReplyRecord:
     sender: str
     message: str  # the reply's message ("" when the request read only senders)
     elapsed: float  # seconds since the first publish
-    reply: IncomingReply | None  # the decoded reply (None when the request read only senders)
+    reply: IncomingReply | None  # the decoded reply, for ``on_reply`` (outcomes do not keep it: None there)
 
 
 @dataclass
@@ -56,15 +57,15 @@ class RequestOutcome:
     targets: list[str] | None
     senders: list[str] = field(default_factory=list)
     elapsed: list[float] = field(default_factory=list)  # seconds since the first publish
-    messages: list[str] = field(default_factory=list)
-    decoded: list[IncomingReply | None] = field(default_factory=list)
+    messages: list[str] = field(default_factory=list)  # "" where only the sender was read
     publish_duration: float = 0.0
     request_duration: float = 0.0
     invalid: int = 0
+    by_collectors: int = 0  # replies read by collector processes (client/collectors.py)
 
     @property
     def replies(self) -> list[ReplyRecord]:
-        return [ReplyRecord(*entry) for entry in zip(self.senders, self.messages, self.elapsed, self.decoded)]
+        return [ReplyRecord(s, m, e, None) for s, m, e in zip(self.senders, self.messages, self.elapsed)]
 
     @property
     def unexpected(self) -> list[str]:
@@ -128,8 +129,14 @@ class Collection:
         self.failure: str | None = None
         self.loop = asyncio.get_running_loop()
         self.start = self.loop.time()
+        self.start_monotonic = time.monotonic()  # the clock of reply collector processes
         if self.pending is not None and not self.pending:
             self.done.set()
+
+    def begin(self) -> None:
+        """The first publish is about to go out: elapsed times count from here."""
+        self.start = self.loop.time()
+        self.start_monotonic = time.monotonic()
 
     def take(self, buf: bytes, start: int, stop: int, now: float) -> None:
         """One reply's bytes, ``buf[start:stop]``, arrived at ``now`` (loop time)."""
@@ -144,13 +151,38 @@ class Collection:
         outcome.senders.append(sender)
         outcome.elapsed.append(elapsed)
         outcome.messages.append(message)
-        outcome.decoded.append(incoming)
         self.last_reply = now
         if self.on_reply is not None:
             self.on_reply(ReplyRecord(sender, message, elapsed, incoming))
         pending = self.pending
         if pending is not None:
             pending.discard(sender)
+            if not pending:
+                self.done.set()
+        if self.expect is not None and len(outcome.senders) >= self.expect:
+            self.done.set()
+        if self.sliding or self.done.is_set():
+            self.wake.set()
+
+    def take_batch(self, batch: Any) -> None:
+        """Replies a collector process read (``collectors.Batch``), counted like our own."""
+        outcome = self.outcome
+        outcome.invalid += batch.invalid
+        if not batch.senders:
+            return
+        base = self.start_monotonic
+        elapsed = [t - base for t in batch.arrived]
+        outcome.by_collectors += len(elapsed)
+        outcome.senders.extend(batch.senders)
+        outcome.elapsed.extend(elapsed)
+        outcome.messages.extend(batch.messages)
+        self.last_reply = self.loop.time()
+        if self.on_reply is not None:
+            for sender, message, seconds in zip(batch.senders, batch.messages, elapsed):
+                self.on_reply(ReplyRecord(sender, message, seconds, None))
+        pending = self.pending
+        if pending is not None:
+            pending.difference_update(batch.senders)
             if not pending:
                 self.done.set()
         if self.expect is not None and len(outcome.senders) >= self.expect:

@@ -98,6 +98,7 @@ class ClientConfig:
     password: str | None = None
     puppetdb_host: str | None = None
     puppetdb_port: int = 8081
+    collectors: int = 1  # processes reading replies (client/collectors.py); 1 = the client's own inbox only
     source: str = "defaults"
 
     @property

@@ -27,12 +27,14 @@ from ..protocol import Request
 from ..protocol.messages import broadcast_subject, encode_request, node_subject, reply_subject
 from ..protocol.transport import Federation
 from .collect import Collection, ReplyRecord, RequestOutcome
+from .collectors import CollectorPool
 from .config import ClientConfig, ClientConfigError
 from .inbox import Inbox, InboxClosed
 from .spec import RequestSpec
 
 log = logging.getLogger(__name__)
 FEDERATION_BATCH = 200  # go-choria: node subjects per federated directed request
+COLLECTOR_QUEUE = "choria_emulator_collectors"  # the queue group that shares replies among collector processes
 
 
 class ClientError(ChoriaEmulatorError):
@@ -74,6 +76,7 @@ class ChoriaClient:
         self.config = config or ClientConfig.load()
         self.nc: Any = None
         self.inbox: Inbox | None = None
+        self.collectors: CollectorPool | None = None
         self.signer = self.config.signer()
 
     async def __aenter__(self) -> ChoriaClient:
@@ -115,9 +118,7 @@ class ChoriaClient:
             ) from None
 
     async def close(self) -> None:
-        if self.inbox is not None:
-            self.inbox.close()
-            self.inbox = None
+        await self._drop_inbox()
         if self.nc is not None and not self.nc.is_closed:
             try:
                 await self.nc.drain()
@@ -151,17 +152,21 @@ class ChoriaClient:
         request = self.new_request(spec)
         reply_to = reply_subject(request.collective, request.callerid, request.requestid)
         inbox = await self._open_inbox()
+        pool = self.collectors
         collection = Collection(spec, request, on_reply)
         inbox.on_failure = collection.fail
         try:
-            sid = await inbox.subscribe(reply_to, collection.take)
+            sid = await inbox.subscribe(reply_to, collection.take, queue=COLLECTOR_QUEUE if pool else None)
+            if pool is not None:
+                pool.on_batch, pool.on_failure = collection.take_batch, collection.fail
+                await pool.subscribe(reply_to, COLLECTOR_QUEUE, spec.decode, request.requestid)
         except InboxClosed as exc:
-            self.inbox = None
+            await self._drop_inbox()
             raise ClientError(f"request to {spec.agent} failed: the reply connection closed: {exc}") from None
         loop = asyncio.get_running_loop()
         outcome = collection.outcome
         try:
-            collection.start = loop.time()
+            collection.begin()
             await self._publish(spec, request, reply_to)
             outcome.publish_duration = loop.time() - collection.start
             await collection.wait()
@@ -171,8 +176,13 @@ class ChoriaClient:
         finally:
             inbox.unsubscribe(sid)
             inbox.on_failure = None
+            if pool is not None and not collection.failure:
+                try:
+                    await pool.unsubscribe()
+                except InboxClosed as exc:
+                    collection.fail(str(exc))
         if collection.failure:
-            self.inbox = None
+            await self._drop_inbox()
             raise ClientError(
                 f"request to {spec.agent} failed after {len(outcome.senders)} replies: {collection.failure}"
             )
@@ -182,6 +192,7 @@ class ChoriaClient:
         """The reply connection, opened on first use next to ``nc`` (same server, same credentials)."""
         if self.inbox is not None and self.inbox.connected:
             return self.inbox
+        await self._drop_inbox()
         url = getattr(self.nc, "connected_url", None)
         if url is None:
             raise ClientError("client is not connected")
@@ -200,13 +211,28 @@ class ChoriaClient:
             )
         except (CredentialsError, ClientConfigError) as exc:
             raise ClientError(str(exc)) from None
-        inbox = Inbox(f"choria-emulator-client {config.identity} replies", server, options)
+        name = f"choria-emulator-client {config.identity}"
+        inbox = Inbox(f"{name} replies", server, options)
         try:
             await inbox.connect()
+            if config.collectors > 1:
+                pool = CollectorPool(config.collectors - 1, server, options, name)
+                await pool.start()
+                self.collectors = pool
         except (OSError, asyncio.TimeoutError, PermanentConnectError) as exc:
+            inbox.close()
             raise ClientError(f"cannot open the reply connection to {server}: {describe_error(exc)}") from None
         self.inbox = inbox
         return inbox
+
+    async def _drop_inbox(self) -> None:
+        """After a failed request: the next one opens fresh reply connections."""
+        if self.inbox is not None:
+            self.inbox.close()
+            self.inbox = None
+        if self.collectors is not None:
+            pool, self.collectors = self.collectors, None
+            await pool.aclose()
 
     async def _publish(self, spec: RequestSpec, request: Request, reply_to: str) -> None:
         """Publish ``request``: through a federation, once per target (directed), or once to the broadcast subject."""

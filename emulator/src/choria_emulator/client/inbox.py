@@ -82,6 +82,8 @@ class _InboxConnection(NatsConnection):
         except (NatsProtocolError, ValueError) as exc:
             self._fail(exc if isinstance(exc, NatsProtocolError) else NatsProtocolError(str(exc)))
             return
+        if inbox.after_read is not None:
+            inbox.after_read()
         if pos < size:
             if size - pos > 64 * 1024 * 1024 + 4096:
                 self._fail(NatsProtocolError("message larger than any max_payload"))
@@ -122,6 +124,7 @@ class Inbox:
         self.next_sid = 1
         self.failure: str | None = None  # why the connection ended, once it has
         self.on_failure: Callable[[str], None] | None = None
+        self.after_read: Callable[[], None] | None = None  # called after each chunk read from the socket
 
     async def connect(self) -> None:
         self.conn = await _InboxConnection.connect(self, self.server, self.options)  # type: ignore[assignment]

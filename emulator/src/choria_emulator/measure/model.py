@@ -116,6 +116,8 @@ class SuiteResult:
     before: dict[str, Any] = field(default_factory=dict)
     after: dict[str, Any] = field(default_factory=dict)
     report: dict[str, Any] = field(default_factory=dict)
+    usage: list[dict[str, Any]] = field(default_factory=list)  # per test: client and broker CPU (usage.py)
+    collectors: int = 1  # reply collector processes of the client
 
     @property
     def complete(self) -> bool:

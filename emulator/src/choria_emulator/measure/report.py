@@ -9,6 +9,7 @@ monitor snapshots taken before and after the suite.
 from __future__ import annotations
 
 import datetime as _dt
+import statistics
 from typing import Any
 
 from . import monitor
@@ -25,6 +26,28 @@ def _iso(ts: float) -> str:
 
 def _rounded(values: dict[str, float]) -> dict[str, float]:
     return {k: (v if isinstance(v, int) else round(v, 6)) for k, v in values.items()}
+
+
+def cpu_summary(suite: SuiteResult) -> dict[str, Any]:
+    """The client's and the brokers' CPU over the tests, and which side was the limit (measure/usage.py)."""
+    usage = suite.usage
+    if not usage:
+        return {}
+    limits = [u["limit"] for u in usage]
+    brokers: dict[str, list[float]] = {}
+    for u in usage:
+        for b in u["brokers"]:
+            if "cpu_percent_max" in b:
+                brokers.setdefault(b["url"], []).append(b["cpu_percent_max"])
+    return {
+        "client_cpu_seconds": round(sum(u["client_cpu"] for u in usage), 3),
+        "client_percent_median": statistics.median(u["client_percent"] for u in usage),
+        "client_processes": max(u["client_processes"] for u in usage),
+        "collectors": suite.collectors,
+        "brokers_cpu_percent_max": {url: max(values) for url, values in brokers.items()},
+        "limit": max(set(limits), key=limits.count),
+        "tests": usage,
+    }
 
 
 def build_report(suite: SuiteResult) -> dict[str, Any]:
@@ -58,6 +81,7 @@ def build_report(suite: SuiteResult) -> dict[str, Any]:
         "publish": _rounded(summary(t.publish_duration for t in tests)),
         "reply_latency": _rounded(summary(x for t in tests for x in t.times)),
         "replies_per_second": round(replies / busy, 1) if busy > 0 else 0.0,
+        "cpu": cpu_summary(suite),
         "nats": {
             "before": suite.before.get("nats", []),
             "after": suite.after.get("nats", []),

@@ -25,6 +25,7 @@ from .files import ReportWriter, suite_document
 from .model import MeasureError, SuiteOptions, SuiteResult, TestResult
 from .report import build_report
 from .request import AGENT, run_test
+from .usage import Meter
 from .workers import WorkerPool
 
 
@@ -68,11 +69,12 @@ async def run_suite(client: ChoriaClient, options: SuiteOptions, observer: Obser
     observer.discovered(nodes, discovery_duration)
     if len(nodes) != options.expect:
         raise MeasureError(
-            f"discovered {len(nodes)} nodes with the {AGENT} agent in {discovery_duration:.2f} s but EXPECT is {options.expect}: "
-            "no test was run (raise --discovery-timeout, or check the network)",
+            f"discovered {len(nodes)} nodes with the {AGENT} agent in {discovery_duration:.2f} s "
+            f"but EXPECT is {options.expect}: no test was run (raise --discovery-timeout, or check the network)",
             exit_code=3,
         )
     suite = SuiteResult(str(uuid.uuid4()), options, nodes, discovery_duration, started, before=before)
+    suite.collectors = client.config.collectors
     writer = ReportWriter(options.outdir)
     try:
         document = suite_document(options, suite.id)
@@ -85,17 +87,22 @@ async def run_suite(client: ChoriaClient, options: SuiteOptions, observer: Obser
                 if options.workers > 1
                 else None
             )
+            meter = Meter(options.nats_monitors)
+            stack.callback(meter.sampler.stop)
             for test in range(1, options.count + 1):
                 observer.test_started(test, len(nodes))
+                started = meter.begin()
                 if pool is not None:
                     result = await pool.run_test(test, nodes)
                 else:
                     result = await run_test(client, test, nodes, options, observer.reply)
+                meter.end(test, started)
                 suite.tests.append(result)
                 writer.write_test(result, options.description, options.size, options.expect)
                 if options.events:
                     await _publish_event(client, events.RESULT_EVENT, result.event_data(suite.id))
                 observer.test_finished(result)
+            suite.usage = await loop.run_in_executor(None, meter.close)
         if options.events:
             await client.nc.flush()
         suite.finished = time.time()

@@ -14,6 +14,7 @@ workers imply ``--force-direct``.
 from __future__ import annotations
 
 import asyncio
+import dataclasses
 import multiprocessing
 import time
 from dataclasses import asdict
@@ -92,7 +93,7 @@ class WorkerPool:
     """The worker processes of one suite; use as ``async with WorkerPool(config, options, n)``."""
 
     def __init__(self, config: ClientConfig, options: SuiteOptions, count: int):
-        self.config = config
+        self.config = dataclasses.replace(config, collectors=1)  # each worker reads its own slice
         self.options = options
         self.count = count
         self.workers: list[tuple[Any, Any]] = []

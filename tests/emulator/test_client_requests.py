@@ -3,11 +3,17 @@
 from __future__ import annotations
 
 import dataclasses
+import time
+from typing import Any
 
+import nats
 import pytest
 
-from choria_emulator.client import ChoriaClient, RequestSpec, discover, ping, rpc
-from choria_emulator.protocol import FactFilter, Filter, RPCRequest
+from choria_emulator.client import ChoriaClient, ClientConfig, ClientError, RequestSpec, discover, ping, rpc
+from choria_emulator.localnet import http_json
+from choria_emulator.protocol import FactFilter, Filter, Reply, RPCRequest
+from choria_emulator.protocol.messages import encode_reply
+from choria_emulator.protocol.transport import Transport
 
 
 def a_filter() -> Filter:
@@ -80,3 +86,44 @@ async def test_collector_processes_share_the_replies(small_network, client_confi
         assert len(processes) == 2 and all(p.is_alive() for p in processes)
     assert shared > 0  # some replies went to the helper processes
     assert not any(p.is_alive() for p in processes)  # closing the client stops them
+
+
+async def test_a_client_dropped_as_a_slow_consumer_says_so_and_what_to_change(fresh_nats, tmp_path):
+    """Issue 16: never silently slow-consumed. A broker with a small max_pending, replies flooding in, a client
+    that reads slowly: the request fails at once with the reason and the remedy instead of waiting out its timeout."""
+    conf = tmp_path / "small-pending.conf"
+    conf.write_text("max_pending: 262144\nmax_payload: 65536\n")
+    server = fresh_nats("-c", str(conf))
+    reply = encode_reply(Reply("cGluZw==", "x" * 32, "flood", "discovery"), "flood", None)
+    flooder = await nats.connect(server.url)
+
+    async def flood(msg: Any) -> None:  # every discovery request gets 30,000 replies (about 16 MB)
+        reply_to = Transport.decode(msg.data).reply_to
+        for i in range(30000):
+            await flooder.publish(reply_to, reply.replace(b"flood", b"f%04d" % i))
+        await flooder.flush()
+
+    await flooder.subscribe("mcollective.broadcast.agent.discovery", cb=flood)
+    await flooder.flush()
+    config = ClientConfig.load(servers=[server.url], search_default_files=False, identity="slow")
+    stalled: list[bool] = []
+
+    def stall() -> None:
+        if not stalled:
+            stalled.append(True)
+            time.sleep(3)
+
+    try:
+        async with ChoriaClient(config) as client:
+            started = time.monotonic()
+            with pytest.raises(ClientError) as failure:
+                await ping(client, timeout=60, on_reply=lambda record: stall())  # a reader that stops for 3 s
+            assert time.monotonic() - started < 30
+        message = str(failure.value)
+        assert message.startswith("request to discovery failed after ")
+        assert "the broker closed the reply connection" in message and "slow consumer" in message
+        assert "--collectors N" in message and "max_pending" in message
+        closed = http_json(f"{server.monitor}/connz?state=closed")["connections"]
+        assert any(c.get("reason") == "Slow Consumer (Pending Bytes)" for c in closed)
+    finally:
+        await flooder.close()

@@ -62,6 +62,7 @@ class RequestOutcome:
     request_duration: float = 0.0
     invalid: int = 0
     by_collectors: int = 0  # replies read by collector processes (client/collectors.py)
+    backlog: int = 0  # the most reply bytes seen waiting unread in the client's socket: it fell behind
 
     @property
     def replies(self) -> list[ReplyRecord]:

@@ -34,6 +34,7 @@ from .spec import RequestSpec
 
 log = logging.getLogger(__name__)
 FEDERATION_BATCH = 200  # go-choria: node subjects per federated directed request
+BACKLOG_WARNING = 4 * 1024 * 1024  # bytes waiting unread in the reply socket that mean "falling behind"
 COLLECTOR_QUEUE = "choria_emulator_collectors"  # the queue group that shares replies among collector processes
 
 
@@ -77,6 +78,7 @@ class ChoriaClient:
         self.nc: Any = None
         self.inbox: Inbox | None = None
         self.collectors: CollectorPool | None = None
+        self.warned_backlog = False
         self.signer = self.config.signer()
 
     async def __aenter__(self) -> ChoriaClient:
@@ -155,6 +157,7 @@ class ChoriaClient:
         pool = self.collectors
         collection = Collection(spec, request, on_reply)
         inbox.on_failure = collection.fail
+        inbox.backlog = 0
         try:
             sid = await inbox.subscribe(reply_to, collection.take, queue=COLLECTOR_QUEUE if pool else None)
             if pool is not None:
@@ -176,6 +179,15 @@ class ChoriaClient:
         finally:
             inbox.unsubscribe(sid)
             inbox.on_failure = None
+            outcome.backlog = inbox.backlog
+            if inbox.backlog >= BACKLOG_WARNING and not self.warned_backlog:
+                self.warned_backlog = True
+                log.warning(
+                    "replies arrived faster than this client read them: up to %.0f MiB waited unread in its socket "
+                    "and the broker buffers more (it drops a client past max_pending, 64 MiB by default); "
+                    "spread them with --collectors N (collectors=N)",
+                    inbox.backlog / 1048576,
+                )
             if pool is not None and not collection.failure:
                 try:
                     await pool.unsubscribe()

@@ -16,7 +16,10 @@ Publishing stays on nats-py: requests are few, replies are many.
 from __future__ import annotations
 
 import asyncio
+import fcntl
 import logging
+import struct
+import termios
 from collections import deque
 from typing import Callable
 
@@ -24,6 +27,13 @@ from ..natsproto.connection import ConnectOptions, NatsConnection, ServerAddress
 from ..natsproto.parser import NatsProtocolError, parse
 
 log = logging.getLogger(__name__)
+BACKLOG_EVERY = 32  # socket reads between two looks at how much still waits in the socket
+SLOW_HINT = (
+    "a broker closes a client that reads slower than the replies arrive once its max_pending bytes "
+    "(64 MiB by default) or write_deadline are exceeded (a slow consumer; /connz?state=closed shows the reason): "
+    "spread the replies over processes with --collectors N, or raise max_pending/write_deadline in the "
+    "nats-server configuration"
+)
 
 # handler(buffer, start, stop, arrival): the payload is buffer[start:stop]; the buffer is only valid during the call
 Handler = Callable[[bytes, int, int, float], None]
@@ -50,6 +60,22 @@ class _InboxConnection(NatsConnection):
         super().__init__(owner, server)
         self.inbox = owner
         self.flushes: deque[asyncio.Future[None]] = deque()
+        self.reads = 0
+        self.fd = -1
+
+    def connection_made(self, transport: asyncio.BaseTransport) -> None:
+        super().connection_made(transport)
+        sock = transport.get_extra_info("socket")
+        self.fd = sock.fileno() if sock is not None else -1
+
+    def waiting(self) -> int:
+        """Bytes the kernel holds for us that we have not read yet (0 where it cannot tell)."""
+        if self.fd < 0:
+            return 0
+        try:
+            return struct.unpack("i", fcntl.ioctl(self.fd, termios.FIONREAD, b"\0\0\0\0"))[0]
+        except OSError:
+            return 0
 
     def data_received(self, data: bytes) -> None:
         inbox = self.inbox
@@ -84,6 +110,11 @@ class _InboxConnection(NatsConnection):
             return
         if inbox.after_read is not None:
             inbox.after_read()
+        self.reads += 1
+        if self.reads % BACKLOG_EVERY == 0:
+            waiting = self.waiting()
+            if waiting > inbox.backlog:
+                inbox.backlog = waiting
         if pos < size:
             if size - pos > 64 * 1024 * 1024 + 4096:
                 self._fail(NatsProtocolError("message larger than any max_payload"))
@@ -125,6 +156,7 @@ class Inbox:
         self.failure: str | None = None  # why the connection ended, once it has
         self.on_failure: Callable[[str], None] | None = None
         self.after_read: Callable[[], None] | None = None  # called after each chunk read from the socket
+        self.backlog = 0  # the most bytes seen waiting in the socket since the last reset: falling behind
 
     async def connect(self) -> None:
         self.conn = await _InboxConnection.connect(self, self.server, self.options)  # type: ignore[assignment]
@@ -185,7 +217,10 @@ class Inbox:
             sub.handler(payload, 0, len(payload), self.loop.time())
 
     def on_disconnect(self, conn: NatsConnection, exc: Exception | None) -> None:
-        reason = self.failure or (f"connection lost: {exc}" if exc else "the broker closed the connection")
+        if self.failure:
+            reason = self.failure
+        else:
+            reason = f"the broker closed the reply connection ({exc or 'no reason given'}); {SLOW_HINT}"
         self._failed(reason)
 
     def on_server_error(self, message: str) -> None:

@@ -7,7 +7,8 @@ step it records the emulated instances still connected (the emulator's /debug/va
 count (/varz), so a step that drops anyone shows. Every process is stopped by PID; OUT/results.jsonl gets one line
 per size as soon as it is done.
 
-usage: scale.py OUT "N:SERVERS:WORKERS ..." [--budget SECONDS] [--quick]
+usage: scale.py OUT "N:SERVERS:WORKERS ..." [--work DIR] [--budget SECONDS] [--quick] [--label NAME]
+  OUT gets results.jsonl and log.txt only; the servers' and the emulator's files go under --work (default OUT/work).
   WORKERS 0 = the emulator's default. --budget: stop starting sizes (and steps) that would not finish in time.
   Each nats-server holds at most ~19,000 clients where the open-files limit is 20,000 per process: choose SERVERS
   and WORKERS so that N / SERVERS and N / WORKERS stay below that.
@@ -43,6 +44,7 @@ def parse_args() -> argparse.Namespace:
     ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     ap.add_argument("out")
     ap.add_argument("plan")
+    ap.add_argument("--work", help="where the servers' and emulators' files go (default OUT/work)")
     ap.add_argument("--budget", type=float, default=float(os.environ.get("BUDGET", "480")))
     ap.add_argument("--quick", action="store_true", help="one round of everything (checking the recipe)")
     ap.add_argument("--label", default=os.environ.get("SCALE_LABEL", ""), help="machine label in the results")
@@ -51,7 +53,9 @@ def parse_args() -> argparse.Namespace:
 
 ARGS = parse_args()
 OUT = ARGS.out
+WORK = ARGS.work or os.path.join(OUT, "work")
 os.makedirs(OUT, exist_ok=True)
+os.makedirs(WORK, exist_ok=True)
 LOG = open(os.path.join(OUT, "log.txt"), "a")
 
 
@@ -232,7 +236,7 @@ def one(n: int, servers: int, workers: int) -> dict:
     except OSError:
         pass
     procs: list[subprocess.Popen] = []
-    work = os.path.join(OUT, f"run-{n}-{servers}")
+    work = os.path.join(WORK, f"run-{n}-{servers}")
     os.makedirs(work, exist_ok=True)
     quick = ARGS.quick
     try:
@@ -345,8 +349,15 @@ def one(n: int, servers: int, workers: int) -> dict:
             60 + 2 * tmo,
         )
         ref["result"] = last_json(ref.get("stdout_tail", ""))
-        start = [run(f"startup_{i}", CLI + ["--version"], 30)["wall_s"] for i in range(1 if quick else 3)]
-        res["startup_s"] = statistics.median([s for s in start if isinstance(s, float)] or [0.0])
+        # "minus interpreter start": the venv's python doing nothing; and the ping command's own start (imports)
+        start = [run(f"python_start_{i}", [py, "-c", "pass"], 30)["wall_s"] for i in range(1 if quick else 3)]
+        res["interpreter_start_s"] = statistics.median(start)
+        start = [run(f"ping_start_{i}", CLI + ["ping", "--help"], 30)["wall_s"] for i in range(1 if quick else 3)]
+        res["ping_start_s"] = statistics.median(start)
+        cpus = os.cpu_count() or 1
+        # full decodes (rpc, measure) beyond ~60,000 replies/s need more than one process: share them out
+        collectors = max(1, min(8, cpus // 2)) if n >= 100000 and cpus >= 4 else 1
+        res["collectors"] = collectors
         pings = []
         for i in range(1 if quick else (2 if big else 3)):
             p = run(
@@ -374,6 +385,8 @@ def one(n: int, servers: int, workers: int) -> dict:
                 str(dt),
                 "--timeout",
                 str(tmo),
+                "--collectors",
+                str(collectors),
             ],
             60 + 2 * tmo,
         )
@@ -408,6 +421,8 @@ def one(n: int, servers: int, workers: int) -> dict:
                 "--json",
                 "--emulator-monitor",
                 f"http://127.0.0.1:{hp}",
+                "--collectors",
+                str(collectors),
             ]
             + mon,
             60 + 4 * tmo,
@@ -440,6 +455,8 @@ def one(n: int, servers: int, workers: int) -> dict:
 
 
 def main() -> None:
+    # a timeout's SIGTERM ends the run like Ctrl-C: every size's finally stops its processes by PID
+    signal.signal(signal.SIGTERM, lambda *_: sys.exit(143))
     plan = [tuple(int(x) for x in s.split(":")) for s in ARGS.plan.split()]
     for n, s, w in plan:
         if left() < estimate(n):

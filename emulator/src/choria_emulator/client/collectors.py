@@ -15,7 +15,6 @@ from __future__ import annotations
 
 import asyncio
 import logging
-import multiprocessing
 import pickle
 import time
 from dataclasses import dataclass
@@ -138,6 +137,8 @@ class CollectorPool:
         self._replies: dict[int, asyncio.Queue[Any]] = {}
 
     async def start(self) -> None:
+        import multiprocessing  # only clients with collectors pay for importing it
+
         context = multiprocessing.get_context("spawn")  # never fork a process that runs an event loop
         loop = asyncio.get_running_loop()
         for number in range(1, self.count + 1):

@@ -22,11 +22,13 @@ import socket
 import ssl
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from ..natsproto.connection import parse_server
 from ..natsproto.tls import client_context
-from ..protocol.security import InsecureSigner, Signer, X509Signer
+
+if TYPE_CHECKING:
+    from ..protocol.security import Signer
 
 DEFAULT_SERVER = "nats://127.0.0.1:4222"
 DEFAULT_CONFIG_FILES = ("~/.choriarc", "/etc/choria/client.conf")
@@ -109,13 +111,16 @@ class ClientConfig:
         collective = name or self.main_collective
         return collective
 
-    def signer(self) -> Signer:
+    def signer(self) -> Signer | None:
+        """The request signer; None for insecure requests (so the client need not load cryptography)."""
         if not self.secure:
-            return InsecureSigner()
+            return None
         if not (self.tls_cert and self.tls_key):
             raise ClientConfigError(
                 "signed requests need a certificate and key (--tls-cert/--tls-key or plugin.security.file.*)"
             )
+        from ..protocol.security import X509Signer  # cryptography: only for signed requests
+
         return X509Signer(self.tls_cert, self.tls_key)
 
     def nats_options(self) -> dict[str, Any]:

@@ -191,6 +191,7 @@ class ConsoleObserver(Observer):
         self.out = out
         self.options = options
         self.progress: Any = None
+        self.wants_replies = sys.stderr.isatty()  # replies only move a progress bar
 
     def _print(self, text: str) -> None:
         print(text, file=self.out, flush=True)

@@ -32,6 +32,8 @@ from .workers import WorkerPool
 class Observer:
     """What a front end (the CLI) hears while a suite runs; every method is optional."""
 
+    wants_replies = True  # False: ``reply`` is not called (at a million replies a call each costs a second)
+
     def discovered(self, nodes: list[str], seconds: float) -> None:
         """Discovery found ``nodes`` in ``seconds``."""
 
@@ -87,6 +89,8 @@ async def run_suite(client: ChoriaClient, options: SuiteOptions, observer: Obser
                 if options.workers > 1
                 else None
             )
+            overridden = type(observer).reply is not Observer.reply
+            on_reply = observer.reply if overridden and observer.wants_replies else None
             meter = Meter(options.nats_monitors)
             stack.callback(meter.sampler.stop)
             for test in range(1, options.count + 1):
@@ -95,7 +99,7 @@ async def run_suite(client: ChoriaClient, options: SuiteOptions, observer: Obser
                 if pool is not None:
                     result = await pool.run_test(test, nodes)
                 else:
-                    result = await run_test(client, test, nodes, options, observer.reply)
+                    result = await run_test(client, test, nodes, options, on_reply)
                 meter.end(test, started)
                 suite.tests.append(result)
                 writer.write_test(result, options.description, options.size, options.expect)

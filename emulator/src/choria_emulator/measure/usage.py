@@ -1,7 +1,7 @@
 """Which side was the limit: the client's CPU and the brokers' beside each round trip.
 
 The client's share is the CPU time of this process and its children (reply collectors, measure
-workers) over each test, from ``/proc/<pid>/stat`` (``os.times()`` where there is no /proc), as a
+workers) over each test (the children's from ``/proc/<pid>/stat``, where there is one), as a
 percentage of the cores those processes could use. The brokers' is the ``cpu`` of each
 ``--monitor``'s ``/varz`` (nats-server's CPU percentage over its last second), sampled every
 0.25 s while the suite runs; a test gets the samples taken during it and up to a second after.
@@ -35,12 +35,9 @@ def _ticks(pid: int) -> float | None:
 
 
 def client_cpu() -> tuple[float, int]:
-    """CPU seconds of this process and its live children so far, and how many processes that is."""
-    own = _ticks(os.getpid())
-    if own is None:
-        times = os.times()
-        return times.user + times.system + times.children_user + times.children_system, 1
-    total, count = own, 1
+    """CPU seconds of this process (``time.process_time``) and its live children so far (/proc), and how many
+    processes that is."""
+    total, count = time.process_time(), 1
     for child in multiprocessing.active_children():
         ticks = _ticks(child.pid) if child.pid else None
         if ticks is not None:

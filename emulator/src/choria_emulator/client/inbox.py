@@ -25,6 +25,7 @@ from typing import Callable
 
 from ..natsproto.connection import ConnectOptions, NatsConnection, ServerAddress
 from ..natsproto.parser import NatsProtocolError, parse
+from ..natsproto.subjects import valid_subject, valid_token
 
 log = logging.getLogger(__name__)
 BACKLOG_EVERY = 32  # socket reads between two looks at how much still waits in the socket
@@ -166,7 +167,12 @@ class Inbox:
         return self.conn is not None and self.conn.connected
 
     async def subscribe(self, subject: str, handler: Handler, queue: str | None = None) -> int:
-        """Register ``subject`` (in ``queue`` group, when given) and wait until the server has it."""
+        """Register ``subject`` (in ``queue`` group, when given) and wait until the server has it.
+
+        Both go into a protocol line: anything but one NATS subject (and one token) is refused.
+        """
+        if not valid_subject(subject) or (queue is not None and not valid_token(queue)):
+            raise ValueError(f"cannot subscribe to {subject!r}: not a NATS subject")
         conn = self._live()
         sid = self.next_sid
         self.next_sid += 1

@@ -238,3 +238,97 @@ async def test_a_captured_signed_request_with_a_rewritten_reply_to_injects_nothi
         await attack(client, emulator, [transport(text, "probe.ok", signature, signer.pubcert)], 10)
         await apoll(lambda: len(replies) >= 10, timeout=30, what="10 replies")
     assert "Traceback" not in emulator.log()
+
+
+# ---- signed mode: the certificate chain search is bounded ---------------------------------------------
+
+
+def looping_intermediates(count: int, leaf_name: str = "rip.mcollective") -> tuple[str, Any]:
+    """A pubcert of a leaf and ``count`` CA certificates that all issue each other (same subject and
+    key, different serials), none of them from the real CA: the worst case for a naive path search."""
+    import datetime
+
+    from cryptography import x509
+    from cryptography.hazmat.primitives import hashes, serialization
+    from cryptography.hazmat.primitives.asymmetric import rsa
+    from cryptography.x509.oid import NameOID
+
+    key = rsa.generate_private_key(public_exponent=65537, key_size=2048)
+    evil = x509.Name([x509.NameAttribute(NameOID.COMMON_NAME, "Looping CA")])
+    now = datetime.datetime.now(datetime.timezone.utc)
+
+    def cert(subject: x509.Name, public_key: Any, ca: bool) -> x509.Certificate:
+        return (
+            x509.CertificateBuilder()
+            .subject_name(subject)
+            .issuer_name(evil)
+            .public_key(public_key)
+            .serial_number(x509.random_serial_number())
+            .not_valid_before(now - datetime.timedelta(days=1))
+            .not_valid_after(now + datetime.timedelta(days=30))
+            .add_extension(x509.BasicConstraints(ca=ca, path_length=None), critical=True)
+            .sign(key, hashes.SHA256())
+        )
+
+    leaf_key = rsa.generate_private_key(public_exponent=65537, key_size=2048)
+    leaf = cert(x509.Name([x509.NameAttribute(NameOID.COMMON_NAME, leaf_name)]), leaf_key.public_key(), False)
+    chain = [leaf] + [cert(evil, key.public_key(), True) for _ in range(count)]
+    return b"".join(c.public_bytes(serialization.Encoding.PEM) for c in chain).decode(), leaf_key
+
+
+@pytest.fixture(scope="module")
+def real_ca(tmp_path_factory):
+    from choria_pki import CertAuthority
+
+    return CertAuthority.create(tmp_path_factory.mktemp("hostile-ca"))
+
+
+@pytest.mark.parametrize("count", [2, 5, 8])
+def test_looping_intermediates_cost_a_bounded_number_of_signature_checks(real_ca, monkeypatch, count):
+    from choria_emulator.protocol import security
+    from choria_emulator.protocol.errors import SecurityError
+
+    pubcert, _ = looping_intermediates(count)
+    checks = []
+    real_issued_by = security._issued_by
+
+    def counting(cert: Any, issuer: Any) -> bool:
+        checks.append(1)
+        return real_issued_by(cert, issuer)
+
+    monkeypatch.setattr(security, "_issued_by", counting)
+    verifier = security.RequestVerifier(real_ca.cert)
+    with pytest.raises(SecurityError, match="not signed by the CA"):
+        verifier.verify_certificate(pubcert)
+    # each intermediate is explored once: at most one check per (certificate, candidate) pair
+    assert len(checks) <= min(security.MAX_ISSUER_CHECKS, (count + 1) * count)
+    checks.clear()
+    with pytest.raises(SecurityError):
+        verifier.verify_certificate(pubcert)  # the verdict is remembered per pubcert
+    assert checks == []
+
+
+def test_a_pubcert_with_more_certificates_than_a_chain_is_refused_before_parsing(real_ca, monkeypatch):
+    from choria_emulator.protocol import security
+    from choria_emulator.protocol.errors import SecurityError
+
+    block = real_ca.cert.read_text()
+    parsed = []
+    monkeypatch.setattr(security.x509, "load_pem_x509_certificates", lambda data: parsed.append(data) or [])
+    pubcert = block * (1024 * 1024 // len(block))  # a pubcert as large as max_payload
+    with pytest.raises(SecurityError, match="more than 9 certificates"):
+        security._load_chain(pubcert)
+    assert parsed == []
+
+
+def test_a_real_chain_still_verifies_with_the_bounded_search(real_ca, tmp_path):
+    from choria_pki import CertAuthority
+
+    from choria_emulator.protocol import security
+
+    first = CertAuthority.create(tmp_path / "i1", "Intermediate One", issuer=real_ca)
+    second = CertAuthority.create(tmp_path / "i2", "Intermediate Two", issuer=first)
+    leaf = second.issue(tmp_path, "deep.mcollective", include_chain=True)
+    pubcert = leaf.cert.read_text() + first.cert.read_text()
+    verifier = security.RequestVerifier(real_ca.cert)
+    assert security.common_name(verifier.verify_certificate(pubcert)) == "deep.mcollective"

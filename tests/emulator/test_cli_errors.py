@@ -101,7 +101,13 @@ def test_bad_rpc_argument(no_default_config):
         (["-i", "0"], "--instances must be at least 1"),
         (["-i", "2", "--collectives", "0"], "--collectives >= 1"),
         (["-i", "2", "--server", "127.0.0.1:notaport"], "bad --server: invalid port"),
-        (["-i", "2", "--workers", "0"], "--workers and --connect-concurrency must be at least 1"),
+        (["-i", "2", "--workers", "0"], "--workers must be between 1 and"),
+        (["-i", "2", "--workers", "100000"], "--workers must be between 1 and"),
+        (["-i", "2", "--connect-concurrency", "0"], "--connect-concurrency must be at least 1"),
+        (["-i", "2", "--http-port", "70000"], "--http-port 70000: use 1-65535, 0 for any free port, -1 for none"),
+        (["-i", "2", "--http-port", "-5"], "--http-port -5: use 1-65535"),
+        (["-i", "2", "--name", "n" * 5000], "--name is 5000 characters long; at most 200"),
+        (["-i", "2", "--name", "tab\tname"], "cannot be part of a NATS subject"),
         (["-i", "2", "--registration-interval", "-1"], "must not be negative"),
         (["-i", "2", "--audit", "/nonexistent/dir/audit-%s.log"], "--audit: directory /nonexistent/dir does not exist"),
         (["-i", "2", "--stats-file", "/nonexistent/stats.json"], "--stats-file: directory /nonexistent does not exist"),
@@ -130,6 +136,34 @@ def test_emulate_names_the_worker_count_that_fits_the_open_files_limit():
     assert f"more than the {limit} open files a process may have" in message
     workers = int(message.rsplit("--workers ", 1)[1].split()[0])
     assert workers >= 3 and (limit * 3) / workers + 200 <= limit
+
+
+def test_emulate_suggests_a_higher_open_files_limit_not_absurd_worker_counts():
+    """With ``ulimit -n 256`` a million instances would need ~18,000 workers: say raise the limit."""
+    import resource
+
+    def low_limit() -> None:
+        resource.setrlimit(resource.RLIMIT_NOFILE, (256, resource.getrlimit(resource.RLIMIT_NOFILE)[1]))
+
+    result = run_cli("emulate", "--http-port", "0", "-i", "1000000", "--workers", "2", preexec_fn=low_limit)
+    message = one_line(result, "emulate")
+    assert result.returncode == 2
+    assert message == (
+        "500000 instances per worker need more than the 256 open files a process may have; "
+        "raise the open-files limit (ulimit -n) to at least 500200"
+    )
+
+
+@pytest.mark.parametrize(
+    "content", ["not a certificate\n", "", "-----BEGIN CERTIFICATE-----\nAAAA\n-----END CERTIFICATE-----\n"]
+)
+def test_emulate_refuses_a_ca_that_is_not_pem_before_starting_workers(tmp_path, content):
+    ca = tmp_path / "ca.txt"
+    ca.write_text(content)
+    result = run_cli("emulate", "--http-port", "0", "-i", "2", "--secure", "--ca", str(ca), timeout=60)
+    assert result.returncode == 2
+    assert one_line(result, "emulate") == f"--ca: {ca} holds no PEM certificate"
+    assert "Traceback" not in result.stderr
 
 
 def test_emulate_keeps_retrying_an_unreachable_broker(tmp_path):

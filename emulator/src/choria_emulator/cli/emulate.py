@@ -7,7 +7,7 @@ import os
 import socket
 from pathlib import Path
 
-from ..daemon.config import NAME_FORMATS, EmulatorConfig, TLSFiles
+from ..daemon.config import NAME_FORMATS, EmulatorConfig, TLSFiles, max_workers
 from ..daemon.facts import FactsError, FactsTemplate
 from ..natsproto import parse_server
 from .errors import CLIError
@@ -177,12 +177,20 @@ def config_from_args(args: argparse.Namespace) -> EmulatorConfig:
 
     limit = resource.getrlimit(resource.RLIMIT_NOFILE)[0]
     if per_worker + FD_HEADROOM > limit:
-        raise CLIError(
-            f"{per_worker} instances per worker need more than the {limit} open files a process may have; "
-            f"use --workers {-(-config.instances // (limit - FD_HEADROOM))} or more",
-            exit_code=2,
-        )
+        raise CLIError(fd_limit_error(config.instances, per_worker, limit), exit_code=2)
     return config
+
+
+def fd_limit_error(instances: int, per_worker: int, limit: int) -> str:
+    """What to do when a worker would need more sockets than a process may open: more workers
+    only where that stays sane (at most max_workers()), else a higher open-files limit."""
+    needed = f"{per_worker} instances per worker need more than the {limit} open files a process may have"
+    raise_limit = f"raise the open-files limit (ulimit -n) to at least {per_worker + FD_HEADROOM}"
+    usable = limit - FD_HEADROOM
+    workers = -(-instances // usable) if usable > 0 else 0
+    if 0 < workers <= max_workers():
+        return f"{needed}; use --workers {workers} or more, or {raise_limit}"
+    return f"{needed}; {raise_limit}"
 
 
 def _scenario_plugins(args: argparse.Namespace) -> tuple[list, list[str], str | None]:

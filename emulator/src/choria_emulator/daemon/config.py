@@ -24,6 +24,11 @@ _AGENT_NAME = re.compile(r"^[A-Za-z0-9_-]{1,128}$")  # one token of C.broadcast.
 RECONNECT_MIN, RECONNECT_MAX = 0.25, 5.0  # seconds; backoff doubles from MIN up to MAX, with jitter
 
 
+def max_workers() -> int:
+    """More worker processes than this only cost memory (~25 MiB each): 4 per CPU, at least 64."""
+    return max(64, 4 * (os.cpu_count() or 1))
+
+
 def collective_names(count: int) -> list[str]:
     """``mcollective``, ``collective1``, …, ``collective{count-1}`` (protocol.md §1)."""
     return ["mcollective"] + [f"collective{i}" for i in range(1, count)]
@@ -98,8 +103,12 @@ class EmulatorConfig:
             raise ValueError(f"--name-format must be one of {', '.join(NAME_FORMATS)}")
         if self.start_index < 0:
             raise ValueError("--start-index must not be negative")
-        if self.workers < 1 or self.connect_concurrency < 1:
-            raise ValueError("--workers and --connect-concurrency must be at least 1")
+        if not 1 <= self.workers <= max_workers():
+            raise ValueError(f"--workers must be between 1 and {max_workers()} (4 per CPU, at least 64)")
+        if self.connect_concurrency < 1:
+            raise ValueError("--connect-concurrency must be at least 1")
+        if not -1 <= self.http_port <= 65535:
+            raise ValueError(f"--http-port {self.http_port}: use 1-65535, 0 for any free port, -1 for none")
         if self.registration_interval < 0 or self.registration_size < 0:
             raise ValueError("--registration-interval and --registration-size must not be negative")
         if self.stats_interval <= 0:
@@ -125,6 +134,13 @@ class EmulatorConfig:
                 raise ValueError(f"{flag}: file not found: {path}")
         if self.tls is not None and bool(self.tls.cert) != bool(self.tls.key):
             raise ValueError("--tls-cert and --tls-key go together")
+        if self.secure and self.ca:
+            from ..protocol.security import load_ca  # cryptography only when requests are signed
+
+            try:
+                load_ca(self.ca)
+            except (OSError, ValueError) as exc:
+                raise ValueError(f"--ca: {getattr(exc, 'strerror', None) or exc}") from None
         self.workers = max(1, min(self.workers, self.instances))
 
     @property

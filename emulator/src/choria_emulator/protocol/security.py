@@ -159,6 +159,18 @@ def _issued_by(cert: x509.Certificate, issuer: x509.Certificate) -> bool:
     return True
 
 
+def load_ca(path: str | Path) -> list[x509.Certificate]:
+    """The CA certificates of a PEM file; ValueError with a one-line reason when there are none."""
+    data = Path(path).read_bytes()
+    try:
+        roots = x509.load_pem_x509_certificates(data)
+    except ValueError:
+        roots = []
+    if not roots:
+        raise ValueError(f"{path} holds no PEM certificate")
+    return roots
+
+
 @dataclass
 class RequestVerifier:
     """Checks signed requests like go-choria's ``SecureRequest.Valid`` + ``ShouldAllowCaller``."""
@@ -173,7 +185,7 @@ class RequestVerifier:
     )
 
     def __post_init__(self) -> None:
-        self._roots = x509.load_pem_x509_certificates(Path(self.ca_file).read_bytes())
+        self._roots = load_ca(self.ca_file)
         self._root_fingerprints = {root.fingerprint(hashes.SHA256()) for root in self._roots}
         self.allowed = tuple(self.allowed)
         self.privileged = tuple(self.privileged)

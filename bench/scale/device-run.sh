@@ -1,7 +1,7 @@
 #!/usr/bin/env bash
 # device-run.sh WHEELS [PLAN] — issue 16's scale run on a machine without registry access (the 16-core device):
 # an offline venv from WHEELS (prepare-wheels.sh), then scale.py over PLAN ("N:SERVERS:WORKERS ..."), within
-# BUDGET seconds (default 470: sizes and steps that would not fit are skipped and recorded as such).
+# BUDGET seconds (default 440: sizes and steps that would not fit are skipped and recorded as such).
 # Results under $OUT (default /tmp/out), at most 6 files, nothing deeper: machine.txt, pip.log, results.jsonl,
 # log.txt, logs.tar.gz (the tails of every nats-server and emulator log), rc.txt. Then, on the development machine:
 #   .venv/bin/python bench/scale/report.py --add device FILES_AT   (writes docs/benchmarks/scale.{md,json,png})
@@ -10,7 +10,7 @@ D=$(cd "$(dirname "$0")" && pwd)
 W=$(cd "$1" && pwd)
 PLAN=${2:-"10000:1:0 1000000:60:60 300000:20:20 100000:7:8"}
 OUT=${OUT:-/tmp/out}; mkdir -p "$OUT"
-BUDGET=${BUDGET:-470}
+BUDGET=${BUDGET:-440}
 WORK=$(mktemp -d /tmp/scale-work.XXXXXX)
 VENV=$(mktemp -d /tmp/scale-venv.XXXXXX)
 T0=$(date +%s)

@@ -1,18 +1,29 @@
 # Copyright: chorialab
 # Apache License 2.0 (see https://www.apache.org/licenses/LICENSE-2.0)
-"""Controller-side access to the ``choria_emulator`` library for action and inventory plugins.
+"""Controller-side access to the ``choria_emulator`` library for action, inventory and lookup plugins.
 
 The library is the one home of protocol, discovery, node-set and playbook logic; plugins only
-adapt it to Ansible. It is imported once here, guarded, so a missing package is one clear
-error and ``ansible-test sanity`` import checks pass without it.
+adapt it to Ansible. Its source ships in the collection (``emulator/src``) and is imported from
+there first, so the plugins always run the library of their own release, wherever the collection
+was installed; without it (a checkout's collection link) an installed ``choria-emulator`` package is
+used. Its dependencies come from the collection's ``requirements.txt``. A missing package or
+dependency is one clear error when a plugin runs, and ``ansible-test sanity`` import checks pass.
 """
 
 from __future__ import absolute_import, division, print_function
 
 import importlib
+import os
+import sys
 import traceback
 
 from ansible.errors import AnsibleError
+
+COLLECTION_ROOT = os.path.dirname(os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
+BUNDLED_SOURCE = os.path.join(COLLECTION_ROOT, "emulator", "src")
+
+if os.path.isfile(os.path.join(BUNDLED_SOURCE, "choria_emulator", "__init__.py")) and BUNDLED_SOURCE not in sys.path:
+    sys.path.insert(0, BUNDLED_SOURCE)
 
 try:
     import choria_emulator  # noqa: F401  pylint: disable=unused-import
@@ -23,10 +34,14 @@ except ImportError:
     HAS_CHORIA_EMULATOR = False
     CHORIA_EMULATOR_IMPORT_ERROR = traceback.format_exc()
 
+REQUIREMENTS = os.path.join(COLLECTION_ROOT, "requirements.txt")
 INSTALL_HINT = (
     "the choria-emulator Python package is required on the controller; install it into the "
-    "Python that runs Ansible, e.g. 'pip install <collection>/emulator' or run the "
-    "chorialab.choria.setup_prereqs role against localhost"
+    "Python that runs Ansible (%s): pip install <collection>/emulator" % sys.executable
+)
+DEPENDENCIES_HINT = (
+    "a Python package the choria-emulator library needs is missing from the Python that runs Ansible (%s): "
+    "pip install -r %s" % (sys.executable, REQUIREMENTS)
 )
 
 
@@ -39,4 +54,9 @@ def require_choria_emulator():
 def import_choria_module(name):
     """``choria_emulator.<name>`` (e.g. ``nodesets``), after the clear missing-package check."""
     require_choria_emulator()
-    return importlib.import_module("choria_emulator." + name)
+    try:
+        return importlib.import_module("choria_emulator." + name)
+    except ImportError as exc:
+        if (exc.name or "").split(".")[0] == "choria_emulator":
+            raise
+        raise AnsibleError("%s (%s)" % (DEPENDENCIES_HINT, exc)) from exc

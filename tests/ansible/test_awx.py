@@ -6,21 +6,30 @@ import json
 import re
 import shutil
 
+import awx_survey
+import pytest
 import yaml
 from conftest import BIN, REPO, VENV, run
 
 
-def test_ansible_builder_context_installs_the_emulator_package(collection_tarball, tmp_path):
+def test_ansible_builder_context_installs_the_collection_and_what_it_declares(collection_tarball, tmp_path):
     """``ansible-builder create`` on docs/ansible/execution-environment.yml, then the context's own galaxy and
-    introspection steps, run here instead of in the container: they must ask for the emulator package and
-    that package must build from the collection they installed."""
-    definition = tmp_path / "execution-environment.yml"
-    shutil.copy(REPO / "docs" / "ansible" / "execution-environment.yml", definition)
+    introspection steps and its last build step, run here instead of in the container: the image gets the
+    collection, its requirements.txt and bindep.txt, and the choria-emulator package from the installed collection."""
+    definition = yaml.safe_load((REPO / "docs" / "ansible" / "execution-environment.yml").read_text())
+    base = definition["images"]["base_image"]["name"]
+    assert "@sha256:" in base or re.search(r":[\w.-]+$", base.rsplit("/", 1)[-1]), f"base image not pinned: {base}"
+    assert not base.endswith(":latest"), f"base image not pinned: {base}"
+
+    shutil.copy(REPO / "docs" / "ansible" / "execution-environment.yml", tmp_path)
     shutil.copy(collection_tarball, tmp_path)  # the doc says: put the tarball next to the definition
     context = tmp_path / "context"
-    run(["ansible-builder", "create", "-f", definition, "-c", context], cwd=tmp_path)
+    run(["ansible-builder", "create", "-f", tmp_path / "execution-environment.yml", "-c", context], cwd=tmp_path)
     containerfile = next(p for p in (context / "Containerfile", context / "Dockerfile") if p.exists()).read_text()
+    assert f'ARG EE_BASE_IMAGE="{base}"' in containerfile
     assert "ansible-galaxy collection install" in containerfile and "introspect.py introspect" in containerfile
+    installed_path = "/usr/share/ansible/collections/ansible_collections/chorialab/choria"
+    assert f"RUN $PYCMD -m pip install --no-cache-dir {installed_path}/emulator" in containerfile
     build = context / "_build"
     assert (build / "collections" / collection_tarball.name).exists()
 
@@ -30,19 +39,25 @@ def test_ansible_builder_context_installs_the_emulator_package(collection_tarbal
     installed = share / "ansible_collections" / "chorialab" / "choria"
     assert (installed / "meta" / "execution-environment.yml").exists()
 
-    # builder stage: the context's introspect.py lists the Python requirements of every collection
-    requirements = tmp_path / "requirements.txt"
-    run(["python", build / "scripts" / "introspect.py", "introspect", share, "--write-pip", requirements], cwd=tmp_path)
-    lines = [line for line in requirements.read_text().splitlines() if line.strip()]
-    emulator_line = (
-        "choria-emulator @ file:///usr/share/ansible/collections/ansible_collections/chorialab/choria/emulator"
+    # builder stage: introspect.py lists the Python and system requirements of every collection
+    requirements, bindep = tmp_path / "requirements.txt", tmp_path / "bindep.txt"
+    run(
+        ["python", build / "scripts" / "introspect.py", "introspect", share]
+        + ["--write-pip", requirements, "--write-bindep", bindep],
+        cwd=tmp_path,
     )
-    assert f"{emulator_line}  # from collection chorialab.choria" in lines
+    python = [line.split("  #")[0] for line in requirements.read_text().splitlines() if line.strip()]
+    declared = [line for line in (REPO / "requirements.txt").read_text().splitlines() if line and line[0] != "#"]
+    assert python and set(python) <= set(declared), python  # ansible-builder drops what ansible-core brings (PyYAML)
+    assert {"nats-py>=2.6", "cryptography>=41", "google-re2>=1.1"} <= set(python)
+    assert "openssh-clients [platform:rpm]  # from collection chorialab.choria" in bindep.read_text().splitlines()
 
-    # assemble builds a wheel of each requirement; the path is the image's, the files are the same here
+    # the final stage's last step: the package builds from the collection the galaxy stage installed
     wheels = tmp_path / "wheels"
-    local = str(installed / "emulator")
-    run(["python", "-m", "pip", "wheel", "--quiet", "--no-deps", "--wheel-dir", wheels, local], cwd=tmp_path)
+    run(
+        ["python", "-m", "pip", "wheel", "--quiet", "--no-deps", "--wheel-dir", wheels, installed / "emulator"],
+        cwd=tmp_path,
+    )
     assert len(list(wheels.glob("choria_emulator-*.whl"))) == 1
 
 
@@ -60,17 +75,57 @@ def job(data_dir, playbook: str, ident: str) -> tuple:
     return status, rc, events, (artifacts / "stdout").read_text()
 
 
+JOB_TEMPLATES = REPO / "docs" / "ansible" / "awx" / "job_templates.yml"
+
+
+def job_templates() -> dict:
+    return {t["name"]: t for t in yaml.safe_load(JOB_TEMPLATES.read_text())["job_templates"]}
+
+
+def test_job_templates_and_surveys_are_what_awx_accepts():
+    """Every survey saves in AWX, every playbook is in the project, every survey variable is one the
+    collection's playbook reads, and the module parameters are awx.awx.job_template's."""
+    templates = job_templates()
+    assert set(templates) == {"Setup prereqs", "Start NATS", "Start emulator", "Stop emulator", "Stop NATS"}
+    job_template_options = {
+        "name", "description", "job_type", "playbook", "become_enabled", "survey_enabled", "survey_spec",
+    }  # fmt: skip
+    for name, template in templates.items():
+        assert set(template) <= job_template_options, name
+        awx_survey.check_spec(template["survey_spec"])
+        project = REPO / "docs" / "ansible" / "awx" / "project" / template["playbook"]
+        imported = yaml.safe_load(project.read_text())[0]["ansible.builtin.import_playbook"]
+        body = REPO / "playbooks" / (imported.rsplit(".", 1)[1].replace("_", "-") + ".yml")  # the FQCN's body
+        playbook = body.read_text()
+        for question in template["survey_spec"]["spec"]:
+            assert re.search(rf"\b{question['variable']}\b", playbook), (name, question["variable"])
+
+
+def test_awx_refuses_what_it_would_refuse():
+    """The rules the other tests rely on do refuse: a bad spec, a wrong answer type, a missing answer."""
+    survey = job_templates()["Start emulator"]["survey_spec"]
+    with pytest.raises(awx_survey.SurveyError, match="instances"):
+        awx_survey.extra_vars(survey, {"instances": "lots"})
+    with pytest.raises(awx_survey.SurveyError, match="tls"):
+        awx_survey.extra_vars(survey, {"tls": "maybe"})
+    with pytest.raises(awx_survey.SurveyError, match="outside 1 to"):
+        awx_survey.extra_vars(survey, {"instances": 0})
+    broken = dict(survey, spec=[dict(survey["spec"][0], default="750")])
+    with pytest.raises(awx_survey.SurveyError, match="not of type integer"):
+        awx_survey.check_spec(broken)
+    required = dict(survey, spec=[dict(survey["spec"][0], default="")])
+    with pytest.raises(awx_survey.SurveyError, match="'instances' value missing"):
+        awx_survey.extra_vars(required, {})
+
+
 def test_start_and_stop_emulator_as_awx_job_templates(installed_collections, broker, run_dir, tmp_path):
-    """A private data dir as AWX lays it out: the project's playbooks import the collection's, the
-    survey answers are the extra vars, the inventory is localhost."""
+    """A private data dir as AWX lays it out for the job templates of docs/ansible/awx/: the project's
+    playbooks (import the collection's), the survey answers with AWX's defaults as extra vars, localhost."""
+    templates = job_templates()
     data = tmp_path / "job"
-    (data / "project").mkdir(parents=True)
+    shutil.copytree(REPO / "docs" / "ansible" / "awx" / "project", data / "project")
     (data / "inventory").mkdir()
     (data / "env").mkdir()
-    for name in ("start_emulator", "stop_emulator"):
-        (data / "project" / f"{name}.yml").write_text(
-            f"---\n- name: {name}\n  ansible.builtin.import_playbook: chorialab.choria.{name}\n"
-        )
     (data / "inventory" / "hosts.yml").write_text(
         yaml.safe_dump(
             {
@@ -82,23 +137,21 @@ def test_start_and_stop_emulator_as_awx_job_templates(installed_collections, bro
             }
         )
     )
-    survey = {
-        "instances": 30,
-        "agents": 2,
-        "collectives": 2,
-        "servers": broker.url,
-        "monitor": 0,
-        "tls": False,
-        "venv": str(VENV),
-        "run_dir": str(run_dir),
-    }
-    (data / "env" / "extravars").write_text(yaml.safe_dump(survey))
     (data / "env" / "envvars").write_text(
         yaml.safe_dump({"ANSIBLE_COLLECTIONS_PATH": str(installed_collections), "ANSIBLE_NOCOLOR": "1"})
     )
     (data / "env" / "settings").write_text(yaml.safe_dump({"job_timeout": 300}))
 
-    status, rc, events, stdout = job(data, "start_emulator.yml", "start")
+    def launch(template: str, answers: dict, ident: str) -> tuple:
+        """AWX's launch: survey answers checked and completed with defaults; run_dir is the job
+        template's own extra var here (the test's PID files), not a survey question."""
+        spec = templates[template]["survey_spec"]
+        extra = dict(awx_survey.extra_vars(spec, answers), run_dir=str(run_dir))
+        (data / "env" / "extravars").write_text(yaml.safe_dump(extra))
+        return job(data, templates[template]["playbook"], ident)
+
+    answers = {"instances": 30, "agents": 2, "collectives": 2, "servers": broker.url, "monitor": 0, "venv": str(VENV)}
+    status, rc, events, stdout = launch("Start emulator", answers, "start")
     assert (status, rc) == ("successful", 0), stdout
     started = [
         e
@@ -115,7 +168,7 @@ def test_start_and_stop_emulator_as_awx_job_templates(installed_collections, bro
     ping = run(["choria-emulator", "ping", "--server", broker.url, "--expect", "30", "--quiet"], cwd=tmp_path)
     assert re.search(r"^30 replies", ping.stdout, re.M)
 
-    status, rc, events, stdout = job(data, "stop_emulator.yml", "stop")
+    status, rc, events, stdout = launch("Stop emulator", {}, "stop")
     assert (status, rc) == ("successful", 0), stdout
     stopped = [
         e
@@ -125,9 +178,9 @@ def test_start_and_stop_emulator_as_awx_job_templates(installed_collections, bro
     assert len(stopped) == 1 and stopped[0]["event_data"]["res"]["stopped"] == "exited"
     assert broker.varz()["connections"] == 0
 
-    # a survey answer of the wrong type fails the job with the field named, as AWX would show it
-    (data / "env" / "extravars").write_text(yaml.safe_dump(dict(survey, instances="lots")))
-    status, rc, events, stdout = job(data, "start_emulator.yml", "bad-survey")
+    # launched without the survey (API extra vars), a wrong type still fails the job with the field named
+    (data / "env" / "extravars").write_text(yaml.safe_dump(dict(answers, instances="lots", run_dir=str(run_dir))))
+    status, rc, events, stdout = job(data, templates["Start emulator"]["playbook"], "bad-survey")
     assert status == "failed" and rc != 0
     failed = [e for e in events if e["event"] == "runner_on_failed"]
     assert failed and failed[0]["event_data"]["res"]["msg"].startswith("instances must be a whole number above 0")

@@ -3,35 +3,61 @@
 from __future__ import annotations
 
 import hashlib
+import importlib.metadata
+import os
 import re
+import subprocess
+import sys
 import tarfile
 
-from conftest import VENV, run, tarball_names
+from conftest import BIN, REPO, VENV, run, tarball_names
+
+from choria_emulator.localnet import Emulator
+
+# What the artifact holds (galaxy.yml build_ignore keeps everything else out).
+TOP_LEVEL = {
+    "MANIFEST.json", "FILES.json", "LICENSE", "README.md", "requirements.txt", "bindep.txt", ".ansible-lint",
+    "changelogs", "docs", "emulator", "meta", "playbooks", "plugins", "roles", "tests",
+}  # fmt: skip
+UNDER = {"docs": {"ansible"}, "tests": {"config.yml", "sanity"}, "emulator": {"pyproject.toml", "README.md", "src"}}
 
 
-def test_the_tarball_keeps_what_users_and_ansible_builder_need(collection_tarball):
+def test_the_tarball_holds_the_collection_content_only(collection_tarball):
     names = tarball_names(collection_tarball)
+    top = {n.split("/", 1)[0] for n in names}
+    assert top == TOP_LEVEL, (
+        f"unexpected in the artifact: {sorted(top - TOP_LEVEL)}, missing: {sorted(TOP_LEVEL - top)}; "
+        "development material goes into galaxy.yml build_ignore, collection content into TOP_LEVEL here"
+    )
+    for folder, allowed in UNDER.items():
+        found = {n.split("/")[1] for n in names if n.startswith(folder + "/") and n.count("/") >= 1} - {""}
+        assert found == allowed, f"{folder}/ holds {sorted(found)}; only {sorted(allowed)} belong in the artifact"
+    assert {n.split("/")[2] for n in names if n.startswith("emulator/src/") and n.count("/") >= 2} - {""} == {
+        "choria_emulator"
+    }
     for needed in (
-        "MANIFEST.json",
         "meta/runtime.yml",
         "meta/execution-environment.yml",
-        "requirements.txt",
         "changelogs/changelog.yaml",
-        "emulator/pyproject.toml",
         "emulator/src/choria_emulator/__init__.py",
         "playbooks/start-emulator.yml",
         "playbooks/start_emulator.yml",
         "playbooks/setup_prereqs.yml",
         "roles/setup_prereqs/files/build_emulator_wheel.py",
-        "roles/emulator/meta/argument_specs.yml",
         "plugins/modules/emulator.py",
         "plugins/module_utils/processes.py",
         "plugins/doc_fragments/connection.py",
+        "docs/ansible/execution-environment.yml",
+        "docs/ansible/awx/job_templates.yml",
+        "tests/config.yml",
+        *(f"roles/{role.name}/README.md" for role in (REPO / "roles").iterdir() if role.is_dir()),
+        *(f"tests/sanity/ignore-{line}.txt" for line in ("2.16", "2.17", "2.18", "2.19")),
     ):
         assert needed in names, needed
-    for unwanted in (".venv", "playbooks/collections", "tests/output", ".cache", ".git"):
-        assert not any(n == unwanted or n.startswith(unwanted + "/") for n in names), unwanted
-    assert not any("__pycache__" in n or n.endswith(".pyc") for n in names)
+    assert not any("__pycache__" in n or n.endswith((".pyc", ".egg-info")) for n in names)
+    with tarfile.open(collection_tarball) as archive:
+        license_text = archive.extractfile("LICENSE").read().decode()
+    assert "Apache License" in license_text and "END OF TERMS AND CONDITIONS" in license_text
 
 
 def test_start_and_stop_by_fqcn_from_the_installed_collection(outside, run_dir):
@@ -171,3 +197,96 @@ def test_setup_prereqs_from_the_installed_collection_then_the_demo_playbook(outs
     ).stdout
     assert "60 replies" in demo
     assert demo.count("60 OK, 0 failed") == 2, demo
+
+
+def requirement_names(lines) -> dict:
+    """``{normalised name: specifier}`` of requirement lines (comments and blanks skipped)."""
+    found = {}
+    for line in lines:
+        line = line.split("#", 1)[0].strip()
+        if line:
+            match = re.match(r"([A-Za-z0-9_.\-]+)\s*(.*)", line)
+            found[re.sub(r"[-_.]+", "-", match.group(1)).lower()] = match.group(2).replace(" ", "")
+    return found
+
+
+def test_requirements_txt_is_the_emulator_packages_dependencies():
+    """requirements.txt (for the controller and ansible-builder) and the package's own list never drift."""
+    package = [r for r in importlib.metadata.requires("choria-emulator") if "extra ==" not in r]  # pyproject's list
+    assert requirement_names((REPO / "requirements.txt").read_text().splitlines()) == requirement_names(package)
+
+
+def fresh_venv(path, *pip_args) -> dict:
+    """A venv with only ``pip install pip_args``; returns an environment with its bin/ first on PATH."""
+    subprocess.run([sys.executable, "-m", "venv", str(path)], check=True)
+    env = {"PATH": os.pathsep.join([str(path / "bin"), str(BIN), os.environ["PATH"]])}
+    if not pip_args:
+        return env
+    install = subprocess.run(
+        [str(path / "bin" / "python"), "-m", "pip", "install", "--quiet", "--disable-pip-version-check", *pip_args],
+        capture_output=True,
+        text=True,
+        check=False,
+    )
+    assert install.returncode == 0, install.stdout + install.stderr
+    return env
+
+
+def test_controller_plugins_run_with_only_requirements_txt_installed(installed_collections, broker, tmp_path):
+    """`pip install -r <installed collection>/requirements.txt` from another directory is all the
+    controller needs: the discover action finds emulated nodes over a real broker with the library
+    from the installed collection, the package itself not being installed in that Python."""
+    requirements = installed_collections / "ansible_collections" / "chorialab" / "choria" / "requirements.txt"
+    core = importlib.metadata.version("ansible-core")
+    env = fresh_venv(tmp_path / "controller", f"ansible-core=={core}", "-r", requirements)
+    python = tmp_path / "controller" / "bin" / "python"
+    missing = subprocess.run([str(python), "-c", "import choria_emulator"], capture_output=True, check=False)
+    assert missing.returncode != 0, "choria_emulator must not be installed in this venv"
+
+    emulator = Emulator.start(broker.url, 6, "--agents", "1", name="ctl", workdir=tmp_path / "emu")
+    try:
+        proc = subprocess.run(
+            [
+                str(tmp_path / "controller" / "bin" / "ansible"),
+                "localhost",
+                "-c",
+                "local",
+                "-m",
+                "chorialab.choria.discover",
+                "-a",
+                f"servers={broker.url} identities=/^ctl-/",
+            ],
+            cwd=tmp_path,
+            env=dict(os.environ, ANSIBLE_COLLECTIONS_PATH=str(installed_collections), ANSIBLE_NOCOLOR="1", **env),
+            capture_output=True,
+            text=True,
+            timeout=300,
+            check=False,
+        )
+    finally:
+        emulator.stop()
+    assert proc.returncode == 0, proc.stdout + proc.stderr
+    assert '"count": 6' in proc.stdout, proc.stdout
+
+
+def test_the_documented_controller_install_command(installed_collections, tmp_path):
+    """The command of getting-started.md, run as it is: the package and the choria-emulator CLI from the
+    installed collection, wherever that is."""
+    doc = (REPO / "docs" / "ansible" / "getting-started.md").read_text()
+    block = doc.split("<!-- tests/ansible/test_galaxy.py runs this block as it is -->\n```bash\n", 1)[1]
+    command = block.split("```", 1)[0]
+    env = fresh_venv(tmp_path / "controller")
+    proc = subprocess.run(
+        ["bash", "-euo", "pipefail", "-c", command],
+        cwd=tmp_path,
+        env=dict(os.environ, ANSIBLE_COLLECTIONS_PATH=str(installed_collections), **env),
+        capture_output=True,
+        text=True,
+        timeout=600,
+        check=False,
+    )
+    assert proc.returncode == 0, proc.stdout + proc.stderr
+    version = subprocess.run(
+        [str(tmp_path / "controller" / "bin" / "choria-emulator"), "--version"], capture_output=True, text=True
+    )
+    assert version.returncode == 0 and re.search(r"\d+\.\d+\.\d+", version.stdout + version.stderr), version

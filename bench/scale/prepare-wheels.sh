@@ -8,7 +8,7 @@ set -eu
 OUT=$1; VERSIONS=${2:-3.12}
 P=$(cd "$(dirname "$0")/../.." && pwd)
 PIP=${PIP:-pip}
-rm -rf "$OUT"; mkdir -p "$OUT/common"
+rm -rf "$OUT" "$P/emulator/build"; mkdir -p "$OUT/common"  # no stale build/lib in the wheel
 $PIP wheel -q --no-deps -w "$OUT/common" "$P/emulator" nkeys
 for v in $VERSIONS; do
   $PIP download -q --only-binary=:all: --python-version "$v" --platform manylinux2014_x86_64 \

@@ -50,13 +50,29 @@ class RPCResult:
         }
 
 
-def reply_dict(agent: str, action: str, record: ReplyRecord, requestid: str) -> dict[str, Any]:
-    """A reply as the Go client shows it: agent, action, sender, statuscode, statusmsg, data."""
+def decode_body(message: str) -> tuple[int, str, Any]:
+    """An RPC reply's statuscode, statusmsg and data (status 5 when it does not decode)."""
     try:
-        body = RPCReply.decode(record.message)
-        code, msg, data = body.statuscode, body.statusmsg, body.data
+        body = RPCReply.decode(message)
+        return body.statuscode, body.statusmsg, body.data
     except ProtocolError as exc:
-        code, msg, data = 5, f"could not decode reply: {exc}", {}
+        return 5, f"could not decode reply: {exc}", {}
+
+
+def reply_dict(
+    agent: str, action: str, record: ReplyRecord, requestid: str, bodies: dict[str, tuple[int, str, Any]] | None = None
+) -> dict[str, Any]:
+    """A reply as the Go client shows it: agent, action, sender, statuscode, statusmsg, data.
+
+    ``bodies`` caches decoded message texts: the replies of one request are mostly identical, and a
+    million of them are decoded once each (replies with the same text then share one ``data`` object).
+    """
+    decoded = bodies.get(record.message) if bodies is not None else None
+    if decoded is None:
+        decoded = decode_body(record.message)
+        if bodies is not None:
+            bodies[record.message] = decoded
+    code, msg, data = decoded
     return {
         "agent": agent,
         "action": action,
@@ -120,11 +136,12 @@ async def rpc(
     outcome: RequestOutcome = await client.request(spec, on_reply)
     result.requestid = outcome.requestid
     seen: set[str] = set()
+    bodies: dict[str, tuple[int, str, Any]] = {}
     for record in outcome.replies:
         if record.sender in seen:
             continue
         seen.add(record.sender)
-        reply = reply_dict(agent, action, record, outcome.requestid)
+        reply = reply_dict(agent, action, record, outcome.requestid, bodies)
         result.replies.append(reply)
         if reply["statuscode"] == 0:
             stats.ok += 1

@@ -77,7 +77,7 @@ async def _collect_loop(number: int, server: ServerAddress, options: ConnectOpti
         if order is None or order[0] == "stop":
             break
         if order[0] == "sub":
-            _, subject, queue, decode, requestid = order
+            _kind, subject, queue, decode, requestid = order
             read = READERS[decode](requestid)
             texts: dict[str, str] = {}  # one object per distinct message, so a batch pickles each text once
             state["batch"] = Batch([], [], [])
@@ -85,7 +85,7 @@ async def _collect_loop(number: int, server: ServerAddress, options: ConnectOpti
             def take(buf: bytes, start: int, stop: int, now: float, read: Any = read, texts: Any = texts) -> None:
                 batch = state["batch"]
                 try:
-                    sender, message, _ = read(buf, start, stop)
+                    sender, message, _decoded = read(buf, start, stop)
                 except ProtocolError:
                     batch.invalid += 1
                     return
@@ -155,7 +155,7 @@ class CollectorPool:
             queue: asyncio.Queue[Any] = asyncio.Queue()
             self._replies[parent.fileno()] = queue
             loop.add_reader(parent.fileno(), self._readable, parent)
-        for kind, detail in await asyncio.gather(*(self._answer(parent) for _, parent in self.processes)):
+        for kind, detail in await asyncio.gather(*(self._answer(parent) for _process, parent in self.processes)):
             if kind != "ready":
                 self.close()
                 raise InboxClosed(detail)
@@ -182,9 +182,9 @@ class CollectorPool:
             return ("error", "a reply collector did not answer")
 
     async def _all(self, order: tuple, expect: str) -> None:
-        for _, parent in self.processes:
+        for _process, parent in self.processes:
             parent.send(order)
-        for kind, detail in await asyncio.gather(*(self._answer(parent) for _, parent in self.processes)):
+        for kind, detail in await asyncio.gather(*(self._answer(parent) for _process, parent in self.processes)):
             if kind != expect:
                 raise InboxClosed(detail or f"a reply collector answered {kind}")
 

@@ -3,10 +3,17 @@
 # rehearsal), emulators with DDL agents, the playbook runner natively and converted (ansible-playbook).
 
 TEST_TIERS += test-scenarios
+BENCH_TARGETS += bench-scenarios
 
-.PHONY: test-scenarios
+.PHONY: test-scenarios bench-scenarios
 
 test-scenarios: venv
 	@start=$$(date +%s); \
 	$(PYTEST) tests/scenarios $(PYTEST_ARGS); \
 	echo "test-scenarios took $$(( $$(date +%s) - start )) s"
+
+# Memory per instance with the four real agents and state in use, puppet#status vs generate
+# broadcasts (bench/scenarios_bench.py); then the rehearsal at 10,000 nodes (bench/deploy_bench.py).
+SCENARIO_SIZES ?= 2000 10000
+bench-scenarios: venv
+	$(BIN)/python bench/scenarios_bench.py --sizes $(SCENARIO_SIZES) --out docs/benchmarks

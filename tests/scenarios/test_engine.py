@@ -213,7 +213,7 @@ start:
     engine = Engine(DDLS, nodes(100), scenario(text), seed=5)
     engine.start(lambda *a: None)
     busy = [s for s in range(100) if engine.state.get(s, "applying")]
-    assert len(busy) == 20 and all(not engine.state.get(s, "idling") for s in busy)
+    assert 19 <= len(busy) <= 21 and all(not engine.state.get(s, "idling") for s in busy)
     await asyncio.sleep(0.15)
     assert not any(engine.state.get(s, "applying") for s in range(100))
 

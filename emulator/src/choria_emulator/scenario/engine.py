@@ -104,6 +104,8 @@ class Engine:
         self.members: dict[str, bytearray] = {}
         self.counters: dict[tuple[str, str], array] = {}
         self.render_errors = 0
+        self._plans: dict[int, _Plan] = {}
+        self._plan_owners: list[Any] = []
         self.replies_scheduled = 0
         self.transitions = 0
         self._publish: Callable[[Node, Any, Reply], None] | None = None
@@ -236,7 +238,10 @@ class Engine:
             break
         action = script.ddl
         if behaviour is None:
-            return self._cached(request, ("default",), lambda: Reply(encode_body(0, "OK", action.typed_outputs())))
+            reply = request.cache.get("default")
+            if reply is None:
+                reply = request.cache["default"] = Reply(encode_body(0, "OK", action.typed_outputs()))
+            return reply
         sequence = 0
         latency = behaviour.latency or script.latency
         if behaviour.draws or (latency is not None and not isinstance(latency, rng.Fixed)):
@@ -270,26 +275,13 @@ class Engine:
         return reply
 
     # ---- bodies -------------------------------------------------------------------------------
-    def _cached(self, request: RequestView, key: tuple[Any, ...], build: Callable[[], Reply]) -> Reply:
-        cache = request.cache
-        reply = cache.get(key)
-        if reply is None:
-            reply = cache[key] = build()
-        return reply
-
-    def _node_key(self, refs: frozenset[str], node: Node, counter: int) -> tuple[Any, ...] | None:
-        """The values of the per-node names ``refs`` reads: equal keys give equal bodies (None: no sharing)."""
-        if "identity" in refs or "index" in refs or "name" in refs or "counter" in refs:
-            return None
-        values: list[Any] = []
-        for ref in sorted(refs):
-            if ref.startswith("state."):
-                values.append(self.state.arrays[ref[6:]][node.slot])
-            elif ref == "facts":
-                values.append(id(node.facts))
-            elif ref == "classes":
-                values.append(node.classes)
-        return tuple(values)
+    def _plan(self, owner: Any, templates: Any) -> _Plan:
+        """How to key the bodies ``templates`` build (made once per behaviour or failure)."""
+        plan = self._plans.get(id(owner))
+        if plan is None:
+            plan = self._plans[id(owner)] = _Plan(templates, self.state)
+            self._plan_owners.append(owner)  # keep ids unique while the plan is cached
+        return plan
 
     def _reply(
         self,
@@ -300,17 +292,18 @@ class Engine:
         inputs: dict[str, Any],
         counter: int,
     ) -> Reply:
-        refs = _refs(behaviour.reply.values())
-        node_key = self._node_key(refs, node, counter)
-
-        def build() -> Reply:
-            context = self._context(node, request, inputs, counter) if refs or _any_dynamic(behaviour.reply) else {}
-            values = {name: self._render(template, context) for name, template in behaviour.reply.items()}
-            return Reply(encode_body(0, "OK", action.typed_outputs(values)))
-
-        if node_key is None:
-            return build()
-        return self._cached(request, (id(behaviour), "ok", node_key), build)
+        plan = self._plan(behaviour, behaviour.reply.values())
+        key = plan.key(node, behaviour)
+        if key is not None:
+            reply = request.cache.get(key)
+            if reply is not None:
+                return reply
+        context = self._context(node, request, inputs, counter) if plan.dynamic else {}
+        values = {name: template.render(context) for name, template in behaviour.reply.items()}
+        reply = Reply(encode_body(0, "OK", action.typed_outputs(values)))
+        if key is not None:
+            request.cache[key] = reply
+        return reply
 
     def _failure(
         self,
@@ -323,19 +316,18 @@ class Engine:
         delay: float,
     ) -> Reply:
         failure = behaviour.failures[position]
-        node_key = self._node_key(failure.statusmsg.refs, node, counter)
-        action = behaviour_action = self.action(request.agent, request.action)
-        assert behaviour_action is not None
-
-        def build() -> Reply:
-            context = self._context(node, request, inputs, counter) if not failure.statusmsg.constant else {}
+        plan = self._plan(failure, (failure.statusmsg,))
+        key = plan.key(node, failure)
+        reply = request.cache.get(key) if key is not None else None
+        if reply is None:
+            action = self.action(request.agent, request.action)
+            assert action is not None
+            context = self._context(node, request, inputs, counter) if plan.dynamic else {}
             message = self._render(failure.statusmsg, context)
             text = message if isinstance(message, str) else ""
-            return Reply(encode_body(failure.statuscode, text, action.typed_outputs()), statuscode=failure.statuscode)
-
-        reply = (
-            build() if node_key is None else self._cached(request, (id(behaviour), "fail", position, node_key), build)
-        )
+            reply = Reply(encode_body(failure.statuscode, text, action.typed_outputs()), statuscode=failure.statuscode)
+            if key is not None:
+                request.cache[key] = reply
         return Reply(reply.body, delay, reply.statuscode) if delay else reply
 
     def _render(self, template: Template, context: dict[str, Any]) -> Any:
@@ -410,7 +402,7 @@ class Engine:
             "index": node.index,
             "name": node.identity,
             "facts": node.facts,
-            "classes": list(node.classes),
+            "classes": node.classes,
             "state": StateView(self.state, node.slot),
             "counter": 0,
             "seed": self.seed,
@@ -418,19 +410,29 @@ class Engine:
         }
 
     def _context(self, node: Node, request: RequestView, inputs: dict[str, Any], counter: int) -> dict[str, Any]:
-        context = self._node_context(node, request)
-        context.update(
-            inputs=inputs,
-            now=int(request.now),
-            agent=request.agent,
-            action=request.action,
-            caller=request.caller,
-            sender=request.sender,
-            requestid=request.requestid,
-            collective=request.collective,
-            counter=counter,
-        )
-        return context
+        base = request.cache.get("context")
+        if base is None:  # the request's part, once per request
+            base = request.cache["context"] = {
+                "inputs": inputs,
+                "now": int(request.now),
+                "agent": request.agent,
+                "action": request.action,
+                "caller": request.caller,
+                "sender": request.sender,
+                "requestid": request.requestid,
+                "collective": request.collective,
+                "seed": self.seed,
+            }
+        return {
+            **base,
+            "identity": node.identity,
+            "index": node.index,
+            "name": node.identity,
+            "facts": node.facts,
+            "classes": node.classes,
+            "state": StateView(self.state, node.slot),
+            "counter": counter,
+        }
 
     def stats(self) -> dict[str, Any]:
         return {
@@ -443,12 +445,30 @@ class Engine:
         }
 
 
-def _refs(templates: Any) -> frozenset[str]:
-    refs: set[str] = set()
-    for template in templates:
-        refs |= template.node_refs
-    return frozenset(refs)
+class _Plan:
+    """Which per-node values make the bodies of a set of templates differ, read fast from the arrays."""
 
+    __slots__ = ("per_node", "arrays", "facts", "classes", "dynamic")
 
-def _any_dynamic(templates: dict[str, Template]) -> bool:
-    return any(not template.constant for template in templates.values())
+    def __init__(self, templates: Any, state: StateTable):
+        templates = list(templates)
+        refs: set[str] = set()
+        for template in templates:
+            refs |= template.node_refs
+        self.per_node = bool(refs & {"identity", "index", "name", "counter"})
+        self.arrays = tuple(state.arrays[ref[6:]] for ref in sorted(refs) if ref.startswith("state."))
+        self.facts = "facts" in refs
+        self.classes = "classes" in refs
+        self.dynamic = any(not template.constant for template in templates)
+
+    def key(self, node: Node, owner: Any) -> tuple[Any, ...] | None:
+        """Equal keys give equal bodies; None when the body is the node's own (it reads its identity)."""
+        if self.per_node:
+            return None
+        slot = node.slot
+        key: tuple[Any, ...] = (id(owner), *[values[slot] for values in self.arrays])
+        if self.facts:
+            key += (id(node.facts),)
+        if self.classes:
+            key += (node.classes,)
+        return key

@@ -240,10 +240,13 @@ class _Rewrite(ast.NodeTransformer):
         return self._lookup(node, node.value, key)
 
 
-class Expr:
-    """One compiled expression."""
+_LOOKUP = re.compile(r"^([A-Za-z_]\w*)(?:\.([A-Za-z_]\w*))?$")
 
-    __slots__ = ("source", "code", "refs")
+
+class Expr:
+    """One compiled expression; a plain ``name`` or ``root.member`` skips ``eval`` (most reply fields)."""
+
+    __slots__ = ("source", "code", "refs", "lookup")
 
     def __init__(self, source: str, names: Names, where: str):
         self.source = source.strip()
@@ -260,9 +263,15 @@ class Expr:
                 refs |= {f"state.{name}" for name in names.state}  # the whole state, e.g. len(state)
         self.refs = frozenset(refs)
         self.code = compile(tree, "<scenario>", "eval")
+        plain = _LOOKUP.match(self.source)
+        self.lookup = (plain.group(1), plain.group(2)) if plain and plain.group(1) not in CONSTANTS else None
 
     def evaluate(self, context: dict[str, Any]) -> Any:
         """The value, or None when it fails at run time (``null + 1``)."""
+        lookup = self.lookup
+        if lookup is not None:
+            value = context.get(lookup[0])
+            return value if lookup[1] is None else _get(value, lookup[1])
         try:
             return eval(self.code, _GLOBALS, context)  # noqa: S307 - the tree was checked node by node
         except RUNTIME_ERRORS:
@@ -289,7 +298,7 @@ NODE_ROOTS = frozenset(NODE_NAMES)
 class Template:
     """A scenario value: a constant, one expression (typed), text with expressions, or a list/map of these."""
 
-    __slots__ = ("constant", "value", "parts", "items", "kind", "refs")
+    __slots__ = ("constant", "value", "parts", "items", "kind", "refs", "node_refs")
 
     def __init__(self, spec: Any, names: Names, where: str):
         self.constant = True
@@ -334,11 +343,8 @@ class Template:
             self.constant = all(t.constant for t in self.items)
             self.kind = "list" if not self.constant else "constant"
         self.refs = frozenset(refs)
-
-    @property
-    def node_refs(self) -> frozenset[str]:
-        """The per-node names this template reads (``identity``, ``state.enabled``, ...)."""
-        return frozenset(ref for ref in self.refs if ref.split(".", 1)[0] in NODE_ROOTS)
+        # the per-node names this template reads (identity, state.enabled, ...): what makes bodies differ
+        self.node_refs = frozenset(ref for ref in self.refs if ref.split(".", 1)[0] in NODE_ROOTS)
 
     def render(self, context: dict[str, Any]) -> Any:
         kind = self.kind

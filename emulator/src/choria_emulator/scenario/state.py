@@ -32,7 +32,7 @@ def convert(kind: str, value: Any) -> Any:
 class StateTable:
     """The state of one worker's nodes: ``table.get(slot, "enabled")``, ``table.set(slot, "enabled", False)``."""
 
-    __slots__ = ("size", "types", "arrays", "strings", "string_ids")
+    __slots__ = ("size", "types", "arrays", "strings", "string_ids", "readers")
 
     def __init__(self, types: dict[str, str], size: int):
         self.size = size
@@ -43,6 +43,20 @@ class StateTable:
         for name, kind in self.types.items():
             code = TYPECODES[kind]
             self.arrays[name] = array(code, bytes(array(code).itemsize * size))
+        self.readers: dict[str, Any] = {}
+        self._make_readers()
+
+    def _make_readers(self) -> None:
+        """``readers[name](slot)``: a variable's typed value in one call (what expressions read)."""
+        strings = self.strings
+        for name, kind in self.types.items():
+            values = self.arrays[name]
+            if kind == "boolean":
+                self.readers[name] = lambda slot, values=values: values[slot] != 0
+            elif kind == "string":
+                self.readers[name] = lambda slot, values=values: strings[values[slot]]
+            else:
+                self.readers[name] = values.__getitem__
 
     def _intern(self, text: str) -> int:
         index = self.string_ids.get(text)
@@ -79,6 +93,7 @@ class StateTable:
             value = 1 if value else 0
         code = TYPECODES[kind]
         self.arrays[name] = array(code, [value]) * self.size
+        self._make_readers()
 
     def node(self, slot: int) -> dict[str, Any]:
         """Every variable of one node (for debugging and tests)."""
@@ -104,9 +119,7 @@ class StateView:
         self.slot = slot
 
     def __getitem__(self, name: str) -> Any:
-        if name not in self.table.types:
-            raise KeyError(name)
-        return self.table.get(self.slot, name)
+        return self.table.readers[name](self.slot)  # KeyError for an unknown name
 
     def __len__(self) -> int:
         return len(self.table.types)

@@ -1,0 +1,388 @@
+"""The blue/green rehearsal: the deploy playbook against an emulated fleet on a routed NATS cluster.
+
+One home for what the test (``tests/scenarios/test_rehearsal.py``), ``make demo-deploy`` and the
+benchmark (``bench/deploy_bench.py``) do:
+
+* :class:`Sink` — a local HTTP server standing in for the webhook and the Slack API, recording
+  every request;
+* :class:`Fleet` — a NATS cluster of three routed servers and one emulator whose instances are
+  spread over them, serving the puppet, haproxy, appmgr and nrpe DDL agents with the
+  ``blue-green`` (or ``blue-green-never-green``) scenario and a ``cluster`` fact;
+* :func:`prepare_playbooks` — the shipped playbook and its failure handler, copied next to each
+  other with the retry pauses (``try_sleep``) scaled for a short run;
+* :meth:`Fleet.run_native` (``choria-emulator playbook run``) and :meth:`Fleet.run_converted`
+  (``choria-emulator playbook convert`` then ``ansible-playbook``), each returning a
+  :class:`RunResult` with the step timings.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import shutil
+import subprocess
+import sys
+import threading
+import time
+from dataclasses import dataclass, field
+from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+from pathlib import Path
+from typing import Any
+from urllib.parse import parse_qs, urlparse
+
+import yaml
+
+from ..localnet import Emulator
+from ..measure.cluster import LocalCluster
+from .library import DDL_DIR, PLAYBOOK_DIR
+
+AGENTS = ("puppet", "haproxy", "appmgr", "nrpe")
+PLAYBOOK = "blue-green.yaml"
+FAILURE_HANDLER = "blue-green-failure.yaml"
+RPC_TIMEOUT = 40  # appmgr#upgrade takes up to 30 s (its scenario's cap)
+
+
+# ---- the webhook and Slack stand-in --------------------------------------------------------
+
+
+@dataclass
+class Received:
+    method: str
+    path: str
+    query: dict[str, list[str]]
+    body: Any
+
+
+class Sink:
+    """A local HTTP server that records requests; Slack's ``chat.postMessage`` answers ``{"ok": true}``."""
+
+    def __init__(self) -> None:
+        self.requests: list[Received] = []
+        sink = self
+
+        class Handler(BaseHTTPRequestHandler):
+            def log_message(self, *args: Any) -> None:  # quiet
+                return
+
+            def _record(self) -> None:
+                length = int(self.headers.get("Content-Length") or 0)
+                raw = self.rfile.read(length) if length else b""
+                try:
+                    body: Any = json.loads(raw) if raw else None
+                except ValueError:
+                    body = raw.decode("utf-8", "replace")
+                parsed = urlparse(self.path)
+                sink.requests.append(Received(self.command, parsed.path, parse_qs(parsed.query), body))
+                payload = json.dumps({"ok": True}).encode()
+                self.send_response(200)
+                self.send_header("Content-Type", "application/json")
+                self.send_header("Content-Length", str(len(payload)))
+                self.end_headers()
+                self.wfile.write(payload)
+
+            do_GET = do_POST = do_PUT = _record  # noqa: N815 - http.server's naming
+
+        self.server = ThreadingHTTPServer(("127.0.0.1", 0), Handler)
+        self.thread = threading.Thread(target=self.server.serve_forever, daemon=True)
+        self.thread.start()
+
+    @property
+    def url(self) -> str:
+        return f"http://127.0.0.1:{self.server.server_address[1]}"
+
+    def webhooks(self) -> list[Any]:
+        return [r.body for r in self.requests if r.path == "/deploy"]
+
+    def slack_messages(self) -> list[Received]:
+        return [r for r in self.requests if r.path.endswith("/chat.postMessage")]
+
+    def stop(self) -> None:
+        self.server.shutdown()
+        self.server.server_close()
+
+
+# ---- the playbooks -------------------------------------------------------------------------
+
+
+def prepare_playbooks(directory: Path, try_sleep: float | None = None, tries: int | None = None) -> Path:
+    """Copy the playbook and its failure handler into ``directory``; optionally scale their retries.
+
+    The shipped playbook retries every 30 s (Puppet idle, NRPE green), as the seed's deploy did;
+    a test or demo sets ``try_sleep`` to a few seconds. Returns the main playbook's path.
+    """
+    directory.mkdir(parents=True, exist_ok=True)
+    for name in (PLAYBOOK, FAILURE_HANDLER):
+        data = yaml.safe_load((PLAYBOOK_DIR / name).read_text())
+        if try_sleep is not None or tries is not None:
+            for entry in data.get("tasks") or []:
+                props = next(iter(entry.values()))
+                if "try_sleep" in props and try_sleep is not None:
+                    props["try_sleep"] = int(try_sleep) if float(try_sleep).is_integer() else try_sleep
+                if "tries" in props and tries is not None:
+                    props["tries"] = tries
+        (directory / name).write_text(yaml.safe_dump(data, sort_keys=False, width=120))
+    return directory / PLAYBOOK
+
+
+# ---- results -------------------------------------------------------------------------------
+
+
+@dataclass
+class Step:
+    description: str
+    seconds: float
+    success: bool
+    tries: int = 1
+    hook: str = "tasks"
+
+
+@dataclass
+class RunResult:
+    mode: str  # native | converted
+    success: bool
+    seconds: float
+    steps: list[Step] = field(default_factory=list)
+    report: dict[str, Any] | None = None
+    output: str = ""
+
+    def step(self, prefix: str) -> Step | None:
+        found = [s for s in self.steps if s.description.startswith(prefix)]
+        return found[-1] if found else None
+
+    def to_dict(self) -> dict[str, Any]:
+        return {
+            "mode": self.mode,
+            "success": self.success,
+            "seconds": round(self.seconds, 2),
+            "steps": [
+                {
+                    "step": s.description,
+                    "seconds": round(s.seconds, 2),
+                    "success": s.success,
+                    "tries": s.tries,
+                    "hook": s.hook,
+                }
+                for s in self.steps
+            ],
+        }
+
+
+def steps_from_report(report: dict[str, Any]) -> list[Step]:
+    """The run's steps and their wall-clock times, from the report's timestamped log.
+
+    A step is a task from its ``About to run task`` line to the next task or the end of its
+    task set, so retries and their pauses count; node-set discovery (with the ``uses`` checks)
+    is the first step. The report's own task entries repeat a retried task's last try (0.6.0).
+    """
+    logs = [(_iso_seconds(entry["time"]), str(entry["from"]), str(entry["msg"])) for entry in report.get("logs", [])]
+    outcome = {str(t.get("description")): bool(t.get("success")) for t in report.get("tasks", [])}
+    steps: list[Step] = []
+    marks = [i for i, (_, _, msg) in enumerate(logs) if msg.startswith("About to run task: ")]
+    sets = [i for i, (_, _, msg) in enumerate(logs) if msg.startswith("About to run task set ")]
+    if logs and sets:
+        nodes = sum(1 for _, _, msg in logs if msg.startswith("Discovered "))
+        steps.append(
+            Step(
+                f"Discover the node set ({nodes} set(s), uses checks)",
+                logs[sets[0]][0] - logs[0][0],
+                True,
+                1,
+                "prepare",
+            )
+        )
+    for index in marks:
+        started, source, msg = logs[index]
+        description = msg[len("About to run task: ") :]
+        end = len(logs) - 1
+        for later in range(index + 1, len(logs)):
+            text = logs[later][2]
+            if text.startswith("About to run task: ") or text.startswith("Done running task set"):
+                end = later
+                break
+        tries = 1 + sum(1 for _, _, text in logs[index:end] if text.startswith("Task failed on try"))
+        hook = source.split("#", 1)[-1].split(".", 1)[0]
+        steps.append(Step(description, logs[end][0] - started, outcome.get(description, False), tries, hook))
+    return steps
+
+
+def steps_from_ansible(output: str) -> list[Step]:
+    """Task timings from ansible-playbook's ``json`` stdout callback (one entry per task run)."""
+    start = output.find("{")
+    data = json.loads(output[start:])
+    steps = []
+    for play in data.get("plays", []):
+        for task in play.get("tasks", []):
+            info = task.get("task", {})
+            duration = info.get("duration") or {}
+            seconds = _iso_seconds(duration.get("end")) - _iso_seconds(duration.get("start"))
+            results = list(task.get("hosts", {}).values())
+            result = results[0] if results else {}
+            if result.get("skipped"):
+                continue
+            steps.append(
+                Step(
+                    str(info.get("name")),
+                    max(0.0, seconds),
+                    not result.get("failed"),
+                    int(result.get("attempts") or 1),
+                )
+            )
+    return steps
+
+
+def _iso_seconds(text: Any) -> float:
+    if not text:
+        return 0.0
+    from datetime import datetime
+
+    return datetime.fromisoformat(str(text).replace("Z", "+00:00")).timestamp()
+
+
+# ---- the fleet -----------------------------------------------------------------------------
+
+
+class Fleet:
+    """The rehearsal's network: routed NATS cluster + one emulator with the four DDL agents."""
+
+    def __init__(
+        self,
+        workdir: Path,
+        size: int,
+        *,
+        never_green: bool = False,
+        seed: int = 1,
+        cluster: str = "bg",
+        servers: int = 3,
+        workers: int | None = None,
+        extra: tuple[str, ...] = (),
+        timeout: float = 180.0,
+    ):
+        self.workdir = Path(workdir)
+        self.size = size
+        self.cluster_name = cluster
+        self.never_green = never_green
+        self.workdir.mkdir(parents=True, exist_ok=True)
+        facts = self.workdir / "facts.yaml"
+        facts.write_text(yaml.safe_dump({"facts": {"cluster": "{name}", "role": "app"}}))
+        self.nats = LocalCluster.start(servers, name="rehearsal", workdir=self.workdir / "nats")
+        try:
+            flags = [
+                *(item for agent in AGENTS for item in ("--ddl", agent)),
+                *("--scenario", "blue-green-never-green" if never_green else "blue-green"),
+                *("--seed", str(seed), "--facts", str(facts)),
+            ]
+            if workers:
+                flags += ["--workers", str(workers)]
+            self.emulator = Emulator.start(
+                self.nats.urls, size, *flags, *extra, name=cluster, workdir=self.workdir / "emulator", timeout=timeout
+            )
+        except BaseException:
+            self.nats.stop()
+            raise
+
+    @property
+    def url(self) -> str:
+        return self.nats.urls[0]
+
+    def stop(self) -> None:
+        try:
+            self.emulator.stop()
+        finally:
+            self.nats.stop()
+
+    # ---- runs ---------------------------------------------------------------------------------
+    def inputs(self, sink: Sink, revision: str) -> dict[str, Any]:
+        return {"cluster": self.cluster_name, "revision": revision, "webhook": f"{sink.url}/deploy"}
+
+    def run_native(self, playbook: Path, sink: Sink, revision: str, timeout: float = 1800) -> RunResult:
+        """``choria-emulator playbook run`` with the report written as JSON."""
+        report_path = playbook.parent / f"report-native-{revision}-{int(time.time() * 1000)}.json"
+        inputs = playbook.parent / f"inputs-{revision}.json"
+        inputs.write_text(json.dumps(self.inputs(sink, revision)))
+        command = [
+            sys.executable,
+            "-m",
+            "choria_emulator",
+            "playbook",
+            "run",
+            str(playbook),
+            "--input-file",
+            str(inputs),
+            "--server",
+            self.url,
+            "--timeout",
+            str(RPC_TIMEOUT),
+            "--discovery-timeout",
+            "3",
+            "--ddl-path",
+            str(DDL_DIR),
+            "--slack-api",
+            f"{sink.url}/slack",
+            "--report",
+            str(report_path),
+        ]
+        started = time.monotonic()
+        done = subprocess.run(command, capture_output=True, text=True, timeout=timeout, cwd=playbook.parent)
+        seconds = time.monotonic() - started
+        report = json.loads(report_path.read_text()) if report_path.exists() else None
+        result = RunResult("native", done.returncode == 0, seconds, output=done.stdout + done.stderr, report=report)
+        if report is not None:
+            result.steps = steps_from_report(report)
+        return result
+
+    def run_converted(
+        self, playbook: Path, sink: Sink, revision: str, collections: Path, timeout: float = 1800
+    ) -> RunResult:
+        """``choria-emulator playbook convert`` to an Ansible play, then ``ansible-playbook`` on it."""
+        site = playbook.with_name(f"site-{revision}.yml")
+        subprocess.run(
+            [sys.executable, "-m", "choria_emulator", "playbook", "convert", str(playbook), "-o", str(site)],
+            check=True,
+            capture_output=True,
+            text=True,
+            timeout=120,
+        )
+        for handler in (FAILURE_HANDLER,):  # the converted play runs the failure handler natively
+            shutil.copy(playbook.parent / handler, site.parent / handler)
+        variables = {
+            **self.inputs(sink, revision),
+            "choria_servers": self.url,
+            "choria_rpc_timeout": RPC_TIMEOUT,
+            "choria_discovery_timeout": 3,
+            "choria_ddl_path": str(DDL_DIR),
+        }
+        varfile = site.with_suffix(".vars.json")
+        varfile.write_text(json.dumps(variables))
+        bindir = Path(sys.executable).parent
+        env = {
+            **os.environ,
+            "ANSIBLE_COLLECTIONS_PATH": str(collections),
+            "ANSIBLE_STDOUT_CALLBACK": "json",
+            "ANSIBLE_NOCOLOR": "1",
+            "ANSIBLE_LOCALHOST_WARNING": "false",
+            "ANSIBLE_INVENTORY_UNPARSED_WARNING": "false",
+            "ANSIBLE_RETRY_FILES_ENABLED": "false",
+            "ANSIBLE_PYTHON_INTERPRETER": sys.executable,
+            "CHORIA_SLACK_API": f"{sink.url}/slack",
+            "PATH": f"{bindir}:{os.environ.get('PATH', '')}",
+        }
+        command = [str(bindir / "ansible-playbook"), str(site), "-e", f"@{varfile}"]
+        started = time.monotonic()
+        done = subprocess.run(command, capture_output=True, text=True, env=env, timeout=timeout, cwd=site.parent)
+        seconds = time.monotonic() - started
+        result = RunResult("converted", done.returncode == 0, seconds, output=done.stdout + done.stderr)
+        try:
+            result.steps = steps_from_ansible(done.stdout)
+        except ValueError:
+            pass
+        return result
+
+
+def collections_path(repo: Path, directory: Path) -> Path:
+    """An Ansible collections path whose ``chorialab.choria`` is a link to the checkout."""
+    target = directory / "ansible_collections" / "chorialab"
+    target.mkdir(parents=True, exist_ok=True)
+    link = target / "choria"
+    if not link.exists():
+        link.symlink_to(repo)
+    return directory

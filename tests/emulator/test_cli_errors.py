@@ -2,9 +2,12 @@
 
 from __future__ import annotations
 
+import re
 import signal
 import socket
 import subprocess
+import time
+from pathlib import Path
 
 import pytest
 from choria_wire import CLI, poll, run_cli
@@ -130,7 +133,7 @@ def test_emulate_refuses_unusable_setups(flags, message):
 def test_emulate_names_the_worker_count_that_fits_the_open_files_limit():
     import resource
 
-    limit = resource.getrlimit(resource.RLIMIT_NOFILE)[0]
+    limit = resource.getrlimit(resource.RLIMIT_NOFILE)[1]  # the hard limit: the soft one is raised to it
     result = run_cli("emulate", "--http-port", "0", "-i", str(limit * 3), "--workers", "1", timeout=60)
     message = one_line(result, "emulate")
     assert f"more than the {limit} open files a process may have" in message
@@ -139,19 +142,63 @@ def test_emulate_names_the_worker_count_that_fits_the_open_files_limit():
 
 
 def test_emulate_suggests_a_higher_open_files_limit_not_absurd_worker_counts():
-    """With ``ulimit -n 256`` a million instances would need ~18,000 workers: say raise the limit."""
+    """With ``ulimit -Hn 256`` a million instances would need ~18,000 workers: say raise the limit."""
     import resource
 
     def low_limit() -> None:
-        resource.setrlimit(resource.RLIMIT_NOFILE, (256, resource.getrlimit(resource.RLIMIT_NOFILE)[1]))
+        resource.setrlimit(resource.RLIMIT_NOFILE, (256, 256))
 
     result = run_cli("emulate", "--http-port", "0", "-i", "1000000", "--workers", "2", preexec_fn=low_limit)
     message = one_line(result, "emulate")
     assert result.returncode == 2
     assert message == (
         "500000 instances per worker need more than the 256 open files a process may have; "
-        "raise the open-files limit (ulimit -n) to at least 500200"
+        "raise the hard open-files limit (ulimit -Hn; LimitNOFILE= for a service; open_files in Ansible) "
+        "to at least 500200"
     )
+
+
+def test_emulate_raises_its_soft_open_files_limit_to_the_hard_one_and_says_so(tmp_path):
+    """A stock VM's session has a soft limit of 1024: 1,500 instances in one worker still fit under the hard one."""
+    import resource
+
+    hard = resource.getrlimit(resource.RLIMIT_NOFILE)[1]
+    if hard < 1700:
+        pytest.fail(f"this test needs a hard open-files limit of at least 1700, not {hard}")
+
+    def stock_vm() -> None:
+        resource.setrlimit(resource.RLIMIT_NOFILE, (1024, hard))
+
+    log = tmp_path / "emulator.log"
+    with log.open("w") as stderr:
+        process = subprocess.Popen(
+            [
+                *CLI,
+                "emulate",
+                "--http-port",
+                "0",
+                "-i",
+                "1500",
+                "--workers",
+                "1",
+                "--server",
+                f"127.0.0.1:{closed_port()}",
+            ],
+            stdout=subprocess.DEVNULL,
+            stderr=stderr,
+            preexec_fn=stock_vm,
+        )
+    try:
+        deadline = time.monotonic() + 60
+        while "open files:" not in log.read_text() and process.poll() is None and time.monotonic() < deadline:
+            time.sleep(0.1)
+        assert process.poll() is None, log.read_text()
+        assert f"open files: raised the soft limit from 1024 to {hard} (the hard limit)" in log.read_text()
+        limits = (Path("/proc") / str(process.pid) / "limits").read_text()
+        assert re.search(rf"^Max open files\s+{hard}\s+{hard}\s", limits, re.M), limits
+    finally:
+        process.terminate()
+        process.wait(30)
 
 
 @pytest.mark.parametrize(

@@ -3,10 +3,13 @@
 from __future__ import annotations
 
 import argparse
+import logging
 import os
 import socket
 from pathlib import Path
 
+from ..choria_config import ConfigFileError
+from ..daemon import limits, server_config
 from ..daemon.config import NAME_FORMATS, EmulatorConfig, TLSFiles, max_workers
 from ..daemon.facts import FactsError, FactsTemplate
 from ..natsproto import parse_server
@@ -20,11 +23,11 @@ def register(sub: argparse._SubParsersAction) -> None:
     p.add_argument("-i", "--instances", type=int, required=True, help="number of emulated daemons")
     p.add_argument("-a", "--agents", type=int, default=1, help="number of emulatedN agents (default 1)")
     p.add_argument(
-        "--collectives", type=int, default=1, help="number of collectives: mcollective, collective1, ... (default 1)"
+        "--collectives",
+        type=int,
+        help="number of collectives: mcollective, collective1, ... (default: the -c file's collectives, else 1)",
     )
-    p.add_argument(
-        "--name", default=socket.gethostname().split(".")[0], help="instance name prefix (default: short hostname)"
-    )
+    p.add_argument("--name", help="instance name prefix (default: the -c file's identity, else the short hostname)")
     p.add_argument(
         "--name-format",
         choices=NAME_FORMATS,
@@ -51,7 +54,9 @@ def register(sub: argparse._SubParsersAction) -> None:
     p.add_argument(
         "-c",
         "--config",
-        help="accepted for compatibility with the original, which the management agent passed /dev/null (ignored)",
+        metavar="FILE",
+        help="Choria server config (middleware hosts, TLS files, collectives, identity, credentials ...) as defaults "
+        "for these flags, which override it; see docs/emulator.md",
     )
     p.add_argument("--workers", type=int, default=os.cpu_count() or 1, help="worker processes (default: CPU count)")
     p.add_argument("--tls", action="store_true", help="connect to NATS with TLS")
@@ -73,9 +78,8 @@ def register(sub: argparse._SubParsersAction) -> None:
     p.add_argument(
         "--registration-interval",
         type=float,
-        default=0.0,
         metavar="S",
-        help="publish registration messages every S seconds (0: off)",
+        help="publish registration messages every S seconds (0: off; default: the -c file's registerinterval, else 0)",
     )
     p.add_argument("--registration-size", type=int, default=1024, metavar="BYTES", help="registration payload size")
     p.add_argument("--stats-file", help="write aggregated counters as JSON to this file every --stats-interval seconds")
@@ -120,36 +124,63 @@ def register(sub: argparse._SubParsersAction) -> None:
     p.set_defaults(func=run)
 
 
+def _server_settings(args: argparse.Namespace) -> server_config.ServerSettings:
+    """The -c file's settings (all empty without -c); flags given on the command line override them."""
+    if not args.config:
+        return server_config.ServerSettings()
+    try:
+        return server_config.load(args.config)
+    except ConfigFileError as exc:
+        raise CLIError(f"-c: {exc}", exit_code=2) from None
+
+
 def config_from_args(args: argparse.Namespace) -> EmulatorConfig:
+    settings = _server_settings(args)
     servers = []
-    for entry in args.server or ["127.0.0.1:4222"]:
+    for entry in args.server or settings.servers or ["127.0.0.1:4222"]:
         for item in entry.split(","):
             if item.strip():
                 try:
                     servers.append(parse_server(item))
                 except ValueError as exc:
-                    raise CLIError(f"bad --server: {exc}", exit_code=2) from None
+                    what = "bad --server" if args.server else f"{args.config}: plugin.choria.middleware_hosts"
+                    raise CLIError(f"{what}: {exc}", exit_code=2) from None
     plugins, ddl_paths, scenario_path = _scenario_plugins(args)
-    wants_tls = args.tls or args.verify or any(server.tls for server in servers)  # tls://host implies --tls
-    tls = TLSFiles(args.tls_ca, args.tls_cert, args.tls_key, args.verify) if wants_tls else None
+    wants_tls = args.tls or args.verify or settings.tls or any(server.tls for server in servers)  # tls:// implies --tls
+    tls = None
+    if wants_tls:
+        tls = TLSFiles(
+            args.tls_ca or settings.tls_ca,
+            args.tls_cert or settings.tls_cert,
+            args.tls_key or settings.tls_key,
+            args.verify or settings.tls,  # a server config's certificates are verified, as go-choria does
+        )
+    collective_names: tuple[str, ...] = ()
+    if args.collectives is None and settings.collectives:
+        collective_names = tuple(settings.collectives)
+    allowed_callers = args.allowed_callers or settings.allowed_callers
+    registration_interval = args.registration_interval
+    if registration_interval is None:
+        registration_interval = settings.registration_interval or 0.0
     try:
         config = EmulatorConfig(
             instances=args.instances,
-            name=args.name,
+            name=args.name or settings.identity or socket.gethostname().split(".")[0],
             servers=servers,
             agents=args.agents,
-            collectives=args.collectives,
+            collectives=args.collectives if args.collectives is not None else 1,
+            collective_names=collective_names,
             http_port=args.http_port,
             http_bind=args.http_bind,
             workers=args.workers,
             tls=tls,
             secure=args.secure,
             ca=args.ca,
-            allowed_callers=tuple(args.allowed_callers) if args.allowed_callers else None,
-            credentials=args.credentials,
-            facts=args.facts,
+            allowed_callers=tuple(allowed_callers) if allowed_callers else None,
+            credentials=args.credentials or settings.credentials,
+            facts=args.facts or settings.facts,
             audit=args.audit,
-            registration_interval=args.registration_interval,
+            registration_interval=registration_interval,
             registration_size=args.registration_size,
             stats_file=args.stats_file,
             stats_interval=args.stats_interval,
@@ -173,9 +204,7 @@ def config_from_args(args: argparse.Namespace) -> EmulatorConfig:
     if args.pid_file and not Path(args.pid_file).parent.is_dir():
         raise CLIError(f"--pid-file: directory {Path(args.pid_file).parent} does not exist", exit_code=2)
     per_worker = -(-config.instances // config.workers)
-    import resource
-
-    limit = resource.getrlimit(resource.RLIMIT_NOFILE)[0]
+    limit = limits.open_files_available()  # run() raises the soft limit to this before any worker starts
     if per_worker + FD_HEADROOM > limit:
         raise CLIError(fd_limit_error(config.instances, per_worker, limit), exit_code=2)
     return config
@@ -183,9 +212,12 @@ def config_from_args(args: argparse.Namespace) -> EmulatorConfig:
 
 def fd_limit_error(instances: int, per_worker: int, limit: int) -> str:
     """What to do when a worker would need more sockets than a process may open: more workers
-    only where that stays sane (at most max_workers()), else a higher open-files limit."""
+    only where that stays sane (at most max_workers()), else a higher hard open-files limit."""
     needed = f"{per_worker} instances per worker need more than the {limit} open files a process may have"
-    raise_limit = f"raise the open-files limit (ulimit -n) to at least {per_worker + FD_HEADROOM}"
+    raise_limit = (
+        "raise the hard open-files limit (ulimit -Hn; LimitNOFILE= for a service; open_files in Ansible) "
+        f"to at least {per_worker + FD_HEADROOM}"
+    )
     usable = limit - FD_HEADROOM
     workers = -(-instances // usable) if usable > 0 else 0
     if 0 < workers <= max_workers():
@@ -220,6 +252,7 @@ def run(args: argparse.Namespace) -> int:
     from ..daemon.supervisor import run as run_supervisor
 
     config = config_from_args(args)
+    limits.raise_open_files(logging.getLogger("choria_emulator.emulate"))
     try:
         return run_supervisor(config, pid_file=args.pid_file)
     except EmulatorSetupError as exc:

@@ -24,6 +24,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
+from .. import choria_config
 from ..natsproto.connection import parse_server
 from ..natsproto.tls import client_context
 
@@ -39,29 +40,14 @@ class ClientConfigError(ValueError):
 
 
 def read_config_file(path: str | Path) -> dict[str, str]:
-    data: dict[str, str] = {}
     try:
-        lines = Path(path).expanduser().read_text().splitlines()
-    except OSError as exc:
-        raise ClientConfigError(f"cannot read Choria config {path}: {exc.strerror}") from None
-    for number, line in enumerate(lines, 1):
-        line = line.strip()
-        if not line or line.startswith("#"):
-            continue
-        if "=" not in line:
-            raise ClientConfigError(f"{path}:{number}: expected 'key = value', got {line!r}")
-        key, value = line.split("=", 1)
-        data[key.strip()] = value.strip()
-    return data
+        return choria_config.read_config_file(path)
+    except choria_config.ConfigFileError as exc:
+        raise ClientConfigError(str(exc)) from None
 
 
-def puppet_ssldir() -> str:
-    """Puppet's SSL dir: the system one for root, ``~/.puppetlabs`` for everyone else (as Choria)."""
-    return "/etc/puppetlabs/puppet/ssl" if os.geteuid() == 0 else "~/.puppetlabs/etc/puppet/ssl"
-
-
-def _split(value: str) -> list[str]:
-    return [v.strip() for v in value.split(",") if v.strip()]
+puppet_ssldir = choria_config.puppet_ssldir
+_split = choria_config.split_list
 
 
 def normalise_servers(servers: list[str]) -> list[str]:
@@ -197,14 +183,8 @@ class ClientConfig:
             except ValueError:
                 raise ClientConfigError(f"{path}: discovery_timeout must be a number") from None
         provider = data.get("plugin.security.provider", "")
-        if provider == "puppet":
-            ssldir = Path(data.get("plugin.choria.ssldir", puppet_ssldir())).expanduser()
-            self.tls_ca = str(ssldir / "certs" / "ca.pem")
-            self.tls_cert = str(ssldir / "certs" / f"{self.certname}.pem")
-            self.tls_key = str(ssldir / "private_keys" / f"{self.certname}.pem")
-        self.tls_ca = data.get("plugin.security.file.ca", self.tls_ca)
-        self.tls_cert = data.get("plugin.security.file.certificate", self.tls_cert)
-        self.tls_key = data.get("plugin.security.file.key", self.tls_key)
+        ca, cert, key = choria_config.tls_files(data, self.certname)
+        self.tls_ca, self.tls_cert, self.tls_key = ca or self.tls_ca, cert or self.tls_cert, key or self.tls_key
         if provider in ("file", "puppet") and self.tls_cert:
             self.tls = True
             self.secure = True

@@ -83,8 +83,15 @@ class EmulatorConfig:
     lifecycle: bool = False  # --lifecycle: publish startup, alive and shutdown events
     lifecycle_interval: float = 3600.0
     lifecycle_format: str = "cloudevent"
+    collective_names: tuple[str, ...] = ()  # from a server config (emulate -c); else mcollective, collective1 ...
 
     def __post_init__(self) -> None:
+        if self.collective_names:
+            self.collectives = len(self.collective_names)
+            for collective in self.collective_names:
+                error = subject_error("collective", collective, MAX_NAME)
+                if error:
+                    raise ValueError(error)
         if self.instances < 1:
             raise ValueError("--instances must be at least 1")
         if self.agents < 0 or self.collectives < 1:
@@ -145,7 +152,7 @@ class EmulatorConfig:
 
     @property
     def collective_list(self) -> list[str]:
-        return collective_names(self.collectives)
+        return list(self.collective_names) or collective_names(self.collectives)
 
     @property
     def agent_list(self) -> list[str]:

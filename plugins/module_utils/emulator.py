@@ -85,10 +85,16 @@ def command_args(params: dict[str, Any], servers: list[ServerAddress], files: Em
         ("credentials", "--credentials"),
         ("facts", "--facts"),
         ("audit", "--audit"),
+        ("scenario", "--scenario"),
+        ("seed", "--seed"),
     )
     for option, flag in optional:
         if params.get(option) not in (None, ""):
             args += [flag, str(params[option])]
+    for ddl in params.get("ddl") or []:
+        args += ["--ddl", str(ddl)]
+    if params.get("lifecycle"):
+        args.append("--lifecycle")
     for pattern in params.get("allowed_callers") or []:
         args += ["--allowed-callers", pattern]
     for option, flag in (("tls", "--tls"), ("tls_verify", "--verify"), ("secure", "--secure")):

@@ -97,6 +97,25 @@ options:
   audit:
     description: Pattern for a JSON audit log per RPC request; C(%s) is the instance identity.
     type: str
+  ddl:
+    description:
+      - Serve the agents of these go-choria JSON DDLs; each entry is a DDL file or a directory of them on the
+        target, or the name of a DDL the emulator ships (V(puppet), V(service), V(package), V(nrpe), V(haproxy),
+        V(appmgr)). See the emulator's docs/scenarios.md.
+      - The C(chorialab.choria.emulator) role copies DDLs from the controller first.
+    type: list
+    elements: str
+  scenario:
+    description: Scenario file on the target (or a shipped scenario's name, such as V(blue-green)) scripting the
+      behaviour of the O(ddl) agents.
+    type: str
+  seed:
+    description: Seed of every random choice of the O(scenario), so a run repeats.
+    type: int
+  lifecycle:
+    description: Publish Choria lifecycle events (startup, alive, shutdown) as go-choria does.
+    type: bool
+    default: false
   extra_args:
     description: More C(choria-emulator emulate) flags, for example V([--registration-interval, 300]).
     type: list
@@ -157,6 +176,16 @@ EXAMPLES = r"""
         instances: 2000
         secure: true
         ca: /etc/choria/ca.pem
+
+- name: 1,000 nodes serving the real puppet and nrpe agents with scripted behaviour
+  chorialab.choria.emulator:
+    name: app
+    instances: 1000
+    servers: broker.example.net:4222
+    ddl: [puppet, nrpe]
+    scenario: /etc/choria-emulator/fleet.yaml
+    seed: 7
+    lifecycle: true
 
 - name: Stop it
   chorialab.choria.emulator:
@@ -293,6 +322,10 @@ def argument_spec() -> dict[str, Any]:
         allowed_callers=dict(type="list", elements="str"),
         facts=dict(type="path"),
         audit=dict(type="str"),
+        ddl=dict(type="list", elements="str"),
+        scenario=dict(type="str"),
+        seed=dict(type="int"),
+        lifecycle=dict(type="bool", default=False),
         extra_args=dict(type="list", elements="str"),
         wait=dict(type="bool", default=True),
         **connection_argument_spec(),

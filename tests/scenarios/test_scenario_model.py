@@ -193,6 +193,14 @@ def test_extends_merges_mappings_and_replaces_lists_and_refuses_loops(tmp_path: 
         Scenario.load(child, DDLS)
 
 
+def test_extends_names_a_shipped_scenario_when_no_such_file_is_there(tmp_path: Path):
+    mine = tmp_path / "mine.yaml"
+    mine.write_text("scenario: 1\nextends: [puppet, nrpe.yaml]\ngroups: {mid_run: {percent: 50}}\n")
+    scenario = Scenario.load(mine, DDLS)
+    assert ("puppet", "status") in scenario.actions and ("nrpe", "runcommand") in scenario.actions
+    assert scenario.groups["mid_run"].share == 0.5
+
+
 def test_the_never_green_variant_only_changes_the_share_of_never_green_nodes():
     normal = Scenario.load(LIBRARY / "blue-green.yaml", DDLS)
     never = Scenario.load(LIBRARY / "blue-green-never-green.yaml", DDLS)

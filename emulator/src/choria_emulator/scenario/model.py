@@ -21,6 +21,7 @@ from ..protocol.matching import FactFilter, match_classes, match_facts, match_id
 from . import rng
 from .errors import ScenarioError
 from .expr import Expr, Names, Template
+from .library import LIBRARY
 from .state import TYPECODES
 
 FORMAT = 1
@@ -289,6 +290,9 @@ def read_file(path: Path, chain: tuple[Path, ...] = ()) -> Any:
         if not isinstance(base, str) or not base:
             raise ScenarioError(f"{path}: extends: must be the path of another scenario file, or a list of them")
         base_path = Path(base) if Path(base).is_absolute() else path.parent / base
+        if not base_path.exists() and "/" not in base:  # a shipped scenario by name: extends: [puppet]
+            shipped = LIBRARY / f"{base.removesuffix('.yaml')}.yaml"
+            base_path = shipped if shipped.is_file() else base_path
         resolved = base_path.resolve()
         if resolved in chain or resolved == path.resolve():
             raise ScenarioError(f"{path}: extends: {base} extends this file again (a loop)")

@@ -243,7 +243,7 @@ def _scenario_plugins(args: argparse.Namespace) -> tuple[list, list[str], str | 
         scenario = Scenario.load(scenario_path, ddls) if scenario_path else None
     except (DDLError, ScenarioError) as exc:
         raise CLIError(str(exc), exit_code=2) from None
-    agents, _ = build_agents(ddls, scenario, args.seed)
+    agents, _runtime = build_agents(ddls, scenario, args.seed)
     return agents, ddl_paths, scenario_path
 
 

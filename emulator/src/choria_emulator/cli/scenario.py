@@ -54,7 +54,7 @@ def run_list(args: argparse.Namespace) -> int:
     print("Scenarios (--scenario NAME):")
     for name in library.scenario_names():
         scenario = Scenario.load(library.LIBRARY / f"{name}.yaml", ddls)
-        agents = sorted({agent for agent, _ in scenario.actions})
+        agents = sorted({agent for agent, _action in scenario.actions})
         print(f"  {name:<24} {', '.join(agents):<32} {scenario.description}")
     return 0
 

@@ -78,23 +78,8 @@ async def _collect_loop(number: int, server: ServerAddress, options: ConnectOpti
             break
         if order[0] == "sub":
             _kind, subject, queue, decode, requestid = order
-            read = READERS[decode](requestid)
-            texts: dict[str, str] = {}  # one object per distinct message, so a batch pickles each text once
             state["batch"] = Batch([], [], [])
-
-            def take(buf: bytes, start: int, stop: int, now: float, read: Any = read, texts: Any = texts) -> None:
-                batch = state["batch"]
-                try:
-                    sender, message, _decoded = read(buf, start, stop)
-                except ProtocolError:
-                    batch.invalid += 1
-                    return
-                batch.senders.append(sender)
-                batch.arrived.append(now)
-                batch.messages.append(texts.setdefault(message, message))
-                if len(batch.senders) >= BATCH:
-                    flush()
-
+            take = _taker(state, READERS[decode](requestid), flush)
             inbox.after_read = flush
             try:
                 sid = await inbox.subscribe(subject, take, queue=queue)
@@ -114,6 +99,26 @@ async def _collect_loop(number: int, server: ServerAddress, options: ConnectOpti
             inbox.after_read = None
             channel.send(("unsubscribed", None))
     inbox.close()
+
+
+def _taker(state: dict[str, Any], read: Any, flush: Callable[[], None]) -> Callable[[bytes, int, int, float], None]:
+    """The inbox callback of one subscription: decode each reply with ``read`` into ``state["batch"]``."""
+    texts: dict[str, str] = {}  # one object per distinct message, so a batch pickles each text once
+
+    def take(buf: bytes, start: int, stop: int, now: float) -> None:
+        batch = state["batch"]
+        try:
+            sender, message, _decoded = read(buf, start, stop)
+        except ProtocolError:
+            batch.invalid += 1
+            return
+        batch.senders.append(sender)
+        batch.arrived.append(now)
+        batch.messages.append(texts.setdefault(message, message))
+        if len(batch.senders) >= BATCH:
+            flush()
+
+    return take
 
 
 def _receive(channel: Any) -> Any:

@@ -173,16 +173,20 @@ class WorkerServices(Protocol):
     timers: Any  # the worker's one TimerHeap (daemon/timers.py)
 
     @property
-    def nodes(self) -> Sequence[AgentContext]: ...  # the worker's instances, by slot
+    def nodes(self) -> Sequence[AgentContext]:
+        """The worker's instances, by slot."""
 
     def call_later(self, delay: float, callback: Callable[..., Any], *args: Any) -> Any:
         """Run callback(*args) in the worker's event loop after delay seconds."""
 
-    def when_running(self, callback: Callable[[], Any]) -> None: ...  # once the worker's loop runs
+    def when_running(self, callback: Callable[[], Any]) -> None:
+        """Run ``callback()`` once the worker's event loop runs."""
 
-    def connect_later(self, node: AgentContext, delay: float) -> None: ...  # from setup: a late starter
+    def connect_later(self, node: AgentContext, delay: float) -> None:
+        """From ``setup``: connect ``node`` only ``delay`` seconds after the start (a late starter)."""
 
-    def disconnect(self, node: AgentContext, down: float) -> bool: ...  # drop the connection for ``down`` s
+    def disconnect(self, node: AgentContext, down: float) -> bool:
+        """Drop ``node``'s connection for ``down`` seconds."""
 
 
 def ok(data: Any) -> str:

@@ -50,7 +50,7 @@ class TimerHeap:
         heap = self._heap
         now = loop.time()
         while heap and heap[0][0] <= now:
-            _, _, callback, args = heapq.heappop(heap)
+            _when, _seq, callback, args = heapq.heappop(heap)
             try:
                 callback(*args)
             except Exception:  # one faulty callback must not stop the others

@@ -332,7 +332,7 @@ class Worker:
         reply = decoded.respond(agent, instance)
         if reply is None:
             return
-        if type(reply) is Later:
+        if isinstance(reply, Later):
             self.timers.call_later(reply.delay, self._reply_later, instance, decoded, reply)
             return
         self._send(instance, decoded, reply, int(now))  # type: ignore[arg-type]

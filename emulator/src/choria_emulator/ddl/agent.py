@@ -255,7 +255,7 @@ class OutputItem:
         self.type = str(spec.get("type") or "")
         self.description = str(spec.get("description", ""))
         self.display_as = str(spec.get("display_as", ""))
-        _, self.default = coerce(self.type, spec.get("default"))  # a default of the wrong type gives the zero value
+        _fits, self.default = coerce(self.type, spec.get("default"))  # a default of the wrong type gives the zero value
 
     def value(self, value: Any) -> Any:
         """``value`` with the declared type (the type's zero value when it does not fit)."""

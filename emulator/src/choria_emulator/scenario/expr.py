@@ -84,6 +84,19 @@ def _replace(text: Any, old: Any, new: Any) -> Any:
     return text.replace(str(old), str(new)) if isinstance(text, str) else text
 
 
+def render_text(value: Any) -> str:
+    """A value inside text: JSON's spelling for booleans, null and structures."""
+    if isinstance(value, str):
+        return value
+    if isinstance(value, bool):
+        return "true" if value else "false"
+    if value is None:
+        return ""
+    if isinstance(value, (dict, list, tuple)):
+        return json.dumps(value, separators=(",", ":"), default=str)
+    return str(value)
+
+
 FUNCTIONS: dict[str, Callable[..., Any]] = {
     "items": items,
     "has_item": has_item,
@@ -95,7 +108,7 @@ FUNCTIONS: dict[str, Callable[..., Any]] = {
     "replace": _replace,
     "int": int,
     "float": float,
-    "str": lambda value: render_text(value),
+    "str": render_text,
     "bool": bool,
     "len": len,
     "round": round,
@@ -276,19 +289,6 @@ class Expr:
             return eval(self.code, _GLOBALS, context)  # noqa: S307 - the tree was checked node by node
         except RUNTIME_ERRORS:
             return None
-
-
-def render_text(value: Any) -> str:
-    """A value inside text: JSON's spelling for booleans, null and structures."""
-    if isinstance(value, str):
-        return value
-    if isinstance(value, bool):
-        return "true" if value else "false"
-    if value is None:
-        return ""
-    if isinstance(value, (dict, list, tuple)):
-        return json.dumps(value, separators=(",", ":"), default=str)
-    return str(value)
 
 
 _PART = re.compile(r"\{\{(.*?)\}\}", re.S)

@@ -177,10 +177,10 @@ def steps_from_report(report: dict[str, Any]) -> list[Step]:
     logs = [(_iso_seconds(entry["time"]), str(entry["from"]), str(entry["msg"])) for entry in report.get("logs", [])]
     outcome = {str(t.get("description")): bool(t.get("success")) for t in report.get("tasks", [])}
     steps: list[Step] = []
-    marks = [i for i, (_, _, msg) in enumerate(logs) if msg.startswith("About to run task: ")]
-    sets = [i for i, (_, _, msg) in enumerate(logs) if msg.startswith("About to run task set ")]
+    marks = [i for i, (_when, _source, msg) in enumerate(logs) if msg.startswith("About to run task: ")]
+    sets = [i for i, (_when, _source, msg) in enumerate(logs) if msg.startswith("About to run task set ")]
     if logs and sets:
-        nodes = sum(1 for _, _, msg in logs if msg.startswith("Discovered "))
+        nodes = sum(1 for _when, _source, msg in logs if msg.startswith("Discovered "))
         steps.append(
             Step(
                 f"Discover the node set ({nodes} set(s), uses checks)",
@@ -199,7 +199,7 @@ def steps_from_report(report: dict[str, Any]) -> list[Step]:
             if text.startswith("About to run task: ") or text.startswith("Done running task set"):
                 end = later
                 break
-        tries = 1 + sum(1 for _, _, text in logs[index:end] if text.startswith("Task failed on try"))
+        tries = 1 + sum(1 for _when, _source, text in logs[index:end] if text.startswith("Task failed on try"))
         hook = source.split("#", 1)[-1].split(".", 1)[0]
         steps.append(Step(description, logs[end][0] - started, outcome.get(description, False), tries, hook))
     return steps
@@ -322,7 +322,9 @@ class Fleet:
             str(report_path),
         ]
         started = time.monotonic()
-        done = subprocess.run(command, capture_output=True, text=True, timeout=timeout, cwd=playbook.parent)
+        done = subprocess.run(
+            command, capture_output=True, text=True, timeout=timeout, cwd=playbook.parent, check=False
+        )
         seconds = time.monotonic() - started
         report = json.loads(report_path.read_text()) if report_path.exists() else None
         result = RunResult("native", done.returncode == 0, seconds, output=done.stdout + done.stderr, report=report)
@@ -368,7 +370,9 @@ class Fleet:
         }
         command = [str(bindir / "ansible-playbook"), str(site), "-e", f"@{varfile}"]
         started = time.monotonic()
-        done = subprocess.run(command, capture_output=True, text=True, env=env, timeout=timeout, cwd=site.parent)
+        done = subprocess.run(
+            command, capture_output=True, text=True, env=env, timeout=timeout, cwd=site.parent, check=False
+        )
         seconds = time.monotonic() - started
         result = RunResult("converted", done.returncode == 0, seconds, output=done.stdout + done.stderr)
         try:

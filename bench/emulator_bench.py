@@ -254,23 +254,29 @@ def markdown(rows: list[dict], meta: dict) -> str:
         "pages forked workers share with the supervisor once per process; PSS splits them, so PSS is the "
         "memory the emulator really costs.",
         "",
-        "| instances | agents × collectives | subs/instance | NATS servers | connect all (s) | emulator RSS (MiB) | RSS/instance (KiB) | PSS/instance (KiB) | ping all replies, median (min–max) s | generate size=100 all replies, median (min–max) s | nats-server RSS/conn (KiB) |",
+        "| instances | agents × collectives | subs/instance | NATS servers | connect all (s) | emulator RSS (MiB) | "
+        "RSS/instance (KiB) | PSS/instance (KiB) | ping all replies, median (min–max) s | generate size=100 all "
+        "replies, median (min–max) s | nats-server RSS/conn (KiB) |",
         "| ---: | :---: | ---: | ---: | ---: | ---: | ---: | ---: | --- | --- | ---: |",
     ]
     for r in sorted(rows, key=lambda r: (r["shape"], r["instances"])):
         ping_ = (
-            f"{fmt(r.get('ping_median_s'), '.3f')} ({fmt(r.get('ping_min_s'), '.3f')}–{fmt(r.get('ping_max_s'), '.3f')})"
+            f"{fmt(r.get('ping_median_s'), '.3f')} "
+            f"({fmt(r.get('ping_min_s'), '.3f')}–{fmt(r.get('ping_max_s'), '.3f')})"
             if "ping_median_s" in r
             else "–"
         )
         gen = (
-            f"{fmt(r.get('generate_median_s'), '.3f')} ({fmt(r.get('generate_min_s'), '.3f')}–{fmt(r.get('generate_max_s'), '.3f')})"
+            f"{fmt(r.get('generate_median_s'), '.3f')} "
+            f"({fmt(r.get('generate_min_s'), '.3f')}–{fmt(r.get('generate_max_s'), '.3f')})"
             if "generate_median_s" in r
             else "–"
         )
         lines.append(
-            f"| {r['instances']:,} | {r['agents']} × {r['collectives']} | {r['subscriptions_per_instance']} | {r['nats_servers']} | "
-            f"{fmt(r['connect_s'])} | {r['rss_bytes'] / 2**20:.0f} | {r['rss_per_instance_kib']:.1f} | {fmt(r.get('pss_per_instance_kib'), '.1f')} | {ping_} | {gen} | {r['nats_rss_per_connection_kib']:.0f} |"
+            f"| {r['instances']:,} | {r['agents']} × {r['collectives']} | {r['subscriptions_per_instance']} | "
+            f"{r['nats_servers']} | "
+            f"{fmt(r['connect_s'])} | {r['rss_bytes'] / 2**20:.0f} | {r['rss_per_instance_kib']:.1f} | "
+            f"{fmt(r.get('pss_per_instance_kib'), '.1f')} | {ping_} | {gen} | {r['nats_rss_per_connection_kib']:.0f} |"
         )
     lines += ["", "Marginal memory per added instance (least-squares slope over the sizes above):", ""]
     for shape, (agents, collectives) in SHAPES.items():
@@ -342,9 +348,10 @@ def main() -> int:
             )
     keys = {(r["instances"], r["shape"]) for r in measured}
     rows = [r for r in previous if (r["instances"], r["shape"]) not in keys] + measured  # `SIZES=10000` updates one row
+    memory = os.sysconf("SC_PAGE_SIZE") * os.sysconf("SC_PHYS_PAGES")
     meta = {
         "date": time.strftime("%Y-%m-%d %H:%M UTC", time.gmtime()),
-        "machine": f"{platform.machine()}, {os.cpu_count()} cores, {round(os.sysconf('SC_PAGE_SIZE') * os.sysconf('SC_PHYS_PAGES') / 2**30)} GiB",
+        "machine": f"{platform.machine()}, {os.cpu_count()} cores, {round(memory / 2**30)} GiB",
         "python": platform.python_version(),
         "version": __version__,
         "rounds": ROUNDS,

@@ -229,7 +229,8 @@ def bench_size(
         conns = sum(s.varz()["connections"] for s in servers)
         nats_connected = nats_rss(servers) - idle
         say(
-            f"{size}: connected in {connect:.1f} s; emulator PSS {emu_pss / size / 1024:.1f} KiB/instance (RSS {vars_['rss'] / size / 1024:.1f}); "
+            f"{size}: connected in {connect:.1f} s; emulator PSS {emu_pss / size / 1024:.1f} KiB/instance (RSS "
+            f"{vars_['rss'] / size / 1024:.1f}); "
             f"nats {nats_connected / conns / 1024:.1f} KiB/connection over {conns} connections"
         )
         client_url = servers[0].url
@@ -267,8 +268,10 @@ def bench_size(
                 "load_before": round(load, 2),
             }
             say(
-                f"{size} × {payload} B: discovery {discovery:.2f} s ({found}); round trip min {rt['min']:.3f} / median {rt['median']:.3f} / "
-                f"p95 {rt['p95']:.3f} s; {report['replies_per_second']:.0f} replies/s; {row['complete']}/{row['requests']} complete"
+                f"{size} × {payload} B: discovery {discovery:.2f} s ({found}); round trip min {rt['min']:.3f} / "
+                f"median {rt['median']:.3f} / "
+                f"p95 {rt['p95']:.3f} s; {report['replies_per_second']:.0f} replies/s; "
+                f"{row['complete']}/{row['requests']} complete"
             )
             if payload == payloads[0]:
                 shutil.copy(workdir / f"suite-{payload}" / "arrivals.png", out / f"loadtest_arrivals_{size}.png")
@@ -292,8 +295,10 @@ def bench_size(
                 row["federation_pairs"] = pairs["pairs"]
                 say(
                     f"{size} × {payload} B via federation: suite median {fed_report['round_trip']['median']:.3f} s, "
-                    f"{row['federation_complete']}/5 complete; {pairs['pairs']} interleaved pairs: direct {pairs['direct_median']:.3f} s, "
-                    f"federated {pairs['federated_median']:.3f} s, added {row['federation_added_ms']:+.0f} ms (median of the differences)"
+                    f"{row['federation_complete']}/5 complete; {pairs['pairs']} interleaved pairs: direct "
+                    f"{pairs['direct_median']:.3f} s, "
+                    f"federated {pairs['federated_median']:.3f} s, added {row['federation_added_ms']:+.0f} ms (median "
+                    "of the differences)"
                 )
             if size in workers_sizes and payload == payloads[0]:
                 for workers in (1, 2):
@@ -312,7 +317,8 @@ def bench_size(
                     )
                     row[f"direct_w{workers}_median_s"] = round(report["round_trip"]["median"], 3)
                     say(
-                        f"{size} × {payload} B directed, {workers} client worker(s): median {report['round_trip']['median']:.3f} s, "
+                        f"{size} × {payload} B directed, {workers} client worker(s): median "
+                        f"{report['round_trip']['median']:.3f} s, "
                         f"{report['tests']['complete']}/5 complete"
                     )
             rows.append(row)
@@ -463,24 +469,29 @@ def markdown(data: dict[str, Any]) -> str:
         "every figure below comes from a real run on this project's machine. Do not edit by hand.",
         "",
         f"Machine: {machine['cpus']} cores, {machine['memory_gib']} GiB, {machine['os']}, Python {machine['python']}, "
-        f"{machine['nats_server']}, choria-emulator {machine['choria_emulator']}. The machine is shared: each run records its "
-        "start time (UTC) and the 1-minute load average before it; sizes from 20,000 ran only once the load was low.",
+        f"{machine['nats_server']}, choria-emulator {machine['choria_emulator']}. The machine is shared: each run "
+        "records its start time (UTC) and the 1-minute load average before it; sizes from 20,000 ran only once the "
+        "load was low.",
         "",
-        "Method per size: fresh nats-server(s) (a 3-server cluster with routes above 15,000 nodes: one server takes < 20,000",
-        "connections here), one `choria-emulator emulate` (1 agent, 1 collective) spreading its instances over the servers,",
-        "a client on the first server. Discovery = broadcast discovery of `emulated0` until every node answered. Round trip =",
-        "one broadcast `emulated0#generate` until every node's reply is in (the suite's `request_duration`), over 10 requests",
-        "(5 from 20,000 nodes). Emulator memory = PSS of the supervisor and workers / nodes; nats-server memory = RSS above",
-        "the idle servers / connections. Federation (up to 10,000 nodes): a federation nats-server and one",
-        "`choria-emulator federation` broker in front of the network; the suite median through it, and the broker's added",
-        "latency as the median difference of 7 direct and 7 federated round trips taken alternately (so load drifts cancel).",
+        "Method per size: fresh nats-server(s) (a 3-server cluster with routes above 15,000 nodes: one server takes <",
+        "20,000 connections here), one `choria-emulator emulate` (1 agent, 1 collective) spreading its instances over",
+        "the servers, a client on the first server. Discovery = broadcast discovery of `emulated0` until every node",
+        "answered. Round trip = one broadcast `emulated0#generate` until every node's reply is in (the suite's",
+        "`request_duration`), over 10 requests (5 from 20,000 nodes). Emulator memory = PSS of the supervisor and",
+        "workers / nodes; nats-server memory = RSS above the idle servers / connections. Federation (up to 10,000",
+        "nodes): a federation nats-server and one `choria-emulator federation` broker in front of the network; the",
+        "suite median through it, and the broker's added latency as the median difference of 7 direct and 7 federated",
+        "round trips taken alternately (so load drifts cancel).",
         "",
         "## Results",
         "",
-        "Sizes from 20,000 run on three nats-servers: every message crosses a route, and three Go servers share the 2 cores",
-        "with the emulator and the client, so the curve steps up there; compare rows of the same shape for trends.",
+        "Sizes from 20,000 run on three nats-servers: every message crosses a route, and three Go servers share the 2",
+        "cores with the emulator and the client, so the curve steps up there; compare rows of the same shape for",
+        "trends.",
         "",
-        "| nodes | NATS servers | payload | discovery | round trip min / median / p95 | replies/s | complete | emulator KiB/node | nats KiB/conn (connected → after) | via Federation Broker: suite median (added) | measured (UTC), load |",
+        "| nodes | NATS servers | payload | discovery | round trip min / median / p95 | replies/s | complete | "
+        "emulator KiB/node | nats KiB/conn (connected → after) | via Federation Broker: suite median (added) | "
+        "measured (UTC), load |",
         "| ---: | ---: | ---: | ---: | --- | ---: | ---: | ---: | --- | --- | --- |",
     ]
     for r in runs:
@@ -490,8 +501,10 @@ def markdown(data: dict[str, Any]) -> str:
             else "–"
         )
         lines.append(
-            f"| {r['nodes']:,} | {r['servers']} | {r['payload']} B | {r['discovery_s']:.2f} s | {r['rt_min_s']:.3f} / **{r['rt_median_s']:.3f}** / {r['rt_p95_s']:.3f} s "
-            f"| {r['replies_per_s']:,} | {r['complete']}/{r['requests']} | {r['emulator_pss_kib_per_instance']} | {r['nats_kib_per_connection']} → {r.get('nats_kib_per_connection_after_runs', '–')} "
+            f"| {r['nodes']:,} | {r['servers']} | {r['payload']} B | {r['discovery_s']:.2f} s | {r['rt_min_s']:.3f} / "
+            f"**{r['rt_median_s']:.3f}** / {r['rt_p95_s']:.3f} s "
+            f"| {r['replies_per_s']:,} | {r['complete']}/{r['requests']} | {r['emulator_pss_kib_per_instance']} | "
+            f"{r['nats_kib_per_connection']} → {r.get('nats_kib_per_connection_after_runs', '–')} "
             f"| {fed} | {r['measured_at'][:16].replace('T', ' ')}, {r['load_before']} |"
         )
     workers = [r for r in runs if r.get("direct_w1_median_s") is not None]
@@ -505,11 +518,13 @@ def markdown(data: dict[str, Any]) -> str:
         ]
         for r in workers:
             lines.append(
-                f"| {r['nodes']:,} | {r['payload']} B | {r['direct_w1_median_s']:.3f} s | {r['direct_w2_median_s']:.3f} s | {r['measured_at'][:16].replace('T', ' ')} |"
+                f"| {r['nodes']:,} | {r['payload']} B | {r['direct_w1_median_s']:.3f} s | "
+                f"{r['direct_w2_median_s']:.3f} s | {r['measured_at'][:16].replace('T', ' ')} |"
             )
         lines += [
             "",
-            "On this 2-core machine the emulator and nats-server need the second core, so a second client process does not",
+            "On this 2-core machine the emulator and nats-server need the second core, so a second client process "
+            "does not",
             "shorten the round trip; `--workers` is for a client host with cores of its own (docs/scaling.md).",
         ]
     lines += [
@@ -521,7 +536,9 @@ def markdown(data: dict[str, Any]) -> str:
     ]
     for o in data["original"]:
         lines.append(
-            f"| {o['source']} | {o['nodes']:,} | {o['servers'] or '–'} | {str(o['payload']) + ' B' if o['payload'] else '–'} | {o['rt'] or '–'} | {o['memory'] or '–'} | {o['note']} |"
+            f"| {o['source']} | {o['nodes']:,} | {o['servers'] or '–'} | "
+            f"{str(o['payload']) + ' B' if o['payload'] else '–'} | {o['rt'] or '–'} | {o['memory'] or '–'} | "
+            f"{o['note']} |"
         )
     largest = max(r["nodes"] for r in runs)
     big = [r for r in runs if r["nodes"] >= 50_000]
@@ -529,8 +546,10 @@ def markdown(data: dict[str, Any]) -> str:
         best = min(big, key=lambda r: r["rt_median_s"])
         lines += [
             "",
-            f"At {best['nodes']:,} nodes on {best['servers']} nats-servers on this one machine the median round trip was "
-            f"{best['rt_median_s']:.2f} s (goal ≤ 10 s); the original needed ~60 VMs for 50,264 nodes and took 18.1–20.5 s.",
+            f"At {best['nodes']:,} nodes on {best['servers']} nats-servers on this one machine the median round trip "
+            "was "
+            f"{best['rt_median_s']:.2f} s (goal ≤ 10 s); the original needed ~60 VMs for 50,264 nodes and took "
+            "18.1–20.5 s.",
         ]
     lines += [
         "",
@@ -540,7 +559,8 @@ def markdown(data: dict[str, Any]) -> str:
         "",
         "![memory per node](loadtest_memory.png)",
         "",
-        f"Reply arrivals at {largest:,} nodes, {runs[0]['payload']} B (replies per 10 ms, one line per request; every size has its",
+        f"Reply arrivals at {largest:,} nodes, {runs[0]['payload']} B (replies per 10 ms, one line per request; every "
+        "size has its",
         "`loadtest_arrivals_<nodes>.png`):",
         "",
         f"![arrivals](loadtest_arrivals_{largest}.png)",

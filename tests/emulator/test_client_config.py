@@ -1,4 +1,5 @@
-"""Client connection settings: ``--server`` > config file (``--config``, ``~/.choriarc``, ``/etc/choria/client.conf``) > localhost."""
+"""Client connection settings: ``--server`` > config file (``--config``, ``~/.choriarc``,
+``/etc/choria/client.conf``) > localhost."""
 
 from __future__ import annotations
 
@@ -76,7 +77,9 @@ def test_main_collective_defaults_to_the_first_collective(tmp_path, defaults):
 def test_puppet_security_provider_uses_the_ssl_dir(tmp_path, defaults):
     path = tmp_path / "c.conf"
     path.write_text(
-        "plugin.security.provider = puppet\nplugin.choria.ssldir = /var/ssl\nplugin.security.certname = me.mcollective\n"
+        "plugin.security.provider = puppet\n"
+        "plugin.choria.ssldir = /var/ssl\n"
+        "plugin.security.certname = me.mcollective\n"
     )
     config = ClientConfig.load(config_file=str(path))
     assert config.tls_cert == "/var/ssl/certs/me.mcollective.pem"

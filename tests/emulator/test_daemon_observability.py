@@ -1,4 +1,5 @@
-"""What the emulator tells the outside: audit logs, registration messages, stats file, /metrics, /debug/vars, pid/port files."""
+"""What the emulator tells the outside: audit logs, registration messages, stats file, /metrics, /debug/vars,
+pid/port files."""
 
 from __future__ import annotations
 

@@ -61,7 +61,7 @@ async def test_broker_restart_on_the_same_port(fresh_nats, emulator_factory):
         vars_ = emulator.wait_connected(timeout=90)
         assert vars_["reconnects"] >= 40 * (cycle + 1)
         # every instance resubscribed: exactly its subscriptions again, on the new broker
-        poll(lambda: subscriptions(server) == baseline + 40 * SUBS_PER_INSTANCE, what="resubscriptions")
+        poll(lambda server=server: subscriptions(server) == baseline + 40 * SUBS_PER_INSTANCE, what="resubscriptions")
         got = await ping_all(server.url, 40)
         assert got == names, (emulator.debug_vars(), server.varz())
 

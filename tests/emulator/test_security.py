@@ -141,7 +141,8 @@ def accepted_cases(p: PKI) -> dict[str, tuple[SecureRequest, Request]]:
 REFUSED = [
     "unsigned", "forged-signature", "tampered-message", "wrong-callerid", "callerid-without-certname",
     "certname-not-allowed", "other-ca", "expired-certificate", "not-yet-valid-certificate",
-    "server-auth-only-certificate", "missing-intermediate", "signature-not-base64", "pubcert-not-pem", "pubcert-bad-der",
+    "server-auth-only-certificate", "missing-intermediate", "signature-not-base64", "pubcert-not-pem",
+    "pubcert-bad-der",
     "insecure-registration", "unsigned-aaa-signer",
 ]  # fmt: skip
 ACCEPTED = ["own-certificate", "name-in-dns-san", "privileged-acts-for-anyone", "intermediate-in-bundle"]

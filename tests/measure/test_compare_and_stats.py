@@ -62,9 +62,9 @@ def test_compare_json_has_the_figures_of_each_run(two_runs, network):
 def test_compare_of_a_directory_without_report_is_one_clear_error(tmp_path):
     result = measure("compare", str(tmp_path))
     assert result.returncode == 2
-    assert (
-        result.stderr.strip()
-        == f"choria-emulator measure: {tmp_path} is not a measure report directory: cannot read report.json: No such file or directory"
+    assert result.stderr.strip() == (
+        f"choria-emulator measure: {tmp_path} is not a measure report directory: "
+        "cannot read report.json: No such file or directory"
     )
 
 

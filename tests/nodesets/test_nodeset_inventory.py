@@ -285,7 +285,8 @@ def test_playbook_pings_a_node_set_through_the_emulator(collections: Path, tmp_p
                                     "--server",
                                     nats.url,
                                     "--nodes",
-                                    "{{ ansible_play_hosts | map('extract', hostvars, 'choria_identity') | join(',') }}",
+                                    "{{ ansible_play_hosts | map('extract', hostvars, 'choria_identity') "
+                                    "| join(',') }}",
                                 ]
                             },
                             "delegate_to": "localhost",
@@ -298,7 +299,8 @@ def test_playbook_pings_a_node_set_through_the_emulator(collections: Path, tmp_p
                             "ansible.builtin.assert": {
                                 "that": [
                                     "(ping.stdout | from_json).stats.ok == ansible_play_hosts | length",
-                                    "(ping.stdout | from_json).replies | map(attribute='sender') | sort == ansible_play_hosts | sort",
+                                    "(ping.stdout | from_json).replies | map(attribute='sender') | sort "
+                                    "== ansible_play_hosts | sort",
                                 ]
                             },
                         },

@@ -34,7 +34,10 @@ def test_class_resources_query(pdb_ctx: NodeSetContext) -> None:
 
 
 def test_nested_subqueries(pdb_ctx: NodeSetContext) -> None:
-    query = 'nodes[certname] { resources { type = "Package" and title = "apache2" } and facts { name = "country" and value = "mt" } }'
+    query = (
+        'nodes[certname] { resources { type = "Package" and title = "apache2" } '
+        'and facts { name = "country" and value = "mt" } }'
+    )
     assert sorted(pql(query, pdb_ctx)) == fleet(lambda n: "apache2" in n.packages and n.facts["country"] == "mt")
 
 
@@ -113,7 +116,8 @@ def test_unreachable_puppetdb_is_one_clear_error() -> None:
     ctx = NodeSetContext(puppetdb=PuppetDBConfig(server_urls=[f"http://127.0.0.1:{port}"]))
     with pytest.raises(
         NodeSetError,
-        match=rf"^Node set servers: Failed to make request to PuppetDB: could not connect to http://127.0.0.1:{port}: Connection refused$",
+        match=rf"^Node set servers: Failed to make request to PuppetDB: "
+        rf"could not connect to http://127.0.0.1:{port}: Connection refused$",
     ):
         pql("nodes[certname] {}", ctx)
 
@@ -152,7 +156,9 @@ def test_choria_config_puppetdb_host_is_the_fallback(tmp_path, monkeypatch: pyte
         monkeypatch.delenv(f"PUPPETDB_{name}", raising=False)
     conf = tmp_path / "client.conf"
     conf.write_text(
-        "plugin.choria.puppetdb_host = puppet.example.net\nplugin.choria.puppetdb_port = 8085\nplugin.security.file.ca = /ssl/ca.pem\n"
+        "plugin.choria.puppetdb_host = puppet.example.net\n"
+        "plugin.choria.puppetdb_port = 8085\n"
+        "plugin.security.file.ca = /ssl/ca.pem\n"
     )
     client = ClientConfig.load(config_file=str(conf))
     config = PuppetDBConfig.from_options({}, client)

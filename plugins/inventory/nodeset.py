@@ -55,7 +55,8 @@ options:
       - Where PuppetDB is, for C(pql) node sets and C(discovery_method=choria), with Puppet Bolt's option names.
       - Each key falls back to an environment variable (C(PUPPETDB_SERVER_URLS), C(PUPPETDB_CACERT), C(PUPPETDB_CERT),
         C(PUPPETDB_KEY), C(PUPPETDB_TOKEN), C(PUPPETDB_CONNECT_TIMEOUT), C(PUPPETDB_READ_TIMEOUT)), so AWX credentials
-        can inject them; without a URL, C(plugin.choria.puppetdb_host) and C(_port) of the Choria config are used (HTTPS).
+        can inject them; without a URL, C(plugin.choria.puppetdb_host) and C(_port) of the Choria config are used
+        (HTTPS).
     type: dict
     default: {}
     suboptions:
@@ -82,7 +83,8 @@ options:
         description: Seconds to wait for an answer.
         type: float
   uses:
-    description: Agent name to SemanticPuppet version range (C(~1.0.0), C(>= 1.0 < 2.0)), as a playbook's top-level C(uses).
+    description: Agent name to SemanticPuppet version range (C(~1.0.0), C(>= 1.0 < 2.0)), as a playbook's top-level
+      C(uses).
     type: dict
     default: {}
   hostvar_prefix:
@@ -175,7 +177,7 @@ class InventoryModule(BaseInventoryPlugin, Constructable, Cacheable):
             )
             resolved = nodesets.resolve_node_sets(self.get_option("node_sets"), ctx)
         except nodesets.NodeSetError as exc:
-            raise AnsibleParserError("%s: %s" % (path, exc))
+            raise AnsibleParserError("%s: %s" % (path, exc)) from exc
         return dict((name, node_set.to_dict()) for name, node_set in resolved.items())
 
     def _populate(self, results):

@@ -72,5 +72,5 @@ class LookupModule(LookupBase):
             try:
                 values.append(actions.read_input(term, params))
             except errors.PlaybookError as exc:
-                raise AnsibleLookupError(str(exc))
+                raise AnsibleLookupError(str(exc)) from exc
         return values

@@ -110,7 +110,7 @@ def unreachable(servers: Iterable[ServerAddress], timeout: float = 3.0) -> list[
             problems.append("cannot resolve host %r of NATS server %s: %s" % (server.host, server, exc.strerror))
             continue
         error: str | None = None
-        for family, kind, proto, dummy, address in infos:
+        for family, kind, proto, _canonname, address in infos:
             sock = socket.socket(family, kind, proto)
             sock.settimeout(timeout)
             try:

@@ -23,9 +23,9 @@ def fetch_json(url: str, timeout: float = 3.0) -> Any:
         response = open_url(url, timeout=timeout, validate_certs=False, use_proxy=False)
         return json.loads(response.read())
     except ValueError as exc:
-        raise MonitorError("%s did not return JSON: %s" % (url, exc))
+        raise MonitorError("%s did not return JSON: %s" % (url, exc)) from exc
     except (URLError, UrlsConnectionError, HTTPException, OSError) as exc:
-        raise MonitorError("%s: %s" % (url, getattr(exc, "reason", None) or exc))
+        raise MonitorError("%s: %s" % (url, getattr(exc, "reason", None) or exc)) from exc
 
 
 def poll(

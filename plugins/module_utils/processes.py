@@ -125,7 +125,7 @@ def start_detached(
             start_new_session=True,
         )
     except OSError as exc:
-        raise ProcessError("cannot run %s: %s" % (argv[0], exc.strerror or exc))
+        raise ProcessError("cannot run %s: %s" % (argv[0], exc.strerror or exc)) from exc
     finally:
         log.close()
 
@@ -171,7 +171,7 @@ def stop_process(pid: int, timeout: float, sig: int = signal.SIGTERM) -> str:
     except OSError as exc:
         if exc.errno == errno.ESRCH:
             return "exited"
-        raise ProcessError("cannot signal process %d: %s" % (pid, exc.strerror))
+        raise ProcessError("cannot signal process %d: %s" % (pid, exc.strerror)) from exc
 
     def gone() -> bool:
         return not (_group_alive(pid) if own_group else is_running(pid))
@@ -185,7 +185,7 @@ def stop_process(pid: int, timeout: float, sig: int = signal.SIGTERM) -> str:
             os.kill(pid, signal.SIGKILL)
     except OSError as exc:
         if exc.errno != errno.ESRCH:
-            raise ProcessError("cannot kill process %d: %s" % (pid, exc.strerror))
+            raise ProcessError("cannot kill process %d: %s" % (pid, exc.strerror)) from exc
     if not _wait(gone, 10):
         raise ProcessError("process %d is still running after SIGKILL" % pid)
     return "killed"

@@ -9,11 +9,13 @@ module: discover
 short_description: Discover Choria nodes by filter, or resolve Choria playbook node sets
 version_added: 0.1.0
 description:
-  - With filters, asks the Choria network (or PuppetDB) which nodes match and returns their identities, like C(choria discover).
+  - With filters, asks the Choria network (or PuppetDB) which nodes match and returns their identities, like
+    C(choria discover).
   - With O(node_sets), resolves Choria playbook node sets (C(mcollective), C(pql), C(yaml), C(shell), C(terraform)) with
-    their C(limit), C(at_least), C(when_empty), C(test) and C(uses) checks, as a playbook does before its tasks. This is how
-    converted playbooks get their nodes; use M(ansible.builtin.add_host) to make groups of them.
-  - O(uses) checks agent versions against local DDLs first and, for node sets that list agents in their C(uses), on the nodes.
+    their C(limit), C(at_least), C(when_empty), C(test) and C(uses) checks, as a playbook does before its tasks. This is
+    how converted playbooks get their nodes; use M(ansible.builtin.add_host) to make groups of them.
+  - O(uses) checks agent versions against local DDLs first and, for node sets that list agents in their C(uses), on the
+    nodes.
   - Changes nothing. Runs on the controller and needs the C(choria-emulator) Python package there.
 author:
   - chorialab (@chorialab)
@@ -32,7 +34,8 @@ options:
     type: dict
     default: {}
   ddl_path:
-    description: Directories with agent JSON DDLs for the local O(uses) check (besides C($CHORIA_DDL_PATH) and the bundled ones).
+    description: Directories with agent JSON DDLs for the local O(uses) check (besides C($CHORIA_DDL_PATH) and the
+      bundled ones).
     type: list
     elements: path
     default: []

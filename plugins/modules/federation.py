@@ -34,7 +34,8 @@ attributes:
       - Shows the broker's command line before and after.
 options:
   state:
-    description: V(started) makes sure the broker runs with these options, V(stopped) stops it, V(restarted) always restarts it.
+    description: V(started) makes sure the broker runs with these options, V(stopped) stops it, V(restarted) always
+      restarts it.
     type: str
     choices: [started, stopped, restarted]
     default: started
@@ -68,7 +69,8 @@ options:
     type: bool
     default: false
   tls_verify:
-    description: Verify the brokers' TLS certificates against O(tls_ca); without it TLS encrypts but does not authenticate.
+    description: Verify the brokers' TLS certificates against O(tls_ca); without it TLS encrypts but does not
+      authenticate.
     type: bool
     default: false
     aliases: [verify]

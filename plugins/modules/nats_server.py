@@ -135,7 +135,8 @@ options:
     type: dict
   binary:
     description:
-      - Path of the nats-server executable. Default C(<venv>/bin/nats-server), then C(nats-server) or C(gnatsd) on E(PATH).
+      - Path of the nats-server executable. Default C(<venv>/bin/nats-server), then C(nats-server) or C(gnatsd) on
+        E(PATH).
     type: path
   config_dir:
     description:
@@ -245,7 +246,8 @@ connections:
   type: int
   sample: 0
 varz:
-  description: A summary of C(/varz) (server_id, server_name, version, connections, subscriptions, routes, in/out messages and bytes, mem, cpu, limits, start).
+  description: A summary of C(/varz) (server_id, server_name, version, connections, subscriptions, routes, in/out
+    messages and bytes, mem, cpu, limits, start).
   returned: when running
   type: dict
 config_file:
@@ -267,7 +269,8 @@ restarted:
   type: bool
   sample: false
 stopped:
-  description: How a running server ended when stopped or restarted, V(exited) after SIGTERM or V(killed) after the O(stop_timeout).
+  description: How a running server ended when stopped or restarted, V(exited) after SIGTERM or V(killed) after the
+    O(stop_timeout).
   returned: when a server was stopped
   type: str
   sample: exited

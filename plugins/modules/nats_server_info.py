@@ -96,7 +96,8 @@ subscriptions:
   returned: when running
   type: int
 varz:
-  description: A summary of C(/varz) (server_id, server_name, version, connections, subscriptions, routes, in/out messages and bytes, mem, cpu, limits, start).
+  description: A summary of C(/varz) (server_id, server_name, version, connections, subscriptions, routes, in/out
+    messages and bytes, mem, cpu, limits, start).
   returned: when running
   type: dict
 """

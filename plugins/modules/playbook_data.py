@@ -10,9 +10,10 @@ short_description: Write, delete and lock items of Choria playbook data stores
 version_added: 0.1.0
 description:
   - Acts on the data stores of a Choria YAML playbook (C(file), C(shell), C(etcd), C(nats_kv), C(environment)) the way
-    the playbook's C(data) task, C(save) inputs and C(locks) do. Read items with the P(chorialab.choria.playbook_data#lookup) lookup.
-  - Converted playbooks (C(choria-emulator playbook convert)) use it; locks are owned by O(owner), so a lock taken by one
-    task is released by another task of the same run.
+    the playbook's C(data) task, C(save) inputs and C(locks) do. Read items with the
+    P(chorialab.choria.playbook_data#lookup) lookup.
+  - Converted playbooks (C(choria-emulator playbook convert)) use it; locks are owned by O(owner), so a lock taken by
+    one task is released by another task of the same run.
 author:
   - chorialab (@chorialab)
 extends_documentation_fragment:
@@ -28,7 +29,8 @@ attributes:
       - Writing the value a key already has writes it again and reports a change.
 options:
   op:
-    description: C(write) or C(delete) O(path); C(lock) or C(release) the lock at O(path); C(prepare) only checks the stores.
+    description: C(write) or C(delete) O(path); C(lock) or C(release) the lock at O(path); C(prepare) only checks the
+      stores.
     type: str
     required: true
     choices: [write, delete, lock, release, prepare]

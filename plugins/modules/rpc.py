@@ -10,7 +10,8 @@ short_description: Call a Choria/MCollective agent action on many nodes, like a 
 version_added: 0.1.0
 description:
   - Sends one Choria RPC request for O(agent)#O(action) from the controller, directly addressed to O(nodes), to the
-    nodes of a Choria O(node_set), or to what the discovery filters find (the O(agent) is added to them, as C(choria req) does).
+    nodes of a Choria O(node_set), or to what the discovery filters find (the O(agent) is added to them, as
+    C(choria req) does).
   - Success means what it means for the C(mcollective) task of a Choria YAML playbook - no failed replies, no missing
     replies, at least one OK reply and, with O(assert), every reply matching it. O(tries) and O(try_sleep) re-send
     the whole request, so O(assert) with O(tries) waits until the fleet reaches a state.
@@ -55,8 +56,9 @@ options:
     elements: str
   node_set:
     description:
-      - A Choria playbook node set (C(type) and its options, e.g. C(yaml), C(shell), C(terraform), C(pql), C(mcollective))
-        whose nodes are the targets. Resolved with C(limit), C(at_least), C(when_empty), C(test) and C(uses) as a playbook does.
+      - A Choria playbook node set (C(type) and its options, e.g. C(yaml), C(shell), C(terraform), C(pql),
+        C(mcollective)) whose nodes are the targets. Resolved with C(limit), C(at_least), C(when_empty), C(test) and
+        C(uses) as a playbook does.
     type: dict
   batch_size:
     description: Address this many nodes at a time.
@@ -167,11 +169,13 @@ data:
   type: list
   elements: dict
 results:
-  description: Per node - C(value) (the reply), C(type), C(fail_ok) and, for failed or missing nodes, C(error) with C(msg) and C(details).
+  description: Per node - C(value) (the reply), C(type), C(fail_ok) and, for failed or missing nodes, C(error) with
+    C(msg) and C(details).
   returned: unless check mode
   type: dict
 summary:
-  description: Counts - C(discovered), C(responded), C(ok), C(failed), C(noresponses) - and C(request_duration) in seconds.
+  description: Counts - C(discovered), C(responded), C(ok), C(failed), C(noresponses) - and C(request_duration) in
+    seconds.
   returned: when a request was sent
   type: dict
 aggregate:

@@ -59,7 +59,7 @@ class ChoriaAction(ActionBase):
         try:
             result.update(self.call(actions, params, bool(self._task.check_mode)))
         except actions.ActionError as exc:
-            raise AnsibleActionFail(str(exc))
+            raise AnsibleActionFail(str(exc)) from exc
         except (ValueError, OSError) as exc:  # ClientConfigError and file problems: one line, no traceback
-            raise AnsibleActionFail("%s: %s" % (type(exc).__name__, exc))
+            raise AnsibleActionFail("%s: %s" % (type(exc).__name__, exc)) from exc
         return result

@@ -55,7 +55,8 @@ def register(sub: argparse._SubParsersAction) -> None:
         "--workers",
         type=int,
         default=1,
-        help="client processes sharing publishing and reply collection, each with a slice of the nodes (needs --force-direct; default 1)",
+        help="client processes sharing publishing and reply collection, each with a slice of the nodes "
+        "(needs --force-direct; default 1)",
     )
     suite.add_argument(
         "--verify",
@@ -198,7 +199,8 @@ class ConsoleObserver(Observer):
 
     def discovered(self, nodes: list[str], seconds: float) -> None:
         self._print(
-            f"{_now()}: discovered {len(nodes)} nodes with the emulated0 agent in {duration(seconds)} (expected {self.options.expect})"
+            f"{_now()}: discovered {len(nodes)} nodes with the emulated0 agent in {duration(seconds)} (expected "
+            f"{self.options.expect})"
         )
         if len(nodes) == self.options.expect:
             mode = "directed" if self.options.force_direct else "broadcast"
@@ -206,7 +208,8 @@ class ConsoleObserver(Observer):
                 mode += f", {self.options.workers} workers"
             via = f" via federation {self.options.federation}" if self.options.federation else ""
             self._print(
-                f"{_now()}: performing {self.options.count} tests of emulated0#generate size={self.options.size} against {len(nodes)} nodes "
+                f"{_now()}: performing {self.options.count} tests of emulated0#generate size={self.options.size} "
+                f"against {len(nodes)} nodes "
                 f"({mode}{via}, timeout {self.options.timeout:g}s), reports in {self.options.outdir}"
             )
 
@@ -229,7 +232,8 @@ class ConsoleObserver(Observer):
             else f" FAILED: {result.failed} NO RESPONSES: {result.noresponses} UNEXPECTED: {result.unexpected}"
         )
         self._print(
-            f"{_now()}: REQUEST #: {result.test:<4d} OK: {result.ok} / {result.discovered} PUBLISH TIME: {duration(result.publish_duration)} "
+            f"{_now()}: REQUEST #: {result.test:<4d} OK: {result.ok} / {result.discovered} PUBLISH TIME: "
+            f"{duration(result.publish_duration)} "
             f"ELAPSED TIME: {duration(result.request_duration)}{extra} {mark}"
         )
 
@@ -243,7 +247,8 @@ class ConsoleObserver(Observer):
         rt, tests = report["round_trip"], report["tests"]
         self._print("")
         self._print(
-            f"OK: {tests['complete']} FAILED: {tests['count'] - tests['complete']} MIN: {duration(rt['min'])} MAX: {duration(rt['max'])} "
+            f"OK: {tests['complete']} FAILED: {tests['count'] - tests['complete']} MIN: {duration(rt['min'])} MAX: "
+            f"{duration(rt['max'])} "
             f"AVG: {duration(rt['mean'])} STDDEV: {duration(rt['stddev'])}"
         )
         self._print(

@@ -113,7 +113,8 @@ def run_parser(book: Playbook | None, prog: str) -> tuple[argparse.ArgumentParse
         for option in book.inputs.cli_options():
             if option.flag in taken:
                 print(
-                    f"warning: input {option.input} cannot be given as {option.flag}, which is a playbook run option; use --input-file",
+                    f"warning: input {option.input} cannot be given as {option.flag}, which is a playbook run option; "
+                    "use --input-file",
                     file=sys.stderr,
                 )
                 continue
@@ -296,7 +297,8 @@ def show(args: argparse.Namespace) -> int:
         )
         default = f" default {json.dumps(props['default'])}" if "default" in props else ""
         print(
-            f"  {flags.get(name, '(store only)'):<24} {props.get('type', '?')!s:<8} {kind}{default}  {props.get('description') or ''}"
+            f"  {flags.get(name, '(store only)'):<24} {props.get('type', '?')!s:<8} {kind}{default}  "
+            f"{props.get('description') or ''}"
         )
     print()
     print("Node sets:")

@@ -119,7 +119,8 @@ def _render(value: Any, variables: dict[str, Any], where: str) -> Any:
         except (IndexError, ValueError) as exc:
             reason = str(exc)
         raise FactsError(
-            f"{where}: cannot fill {value!r}: {reason} (placeholders: {{index}}, {{identity}}, {{name}}; write {{{{ for a brace)"
+            f"{where}: cannot fill {value!r}: {reason} (placeholders: {{index}}, {{identity}}, {{name}}; write "
+            f"{{{{ for a brace)"
         )
     if isinstance(value, dict):
         return {k: _render(v, variables, f"{where}.{k}") for k, v in value.items()}

@@ -50,7 +50,8 @@ class HTTPServer:
                 status = "200 OK"
                 ctype, body = route()
             writer.write(
-                f"HTTP/1.1 {status}\r\nContent-Type: {ctype}\r\nContent-Length: {len(body)}\r\nConnection: close\r\n\r\n".encode()
+                f"HTTP/1.1 {status}\r\nContent-Type: {ctype}\r\nContent-Length: {len(body)}\r\n"
+                "Connection: close\r\n\r\n".encode()
                 + (body if method == "GET" else b"")
             )
             await writer.drain()

@@ -30,11 +30,16 @@ class ReplyTemplate:
     __slots__ = ("_head", "_tail")
 
     def __init__(self, message: str, requestid: str, agent: str):
-        self._head = '{"protocol":"choria:reply:1","message":%s,"envelope":{"requestid":%s,"senderid":' % (
-            go_string(message),
-            go_string(requestid),
+        self._head = "".join(
+            (
+                '{"protocol":"choria:reply:1","message":',
+                go_string(message),
+                ',"envelope":{"requestid":',
+                go_string(requestid),
+                ',"senderid":',
+            )
         )
-        self._tail = ',"agent":%s,"time":' % go_string(agent)
+        self._tail = ',"agent":' + go_string(agent) + ',"time":'
 
     def encode(self, identity_json: str, sender_header: str, now: int) -> bytes:
         """Transport bytes; ``sender_header`` is the instance's prepared headers JSON."""

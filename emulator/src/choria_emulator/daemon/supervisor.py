@@ -82,7 +82,8 @@ def bind_http(host: str, port: int) -> socket.socket:
     except OSError as exc:
         sock.close()
         raise EmulatorSetupError(
-            f"cannot listen on {host}:{port} for /debug/vars: {exc.strerror} (pick another --http-port, 0 for any free one, -1 for none)"
+            f"cannot listen on {host}:{port} for /debug/vars: {exc.strerror} (pick another --http-port, 0 for any "
+            "free one, -1 for none)"
         ) from None
     sock.setblocking(False)
     return sock

@@ -290,7 +290,10 @@ class FederationBroker:
                 ("choria_request_transformer", self.requests),
                 ("choria_reply_transformer", self.replies),
             ):
-                labels = f'name="{worker}",worker="0",connected_to="unconnected",cluster="{self.name}",identity="{self.identity}"'
+                labels = (
+                    f'name="{worker}",worker="0",connected_to="unconnected",'
+                    f'cluster="{self.name}",identity="{self.identity}"'
+                )
                 lines.append(f"{metric}{{{labels}}} {values[metric](stats)}")
         return "\n".join(lines) + "\n"
 

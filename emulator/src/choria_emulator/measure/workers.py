@@ -118,7 +118,7 @@ class WorkerPool:
         return self
 
     async def __aexit__(self, *exc: object) -> None:
-        for process, parent in self.workers:
+        for _process, parent in self.workers:
             try:
                 parent.send(("stop",))
             except (OSError, ValueError):

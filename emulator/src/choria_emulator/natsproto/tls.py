@@ -22,6 +22,7 @@ def client_context(
     except (ssl.SSLError, OSError) as exc:
         reason = exc.strerror if isinstance(exc, OSError) and exc.strerror else str(exc)
         raise ValueError(
-            f"cannot load the TLS files (CA {ca or 'system'}, certificate {cert or 'none'}, key {key or 'none'}): {reason}"
+            f"cannot load the TLS files (CA {ca or 'system'}, certificate {cert or 'none'}, key {key or 'none'}): "
+            f"{reason}"
         ) from None
     return context

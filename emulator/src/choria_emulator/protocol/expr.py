@@ -33,7 +33,8 @@ WORD_OPERATORS = {"and", "or", "in", "matches", "contains", "startsWith", "endsW
 _TOKEN = re.compile(
     r"""
     (?P<space>\s+)
-  | (?P<number>0[xX][0-9a-fA-F_]+|0[oO][0-7_]+|0[bB][01_]+|(?:[0-9][0-9_]*(?:\.(?!\.)[0-9_]*)?|\.[0-9][0-9_]*)(?:[eE][+-]?[0-9_]+)?)
+  | (?P<number>0[xX][0-9a-fA-F_]+|0[oO][0-7_]+|0[bB][01_]+
+               |(?:[0-9][0-9_]*(?:\.(?!\.)[0-9_]*)?|\.[0-9][0-9_]*)(?:[eE][+-]?[0-9_]+)?)
   | (?P<string>"(?:[^"\\]|\\.)*"|'(?:[^'\\]|\\.)*'|`[^`]*`)
   | (?P<name>[A-Za-z_$][A-Za-z0-9_$]*)
   | (?P<op>\?\.|\?\?|\.\.|==|!=|<=|>=|&&|\|\||\*\*|[-+*/%^!<>?:.,()\[\]{}|&~#])
@@ -269,6 +270,11 @@ def constant(value: Any, kind: str) -> Node:
     return Node(lambda env: value, kind, value, True)
 
 
+def _ternary(cond: Fn, yes: Fn, no: Fn) -> Node:
+    """``cond ? yes : no``; a function of its own so that each closure keeps its own three parts."""
+    return Node(lambda env: yes(env) if _bool(cond(env), "?:") else no(env))
+
+
 @slotted_dataclass(frozen=True)
 class Function:
     """A function callable from expressions; ``compile_call`` may specialise on constant arguments."""
@@ -366,8 +372,7 @@ class Parser:
                 when_true = self.expression(0)
                 self.expect(":")
                 when_false = self.expression(0)
-            cond, yes, no = condition.run, when_true.run, when_false.run
-            condition = Node(lambda env: yes(env) if _bool(cond(env), "?:") else no(env))
+            condition = _ternary(condition.run, when_true.run, when_false.run)
         return condition
 
     def unary(self) -> Node:

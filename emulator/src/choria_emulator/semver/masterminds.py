@@ -15,7 +15,10 @@ from typing import Callable
 from ..compat import slotted_dataclass
 from .version import SemVerError, Version
 
-_CV = r"v?([0-9|x|X|\*]+)(\.[0-9|x|X|\*]+)?(\.[0-9|x|X|\*]+)?(-([0-9A-Za-z\-]+(\.[0-9A-Za-z\-]+)*))?(\+([0-9A-Za-z\-]+(\.[0-9A-Za-z\-]+)*))?"
+_CV = (
+    r"v?([0-9|x|X|\*]+)(\.[0-9|x|X|\*]+)?(\.[0-9|x|X|\*]+)?"
+    r"(-([0-9A-Za-z\-]+(\.[0-9A-Za-z\-]+)*))?(\+([0-9A-Za-z\-]+(\.[0-9A-Za-z\-]+)*))?"
+)
 _CONSTRAINT = re.compile(r"\s*(~>|=>|=<|>=|<=|!=|=|>|<|~|\^|)\s*(" + _CV + r")\s*\Z")
 _RANGE = re.compile(r"\s*(" + _CV + r")\s+-\s+(" + _CV + r")\s*")
 

@@ -18,7 +18,10 @@ from .version import NUMBER, QUALIFIER, SemVerError, Version, identifiers
 XR = r"(x|X|\*|0|[1-9][0-9]*)"
 LOOSE_VERSION_RE = re.compile(rf"^{NUMBER}(?:\.{NUMBER}(?:\.{NUMBER}{QUALIFIER})?)?$")
 PARTIAL_RE = re.compile(rf"^{XR}(?:\.{XR}(?:\.{XR}{QUALIFIER})?)?$")
-PARTIAL = r"(?:x|X|\*|0|[1-9][0-9]*)(?:\.(?:x|X|\*|0|[1-9][0-9]*)(?:\.(?:x|X|\*|0|[1-9][0-9]*)(?:-[0-9A-Za-z.-]+)?(?:\+[0-9A-Za-z.-]+)?)?)?"
+PARTIAL = (
+    r"(?:x|X|\*|0|[1-9][0-9]*)(?:\.(?:x|X|\*|0|[1-9][0-9]*)"
+    r"(?:\.(?:x|X|\*|0|[1-9][0-9]*)(?:-[0-9A-Za-z.-]+)?(?:\+[0-9A-Za-z.-]+)?)?)?"
+)
 SIMPLE_RE = re.compile(rf"^(<=|>=|~>|~=|[<>=~^])?({PARTIAL})$")
 HYPHEN_RE = re.compile(rf"^({PARTIAL})\s+-\s+({PARTIAL})$")
 

@@ -87,8 +87,8 @@ class MCollectiveSource(Source):
         queries = []
         if self.collective:
             queries.append(
-                'certname in fact_contents[certname] {path ~> ["mcollective", "server", "collectives", "\\\\d"] and value = "%s"}'
-                % _quote(self.collective)
+                'certname in fact_contents[certname] {path ~> ["mcollective", "server", "collectives", "\\\\d"] '
+                f'and value = "{_quote(self.collective)}"}}'
             )
         if self.identities:
             queries.append(" or ".join(_identity(i) for i in self.identities))
@@ -100,7 +100,7 @@ class MCollectiveSource(Source):
             "Mcollective" if a.lower() == "rpcutil" else f"Mcollective_agent_{a.lower()}" for a in self.agents
         ]
         queries.append(" and ".join(_class(c) for c in agent_classes))
-        return "nodes[certname, deactivated] { %s }" % " and ".join(f"({q})" for q in queries)
+        return "nodes[certname, deactivated] { " + " and ".join(f"({q})" for q in queries) + " }"
 
 
 def _quote(value: str) -> str:

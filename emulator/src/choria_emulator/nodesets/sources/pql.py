@@ -46,7 +46,8 @@ def query_nodes(source: Source, query: str | list[Any]) -> Discovered:
     """Run ``query`` on the context's PuppetDB; errors name the node set."""
     if source.ctx.puppetdb is None:
         raise source.error(
-            "no PuppetDB is configured: set puppetdb.server_urls, PUPPETDB_SERVER_URLS or plugin.choria.puppetdb_host in the Choria config"
+            "no PuppetDB is configured: set puppetdb.server_urls, PUPPETDB_SERVER_URLS or plugin.choria.puppetdb_host "
+            "in the Choria config"
         )
     source.ctx.log.debug("Performing PQL query for node set %s: %s", source.name, query)
     try:

@@ -111,7 +111,8 @@ class TerraformSource(Source):
                 name = next((item[k] for k in NAME_KEYS if isinstance(item.get(k), str)), None)
                 if name is None:
                     raise self.error(
-                        f"Terraform output {self.output} has an object without any of {', '.join(NAME_KEYS)}: {json.dumps(item)[:200]}"
+                        f"Terraform output {self.output} has an object without any of {', '.join(NAME_KEYS)}: "
+                        f"{json.dumps(item)[:200]}"
                     )
                 hostvars[name] = {"terraform": item}
                 nodes.append(name)
@@ -123,7 +124,8 @@ class TerraformSource(Source):
 
 
 def _is_list_type(kind: Any) -> bool:
-    """``"list"`` (pre-0.12) or a type constraint like ``["list", "string"]``, ``["tuple", [...]]``, ``["set", ...]``."""
+    """``"list"`` (pre-0.12) or a type constraint like ``["list", "string"]``, ``["tuple", [...]]``,
+    ``["set", ...]``."""
     if isinstance(kind, list) and kind:
         kind = kind[0]
     return kind in ("list", "tuple", "set")

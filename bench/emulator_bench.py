@@ -31,7 +31,7 @@ from pathlib import Path
 
 from choria_emulator import __version__
 from choria_emulator.client import ChoriaClient, ClientConfig, ping, rpc
-from choria_emulator.localnet import Emulator, NatsServer
+from choria_emulator.testing.localnet import Emulator, NatsServer
 
 ROUNDS = 7
 PER_SERVER = 15000  # stay well below the ~19,990 connections one nats-server can take here

@@ -43,10 +43,10 @@ from typing import Any
 
 from choria_emulator import __version__
 from choria_emulator.client import ChoriaClient, ClientConfig, RequestSpec, discover
-from choria_emulator.localnet import Emulator, LocalBroker, NatsServer, find_nats_server
 from choria_emulator.measure import SuiteOptions, run_suite
-from choria_emulator.measure.cluster import LocalCluster
 from choria_emulator.protocol import Filter, RPCRequest
+from choria_emulator.testing.cluster import LocalCluster
+from choria_emulator.testing.localnet import Emulator, LocalBroker, NatsServer, find_nats_server
 
 PER_SERVER = 15_000
 MAX_PER_WORKER = 12_500  # open files per emulator worker stay far below 20,000

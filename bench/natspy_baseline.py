@@ -17,7 +17,7 @@ from pathlib import Path
 
 import nats
 
-from choria_emulator.localnet import NatsServer
+from choria_emulator.testing.localnet import NatsServer
 
 
 def rss() -> int:

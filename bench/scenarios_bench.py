@@ -33,7 +33,7 @@ from pathlib import Path
 
 from choria_emulator import __version__
 from choria_emulator.client import ChoriaClient, ClientConfig, ping, rpc
-from choria_emulator.localnet import Emulator, NatsServer
+from choria_emulator.testing.localnet import Emulator, NatsServer
 
 ROUNDS = 7
 REAL = ("puppet", "service", "package", "nrpe")

@@ -23,7 +23,7 @@ import time
 from pathlib import Path
 
 from choria_emulator.client import ChoriaClient, ClientConfig, ping
-from choria_emulator.localnet import http_json, kill_pid_files
+from choria_emulator.testing.localnet import http_json, kill_pid_files
 
 REPO = Path(__file__).resolve().parent.parent
 CACHE = REPO / ".cache" / "demo"

@@ -10,7 +10,7 @@ from pathlib import Path
 
 import pytest
 
-from choria_emulator.localnet import NatsServer, kill_pid_files
+from choria_emulator.testing.localnet import NatsServer, kill_pid_files
 
 REPO = Path(__file__).resolve().parents[2]
 BIN = Path(sys.executable).parent

@@ -12,7 +12,7 @@ import tarfile
 
 from conftest import BIN, REPO, VENV, run, tarball_names
 
-from choria_emulator.localnet import Emulator
+from choria_emulator.testing.localnet import Emulator
 
 # What the artifact holds (galaxy.yml build_ignore keeps everything else out).
 TOP_LEVEL = {

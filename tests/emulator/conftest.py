@@ -5,7 +5,7 @@ from __future__ import annotations
 import pytest
 
 from choria_emulator.client import ChoriaClient, ClientConfig
-from choria_emulator.localnet import Emulator, NatsServer
+from choria_emulator.testing.localnet import Emulator, NatsServer
 
 
 @pytest.fixture(scope="session")

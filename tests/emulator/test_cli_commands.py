@@ -13,7 +13,7 @@ import time
 import pytest
 from choria_wire import CLI, run_cli
 
-from choria_emulator.localnet import Emulator
+from choria_emulator.testing.localnet import Emulator
 
 NODES = sorted(f"cli-{i}" for i in range(12))  # as the commands sort: cli-0, cli-1, cli-10, ...
 FACTS = """\

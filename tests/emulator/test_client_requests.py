@@ -10,10 +10,10 @@ import nats
 import pytest
 
 from choria_emulator.client import ChoriaClient, ClientConfig, ClientError, RequestSpec, discover, ping, rpc
-from choria_emulator.localnet import http_json
 from choria_emulator.protocol import FactFilter, Filter, Reply, RPCRequest
 from choria_emulator.protocol.messages import encode_reply
 from choria_emulator.protocol.transport import Transport
+from choria_emulator.testing.localnet import http_json
 
 
 def a_filter() -> Filter:

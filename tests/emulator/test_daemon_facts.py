@@ -126,7 +126,7 @@ def test_missing_template_file(nats_server, tmp_path):
 
 @pytest.fixture(scope="module")
 def facts_network(tmp_path_factory, nats_server):
-    from choria_emulator.localnet import Emulator
+    from choria_emulator.testing.localnet import Emulator
 
     workdir = tmp_path_factory.mktemp("facts-network")
     (workdir / "facts.yaml").write_text(TEMPLATE)

@@ -18,7 +18,7 @@ import pytest
 from choria_wire import CLI, poll, run_cli
 
 from choria_emulator.client import ChoriaClient, ClientConfig, ping
-from choria_emulator.localnet import http_json
+from choria_emulator.testing.localnet import http_json
 
 # 2 agents, 1 collective: node + discovery, rpcutil, choria_util, emulated0, emulated1
 SUBS_PER_INSTANCE = 6

@@ -41,7 +41,7 @@ def _mtls(directory: Path, ca: CertAuthority) -> Path:
 
 @pytest.fixture(scope="module")
 def tls_nats(tmp_path_factory, pki):
-    from choria_emulator.localnet import NatsServer
+    from choria_emulator.testing.localnet import NatsServer
 
     server = NatsServer.start("-c", str(pki["conf"]), workdir=tmp_path_factory.mktemp("tls-nats"))
     yield server

@@ -11,7 +11,7 @@ from choria_wire import run_cli
 
 from choria_emulator.cli import emulate
 from choria_emulator.client import ChoriaClient, ClientConfig, ping
-from choria_emulator.localnet import Emulator, NatsServer
+from choria_emulator.testing.localnet import Emulator, NatsServer
 
 
 def parse(*argv: str) -> argparse.Namespace:

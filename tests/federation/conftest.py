@@ -10,7 +10,7 @@ from dataclasses import dataclass
 
 import pytest
 
-from choria_emulator.localnet import Emulator, LocalBroker, NatsServer
+from choria_emulator.testing.localnet import Emulator, LocalBroker, NatsServer
 
 A_NODES = [f"a-{i}" for i in range(20)]
 B_NODES = [f"b-{i}" for i in range(30)]

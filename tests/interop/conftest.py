@@ -5,7 +5,7 @@ Everything is real: nats-server on random ports (plain, and TLS with the harness
 ``mcollectived`` processes (``daemon.sh``) and the Ruby ``mco`` (``client.sh``) from
 ``../shared/real-choria``. Fixtures are session-scoped and shared with ``tests/interop/playbooks``:
 
-* ``broker`` / ``tls_broker`` — shared :class:`~choria_emulator.localnet.NatsServer` (``.url``, ``.monitor``);
+* ``broker`` / ``tls_broker`` — shared :class:`~choria_emulator.testing.localnet.NatsServer` (``.url``, ``.monitor``);
   ``brokers.start(tls=...)`` — one of a test's own (networks on one broker all answer a broadcast)
 * ``emulators.start(broker, instances, name=..., secure=..., tls=..., facts=...)`` — an emulated network
 * ``network`` — the plain-broker, insecure network of :data:`NETWORK_SIZE` nodes ``emu-*`` with
@@ -27,7 +27,7 @@ import yaml
 from realchoria import COLLECTIVES, RealDaemon, check_harness, ssl_file
 from realchoria import mco as run_mco
 
-from choria_emulator.localnet import Emulator, NatsServer
+from choria_emulator.testing.localnet import Emulator, NatsServer
 
 # The emulated nodes' facts: index % 3 gives role web, web, db (classes webserver, webserver,
 # database, as run-demo.sh gives node1..node3); country alternates mt/de; cpus cycles 2, 4, 8, 16.

@@ -8,7 +8,7 @@ from dataclasses import dataclass
 
 import pytest
 
-from choria_emulator.localnet import Emulator, NatsServer
+from choria_emulator.testing.localnet import Emulator, NatsServer
 
 PNG_SIGNATURE = b"\x89PNG\r\n\x1a\n"
 

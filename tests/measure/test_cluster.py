@@ -6,9 +6,9 @@ import json
 
 import pytest
 
-from choria_emulator.localnet import Emulator
 from choria_emulator.measure import read_requests
-from choria_emulator.measure.cluster import LocalCluster, route_peers
+from choria_emulator.testing.cluster import LocalCluster, route_peers
+from choria_emulator.testing.localnet import Emulator
 
 from .conftest import measure
 

@@ -8,8 +8,8 @@ import json
 import nats
 
 from choria_emulator.client import ChoriaClient, ClientConfig
-from choria_emulator.localnet import Emulator
 from choria_emulator.measure import Observer, SuiteOptions, read_requests, read_times, run_suite
+from choria_emulator.testing.localnet import Emulator
 
 from .conftest import measure
 

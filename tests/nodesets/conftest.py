@@ -31,8 +31,8 @@ from nodeset_support import (
 )
 
 from choria_emulator.client import ClientConfig
-from choria_emulator.localnet import Emulator, NatsServer
 from choria_emulator.nodesets import NodeSetContext, PuppetDBConfig
+from choria_emulator.testing.localnet import Emulator, NatsServer
 
 
 @dataclass

@@ -8,8 +8,8 @@ from pathlib import Path
 import pytest
 
 from choria_emulator.client import ClientConfig
-from choria_emulator.localnet import Emulator
 from choria_emulator.nodesets import NodeSetContext, NodeSetError, resolve_node_set, resolve_node_sets
+from choria_emulator.testing.localnet import Emulator
 
 EVEN = ["emu-0", "emu-2", "emu-4", "emu-6"]  # country mt, class apache (fixtures/facts.yaml)
 ODD = ["emu-1", "emu-3", "emu-5", "emu-7"]  # country de, class mysql

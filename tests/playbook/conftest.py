@@ -20,8 +20,8 @@ import yaml
 from pbhelpers import FACTS, NETWORK_SIZE, SleepRecorder, free_port
 
 from choria_emulator.client import ClientConfig
-from choria_emulator.localnet import Emulator, NatsServer
 from choria_emulator.playbook import Playbook, RunOptions
+from choria_emulator.testing.localnet import Emulator, NatsServer
 
 
 @pytest.fixture

@@ -318,7 +318,7 @@ def test_nats_kv_expired_lease_can_be_taken_over_and_is_renewed_while_held(nats,
 
 
 def test_nats_kv_without_jetstream_is_one_clear_error(tmp_path, loop):
-    from choria_emulator.localnet import NatsServer
+    from choria_emulator.testing.localnet import NatsServer
 
     plain = NatsServer.start(workdir=tmp_path)
     try:

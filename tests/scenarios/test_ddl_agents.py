@@ -18,8 +18,8 @@ from scenario_support import LIBRARY_DDL, SCHEMAS
 
 from choria_emulator.client import ChoriaClient, ClientConfig, discover, rpc
 from choria_emulator.ddl.agent import load_paths
-from choria_emulator.localnet import Emulator, NatsServer, http_json
 from choria_emulator.protocol import Filter
+from choria_emulator.testing.localnet import Emulator, NatsServer, http_json
 
 SIZE = 30
 NAMES = [f"emu-{i}" for i in range(SIZE)]

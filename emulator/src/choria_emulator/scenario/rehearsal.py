@@ -32,8 +32,8 @@ from urllib.parse import parse_qs, urlparse
 
 import yaml
 
-from ..localnet import Emulator
-from ..measure.cluster import LocalCluster
+from ..testing.cluster import LocalCluster
+from ..testing.localnet import Emulator
 from .library import DDL_DIR, PLAYBOOK_DIR
 
 AGENTS = ("puppet", "haproxy", "appmgr", "nrpe")

@@ -25,7 +25,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-from ..localnet import LocalNetError, NatsServer, http_json
+from .localnet import LocalNetError, NatsServer, http_json
 
 
 def cluster_url(server: NatsServer) -> str:
@@ -81,7 +81,7 @@ class LocalCluster:
                 hub_server = cluster.servers[index % size]
                 remote = f"nats-leaf://127.0.0.1:{hub_server.varz()['leaf']['port']}"
                 conf = workdir / f"leaf{index}.conf"
-                conf.write_text('leafnodes { remotes: [ { url: "%s" } ] }\n' % remote)
+                conf.write_text(f'leafnodes {{ remotes: [ {{ url: "{remote}" }} ] }}\n')
                 cluster.leaves.append(NatsServer.start("-c", str(conf), workdir=workdir / f"leaf{index}"))
             cluster.wait_leaves(timeout)
             return cluster

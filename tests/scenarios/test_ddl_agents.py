@@ -18,6 +18,7 @@ from scenario_support import LIBRARY_DDL, SCHEMAS
 
 from choria_emulator.client import ChoriaClient, ClientConfig, discover, rpc
 from choria_emulator.ddl.agent import load_paths
+from choria_emulator.playbook import Playbook, RunOptions
 from choria_emulator.protocol import Filter
 from choria_emulator.testing.localnet import Emulator, NatsServer, http_json
 
@@ -358,3 +359,58 @@ def test_bad_ddl_and_scenario_flags_stop_the_emulator_with_one_line(tmp_path: Pa
     assert result.returncode == 2
     assert message in result.stderr
     assert len(result.stderr.strip().splitlines()) == 1
+
+
+@pytest.mark.parametrize(
+    ("ranges", "error"),
+    [
+        ({"puppet": "~2.5", "nrpe": ">= 4.0.0"}, None),
+        ({"puppet": "~1.0", "nrpe": ">= 4.0.0"}, "DDLs for agent(s) puppet did not match desired versions"),
+    ],
+)
+def test_playbook_uses_ranges_see_the_ddl_versions(fleet: Emulator, nats_server: NatsServer, ranges, error):
+    """The local check reads the DDL files; the node set's ``uses`` asks every node's agent_inventory."""
+    book = {
+        "name": "uses_check",
+        "version": "1.0.0",
+        "author": "test",
+        "description": "uses ranges against emulated DDL agents",
+        "run_as": "choria=test.mcollective",
+        "uses": ranges,
+        "nodes": {"fleet": {"type": "mcollective", "agents": ["puppet"], "uses": ["puppet", "nrpe"]}},
+        "tasks": [{"mcollective": {"nodes": "{{{ nodes.fleet }}}", "action": "puppet.status", "silent": True}}],
+    }
+    config = ClientConfig.load(servers=[nats_server.url], search_default_files=False, identity="uses-test")
+    options = RunOptions(client=config, quiet=True, discovery_timeout=1.5, extra={"ddl_path": [str(LIBRARY_DDL)]})
+    report = Playbook.load(book, options).run({})
+    if error is None:
+        assert report["report"]["success"], report["report"]
+        assert sorted(report["nodes"]["fleet"]) == sorted(NAMES)
+    else:
+        assert not report["report"]["success"]
+        assert error in str(report["report"]["playbook_error"])
+
+
+def test_the_network_check_of_uses_reads_each_nodes_inventory(fleet: Emulator, nats_server: NatsServer, tmp_path):
+    """Local DDLs that match, a network whose DDL agents are older: the node-set check names them."""
+    local = tmp_path / "ddl"
+    local.mkdir()
+    newer = json.loads((LIBRARY_DDL / "puppet.json").read_text())
+    newer["metadata"]["version"] = "3.0.0"
+    (local / "puppet.json").write_text(json.dumps(newer))
+    book = {
+        "name": "uses_network",
+        "version": "1.0.0",
+        "author": "test",
+        "description": "network uses check",
+        "run_as": "choria=test.mcollective",
+        "uses": {"puppet": ">= 3.0.0"},
+        "nodes": {"fleet": {"type": "mcollective", "agents": ["puppet"], "uses": ["puppet"]}},
+        "tasks": [{"mcollective": {"nodes": "{{{ nodes.fleet }}}", "action": "puppet.status", "silent": True}}],
+    }
+    config = ClientConfig.load(servers=[nats_server.url], search_default_files=False, identity="uses-test")
+    options = RunOptions(client=config, quiet=True, discovery_timeout=1.5, extra={"ddl_path": [str(local)]})
+    report = Playbook.load(book, options).run({})
+    assert not report["report"]["success"]
+    warnings = [entry["msg"] for entry in report["logs"] if entry["level"] == "warn"]
+    assert "Agent puppet on emu-3 version 2.5.0 does not match desired version >= 3.0.0" in warnings

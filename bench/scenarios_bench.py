@@ -149,7 +149,8 @@ def markdown(rows: list[dict], summary: dict, meta: dict) -> str:
         "# Scenario benchmark",
         "",
         f"Written by `make bench-scenarios` (`bench/scenarios_bench.py`) on {meta['date']}: {meta['machine']}, "
-        f"Python {meta['python']}, choria-emulator {meta['version']}, {ROUNDS} rounds per time. Every row is a fresh "
+        f"Python {meta['python']}, choria-emulator {meta['version']}, load average at start {meta['load']}, "
+        f"{ROUNDS} rounds per time. Every row is a fresh "
         "nats-server and a fresh emulator (`--workers` = CPU count, one collective). *plain*: `-a 1`, what every "
         "emulated node served before scenarios. *scenario*: `-a 1` plus the real puppet, service, package and nrpe "
         "agents (`--ddl ...`) with the `real-agents` scenario, after every node was disabled and re-enabled, had "
@@ -198,7 +199,7 @@ def markdown(rows: list[dict], summary: dict, meta: dict) -> str:
             "",
             f"puppet#status / generate: {summary['status_vs_generate']:.2f} (goal ≤ 1.5). puppet#status includes the "
             "scenario's latency (log-normal, median 10 ms, capped at 200 ms, on the worker's timer heap) and "
-            "state-dependent data (one body per distinct state, 1,500 distinct `since_lastrun` values).",
+            "state-dependent data (one body per distinct state: the last runs are spread over 25 minutes in 60 steps).",
         ]
     return "\n".join(lines) + "\n"
 
@@ -235,6 +236,7 @@ def main() -> int:
         "python": platform.python_version(),
         "version": __version__,
         "rounds": ROUNDS,
+        "load": " ".join(f"{x:.1f}" for x in os.getloadavg()),
     }
     ARGS.out.mkdir(parents=True, exist_ok=True)
     (ARGS.out / "scenarios.json").write_text(json.dumps({"meta": meta, "rows": rows, "summary": summary}, indent=2))

@@ -1,7 +1,13 @@
 # Lint tier (issue 18): ruff (pyflakes, pycodestyle, isort, bugbear, pyupgrade for Python 3.9) over the
-# whole repository with the settings in ruff.toml, and the formatting check.
+# whole repository with the settings in ruff.toml, the formatting check, mypy on the package's
+# protocol, natsproto, daemon, client and measure (settings in pyproject.toml: strict for protocol and
+# natsproto) and the import rules of scripts/check_imports.py (no cycles, the harness apart).
 .PHONY: lint
 
 lint: venv
-	$(BIN)/ruff check .
-	$(BIN)/ruff format --check .
+	@start=$$(date +%s); \
+	$(BIN)/ruff check . && \
+	$(BIN)/ruff format --check . && \
+	$(BIN)/mypy && \
+	$(BIN)/python scripts/check_imports.py && \
+	echo "lint: clean in $$(( $$(date +%s) - start )) s"

@@ -18,16 +18,23 @@ import logging
 import pickle
 import time
 from dataclasses import dataclass
-from typing import Any, Callable
+from typing import TYPE_CHECKING, Any, Callable
 
 from ..natsproto.connection import ConnectOptions, ServerAddress
 from ..protocol import ProtocolError
-from .collect import READERS
+from .collect import READERS, Reader
 from .inbox import Inbox, InboxClosed
+
+if TYPE_CHECKING:  # imported at run time only by clients with collectors (CollectorPool.start)
+    from multiprocessing.connection import Connection
+    from multiprocessing.process import BaseProcess
 
 log = logging.getLogger(__name__)
 BATCH = 4096  # replies per message to the client (a batch also leaves at the end of every read)
 MAX_COLLECTORS = 64
+# What goes through a pipe: ("ready" | "error" | "failed" | "subscribed" | ..., detail) from a collector,
+# ("sub", subject, queue, decode, requestid) / ("unsub",) / ("stop",) to it.
+Message = tuple[Any, ...]
 
 
 @dataclass
@@ -40,7 +47,9 @@ class Batch:
     invalid: int = 0
 
 
-def _collector_main(number: int, server: ServerAddress, options: ConnectOptions, name: str, channel: Any) -> None:
+def _collector_main(
+    number: int, server: ServerAddress, options: ConnectOptions, name: str, channel: Connection
+) -> None:
     """A collector process: one inbox; per order, subscribe in the queue group and stream what arrives."""
     try:
         asyncio.run(_collect_loop(number, server, options, name, channel))
@@ -48,7 +57,9 @@ def _collector_main(number: int, server: ServerAddress, options: ConnectOptions,
         pass
 
 
-async def _collect_loop(number: int, server: ServerAddress, options: ConnectOptions, name: str, channel: Any) -> None:
+async def _collect_loop(
+    number: int, server: ServerAddress, options: ConnectOptions, name: str, channel: Connection
+) -> None:
     loop = asyncio.get_running_loop()
     inbox = Inbox(f"{name} collector {number}", server, options)
     try:
@@ -56,7 +67,7 @@ async def _collect_loop(number: int, server: ServerAddress, options: ConnectOpti
     except (OSError, asyncio.TimeoutError, ConnectionError) as exc:
         channel.send(("error", f"collector {number} cannot connect to {server}: {exc or type(exc).__name__}"))
         return
-    orders: asyncio.Queue[Any] = asyncio.Queue()
+    orders: asyncio.Queue[Message | None] = asyncio.Queue()
     loop.add_reader(channel.fileno(), lambda: orders.put_nowait(_receive(channel)))
     channel.send(("ready", None))
     state: dict[str, Any] = {}
@@ -101,7 +112,7 @@ async def _collect_loop(number: int, server: ServerAddress, options: ConnectOpti
     inbox.close()
 
 
-def _taker(state: dict[str, Any], read: Any, flush: Callable[[], None]) -> Callable[[bytes, int, int, float], None]:
+def _taker(state: dict[str, Any], read: Reader, flush: Callable[[], None]) -> Callable[[bytes, int, int, float], None]:
     """The inbox callback of one subscription: decode each reply with ``read`` into ``state["batch"]``."""
     texts: dict[str, str] = {}  # one object per distinct message, so a batch pickles each text once
 
@@ -121,9 +132,10 @@ def _taker(state: dict[str, Any], read: Any, flush: Callable[[], None]) -> Calla
     return take
 
 
-def _receive(channel: Any) -> Any:
+def _receive(channel: Connection) -> Message | None:
     try:
-        return channel.recv()
+        message: Message = channel.recv()
+        return message
     except (EOFError, OSError):
         return None
 
@@ -136,10 +148,10 @@ class CollectorPool:
         self.server = server
         self.options = options
         self.name = name
-        self.processes: list[tuple[Any, Any]] = []
+        self.processes: list[tuple[BaseProcess, Connection]] = []
         self.on_batch: Callable[[Batch], None] | None = None
         self.on_failure: Callable[[str], None] | None = None
-        self._replies: dict[int, asyncio.Queue[Any]] = {}
+        self._replies: dict[int, asyncio.Queue[Message]] = {}
 
     async def start(self) -> None:
         import multiprocessing  # only clients with collectors pay for importing it
@@ -157,7 +169,7 @@ class CollectorPool:
             process.start()
             child.close()
             self.processes.append((process, parent))
-            queue: asyncio.Queue[Any] = asyncio.Queue()
+            queue: asyncio.Queue[Message] = asyncio.Queue()
             self._replies[parent.fileno()] = queue
             loop.add_reader(parent.fileno(), self._readable, parent)
         for kind, detail in await asyncio.gather(*(self._answer(parent) for _process, parent in self.processes)):
@@ -165,9 +177,9 @@ class CollectorPool:
                 self.close()
                 raise InboxClosed(detail)
 
-    def _readable(self, parent: Any) -> None:
+    def _readable(self, parent: Connection) -> None:
         try:
-            message = pickle.loads(parent.recv_bytes())
+            message: Message = pickle.loads(parent.recv_bytes())
         except (EOFError, OSError):
             message = ("failed", "a reply collector process exited")
             asyncio.get_running_loop().remove_reader(parent.fileno())
@@ -180,13 +192,13 @@ class CollectorPool:
         if kind != "batch":
             self._replies[parent.fileno()].put_nowait(message)
 
-    async def _answer(self, parent: Any, timeout: float = 30.0) -> tuple[str, Any]:
+    async def _answer(self, parent: Connection, timeout: float = 30.0) -> Message:
         try:
             return await asyncio.wait_for(self._replies[parent.fileno()].get(), timeout)
         except asyncio.TimeoutError:
             return ("error", "a reply collector did not answer")
 
-    async def _all(self, order: tuple, expect: str) -> None:
+    async def _all(self, order: Message, expect: str) -> None:
         for _process, parent in self.processes:
             parent.send(order)
         for kind, detail in await asyncio.gather(*(self._answer(parent) for _process, parent in self.processes)):
@@ -199,7 +211,7 @@ class CollectorPool:
     async def unsubscribe(self) -> None:
         await self._all(("unsub",), "unsubscribed")
 
-    def _detach(self) -> list[tuple[Any, Any]]:
+    def _detach(self) -> list[tuple[BaseProcess, Connection]]:
         """Stop reading the pipes and tell every collector to stop (in the event loop's thread)."""
         loop = asyncio.get_running_loop()
         processes, self.processes = self.processes, []
@@ -212,7 +224,7 @@ class CollectorPool:
         return processes
 
     @staticmethod
-    def _join(processes: list[tuple[Any, Any]]) -> None:
+    def _join(processes: list[tuple[BaseProcess, Connection]]) -> None:
         deadline = time.monotonic() + 5
         for process, parent in processes:
             process.join(max(0.1, deadline - time.monotonic()))

@@ -95,12 +95,12 @@ async def run_suite(client: ChoriaClient, options: SuiteOptions, observer: Obser
             stack.callback(meter.sampler.stop)
             for test in range(1, options.count + 1):
                 observer.test_started(test, len(nodes))
-                started = meter.begin()
+                mark = meter.begin()
                 if pool is not None:
                     result = await pool.run_test(test, nodes)
                 else:
                     result = await run_test(client, test, nodes, options, on_reply)
-                meter.end(test, started)
+                meter.end(test, mark)
                 suite.tests.append(result)
                 writer.write_test(result, options.description, options.size, options.expect)
                 if options.events:

@@ -11,7 +11,7 @@ from __future__ import annotations
 import asyncio
 import json
 import ssl
-from typing import Protocol
+from typing import Any, Protocol
 from urllib.parse import urlsplit
 
 from .. import __version__
@@ -40,7 +40,9 @@ def _handshake_error(message: str) -> ConnectionError:
 
 
 class Owner(Protocol):
-    name: str
+    @property
+    def name(self) -> str:
+        """The connection name sent in CONNECT (read-only: an attribute or a property)."""
 
     def subscription_lines(self) -> bytes:
         """The SUB lines to send after every (re)connect."""
@@ -100,8 +102,8 @@ class ConnectOptions:
     connect_timeout: float = 10.0
     headers: bool = True
 
-    def connect_line(self, name: str, server: ServerAddress, info: dict) -> bytes:
-        options: dict = {
+    def connect_line(self, name: str, server: ServerAddress, info: dict[str, Any]) -> bytes:
+        options: dict[str, Any] = {
             "verbose": False,
             "pedantic": False,
             "tls_required": self.tls is not None,
@@ -126,7 +128,7 @@ class ConnectOptions:
         return b"CONNECT " + json.dumps(options, separators=(",", ":")).encode() + b"\r\n"
 
 
-def _max_payload(info: dict, default: int) -> int:
+def _max_payload(info: dict[str, Any], default: int) -> int:
     value = info.get("max_payload", default)
     return value if isinstance(value, int) and value > 0 else default
 
@@ -139,7 +141,7 @@ class NatsConnection(asyncio.Protocol):
         self.server = server
         self.transport: asyncio.Transport | None = None
         self._pending: bytearray | None = None
-        self._info: asyncio.Future[dict] | None = None
+        self._info: asyncio.Future[dict[str, Any]] | None = None
         self._pong: asyncio.Future[None] | None = None
         self._closing = False
         self.max_payload = 1024 * 1024
@@ -163,12 +165,14 @@ class NatsConnection(asyncio.Protocol):
                     if not (info.get("tls_required") or info.get("tls_available")):
                         raise PermanentConnectError("the server does not offer TLS (drop --tls)")
                     try:
-                        transport = await loop.start_tls(transport, conn, context, server_hostname=server.host)  # type: ignore[assignment]
+                        secured = await loop.start_tls(transport, conn, context, server_hostname=server.host)
                     except ssl.SSLCertVerificationError as exc:
                         raise PermanentConnectError(
                             f"TLS certificate verification failed: {exc.verify_message or exc}"
                         ) from None
-                    conn.transport = transport  # type: ignore[assignment]
+                    if secured is None:  # typeshed allows None; asyncio returns the transport or raises
+                        raise ConnectionError("the TLS handshake gave no transport")
+                    transport = conn.transport = secured
                 transport.write(
                     options.connect_line(owner.name, server, info) + owner.subscription_lines() + b"PING\r\n"
                 )
@@ -213,7 +217,7 @@ class NatsConnection(asyncio.Protocol):
             self.owner.on_disconnect(self, exc)
 
     # ---- parser.Handler --------------------------------------------------------------------
-    def nats_info(self, info: dict) -> None:
+    def nats_info(self, info: dict[str, Any]) -> None:
         if self._info is not None and not self._info.done():
             self._info.set_result(info)
 

@@ -11,7 +11,7 @@ CRLF, an oversized control line) raises :class:`NatsProtocolError`: the connecti
 from __future__ import annotations
 
 import json
-from typing import Protocol
+from typing import Any, Protocol
 
 MAX_CONTROL_LINE = 4096
 MAX_PAYLOAD = 64 * 1024 * 1024  # far above any server's max_payload; a larger size is garbage
@@ -23,7 +23,7 @@ class NatsProtocolError(Exception):
 
 
 class Handler(Protocol):
-    def nats_info(self, info: dict) -> None:
+    def nats_info(self, info: dict[str, Any]) -> None:
         """INFO from the server."""
 
     def nats_msg(self, subject: bytes, sid: int, reply: bytes | None, headers: bytes | None, payload: bytes) -> None:

@@ -17,7 +17,7 @@ from __future__ import annotations
 
 import logging
 from functools import lru_cache
-from typing import Any
+from typing import Any, Callable
 
 from ..semver import SemVerError
 from ..semver.masterminds import satisfies
@@ -25,7 +25,7 @@ from .errors import ProtocolError
 from .expr import ExprError, Function, Node, compile_expression, equal
 from .factfilter import FactFilter, match_facts
 from .gjson import lookup_fact
-from .matching import match_agents, match_classes
+from .matching import NodeView, match_agents, match_classes
 from .rubycompound import is_ruby_query, match_ruby_query
 
 log = logging.getLogger("choria_emulator.compound")
@@ -39,7 +39,7 @@ def _string(value: Any, function: str) -> str:
 
 
 @lru_cache(maxsize=1024)
-def with_matcher(query: str) -> Any:
+def with_matcher(query: str) -> Callable[[NodeView], bool]:
     """What ``with(query)`` tests, decided once per query: a fact filter, else a class or agent."""
     try:
         fact_filter = FactFilter.parse(query)
@@ -50,18 +50,18 @@ def with_matcher(query: str) -> Any:
     return lambda node: match_facts(filters, node.facts)
 
 
-def _with_call(node: Any, query: Any) -> bool:
-    return bool(with_matcher(_string(query, "with"))(node))
+def _with_call(node: NodeView, query: Any) -> bool:
+    return with_matcher(_string(query, "with"))(node)
 
 
 def _with_compile(args: list[Node]) -> Node | None:
     if not args[0].is_const:
         return None
     matcher = with_matcher(_string(args[0].const, "with"))
-    return Node(lambda node: bool(matcher(node)), "bool")
+    return Node(matcher, "bool")
 
 
-def _fact_call(node: Any, path: Any) -> Any:
+def _fact_call(node: NodeView, path: Any) -> Any:
     found, value = lookup_fact(node.facts, _string(path, "fact"))
     return value if found else None
 
@@ -73,13 +73,13 @@ def _fact_compile(args: list[Node]) -> Node | None:
     return Node(lambda node: _fact_call(node, path))
 
 
-def _include_call(node: Any, haystack: Any, needle: Any) -> bool:
+def _include_call(node: NodeView, haystack: Any, needle: Any) -> bool:
     if not isinstance(haystack, (list, tuple)):
         raise ExprError(f"include() needs a list, got {type(haystack).__name__}")
     return any(equal(item, needle) for item in haystack)
 
 
-def _semver_call(node: Any, version: Any, constraint: Any) -> bool:
+def _semver_call(node: NodeView, version: Any, constraint: Any) -> bool:
     try:
         return satisfies(_string(version, "semver"), _string(constraint, "semver"))
     except SemVerError as exc:
@@ -116,7 +116,7 @@ class Program:
             self.error = str(exc)
             log.warning("compound filter %r does not compile: %s", source, exc)
 
-    def evaluate(self, node: Any) -> bool | None:
+    def evaluate(self, node: NodeView) -> bool | None:
         """True or False for this node, None when the expression failed (counted, logged once)."""
         if self.node is None:
             self.failures += 1
@@ -124,12 +124,14 @@ class Program:
         try:
             result = self.node.run(node)
         except _RUNTIME_ERRORS as exc:
-            return self._failed(node, f"could not execute compound query: {exc}")
+            self._failed(node, f"could not execute compound query: {exc}")
+            return None
         if result is True or result is False:
             return result
-        return self._failed(node, f"compound query returned non boolean {type(result).__name__}")
+        self._failed(node, f"compound query returned non boolean {type(result).__name__}")
+        return None
 
-    def _failed(self, node: Any, message: str) -> None:
+    def _failed(self, node: NodeView, message: str) -> None:
         self.failures += 1
         if self.failures == 1:
             log.warning(

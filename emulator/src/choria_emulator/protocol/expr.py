@@ -155,7 +155,7 @@ def is_number(value: Any) -> bool:
 def equal(a: Any, b: Any) -> bool:
     """expr ``==``: numbers compare by value across int/float, other types only with their own."""
     if is_number(a) and is_number(b):
-        return a == b
+        return bool(a == b)
     if a is None or b is None:
         return a is b
     if isinstance(a, bool) or isinstance(b, bool):

@@ -42,11 +42,12 @@ def loads_object(raw: str | bytes, what: str, protocol: str | None = None) -> di
         raise ProtocolError(f"{what} is nested too deeply") from None
     if not isinstance(value, dict):
         raise ProtocolError(f"{what} is not a JSON object")
-    if protocol is not None and value.get("protocol") != protocol:
-        raise ProtocolError(f"unsupported {what} protocol {value.get('protocol')!r}")
-    if (_SURROGATE_TEXT if isinstance(raw, str) else _SURROGATE_BYTES).search(raw):
-        value = _replace_surrogates(value)
-    return value
+    obj: dict[str, Any] = value
+    if protocol is not None and obj.get("protocol") != protocol:
+        raise ProtocolError(f"unsupported {what} protocol {obj.get('protocol')!r}")
+    if _SURROGATE_TEXT.search(raw) if isinstance(raw, str) else _SURROGATE_BYTES.search(raw):
+        obj = _replace_surrogates(obj)
+    return obj
 
 
 _SURROGATE_TEXT = re.compile(r"\\u[dD][89a-fA-F]")

@@ -28,12 +28,23 @@ __all__ = [
 
 
 class NodeView(Protocol):
-    """What a filter needs to know about a node."""
+    """What a filter needs to know about a node (read-only: attributes or properties)."""
 
-    identity: str
-    agents: tuple[str, ...]
-    classes: tuple[str, ...]
-    facts: dict[str, Any]
+    @property
+    def identity(self) -> str:
+        """The node's identity."""
+
+    @property
+    def agents(self) -> tuple[str, ...]:
+        """Names of the agents the node runs."""
+
+    @property
+    def classes(self) -> tuple[str, ...]:
+        """Its configuration-management classes."""
+
+    @property
+    def facts(self) -> dict[str, Any]:
+        """Its fact tree."""
 
 
 def is_regex(entry: str) -> bool:

@@ -104,10 +104,10 @@ class Request:
             strings[key] = value
         if len(strings["requestid"]) != 32:
             raise ProtocolError("request envelope requestid must be 32 characters")
-        ttl, sent = env.get("ttl"), env.get("time")
-        if not _is_int64(ttl) or ttl < MIN_TTL:
+        ttl, sent = _int64(env.get("ttl")), _int64(env.get("time"))
+        if ttl is None or ttl < MIN_TTL:
             raise ProtocolError(f"request envelope ttl must be an integer >= {MIN_TTL}")
-        if not _is_int64(sent):
+        if sent is None:
             raise ProtocolError("request envelope time must be an integer")
         raw_filter = env.get("filter")
         if not isinstance(raw_filter, dict) or not REQUIRED_FILTER_KEYS <= raw_filter.keys():
@@ -121,6 +121,8 @@ class Request:
         )
 
 
-def _is_int64(value: object) -> bool:
-    """A JSON integer a Go ``int``/``int64`` field accepts (no bools, no floats, in range)."""
-    return isinstance(value, int) and not isinstance(value, bool) and -(2**63) <= value < 2**63
+def _int64(value: object) -> int | None:
+    """The JSON integer a Go ``int``/``int64`` field accepts (no bools, no floats, in range), else None."""
+    if isinstance(value, int) and not isinstance(value, bool) and -(2**63) <= value < 2**63:
+        return value
+    return None

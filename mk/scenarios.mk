@@ -15,5 +15,12 @@ test-scenarios: venv
 # Memory per instance with the four real agents and state in use, puppet#status vs generate
 # broadcasts (bench/scenarios_bench.py); then the rehearsal at 10,000 nodes (bench/deploy_bench.py).
 SCENARIO_SIZES ?= 2000 10000
+DEPLOY_BENCH_SIZE ?= 10000
 bench-scenarios: venv
 	$(BIN)/python bench/scenarios_bench.py --sizes $(SCENARIO_SIZES) --out docs/benchmarks
+	$(BIN)/python bench/deploy_bench.py --size $(DEPLOY_BENCH_SIZE) --out docs/benchmarks
+
+# The rehearsal as a demo: 1,000 nodes (DEPLOY_SIZE), success and 1 % never green (DEPLOY_MODES: native).
+.PHONY: demo-deploy
+demo-deploy: venv
+	$(BIN)/python scripts/demo_deploy.py

@@ -390,3 +390,88 @@ def collections_path(repo: Path, directory: Path) -> Path:
     if not link.exists():
         link.symlink_to(repo)
     return directory
+
+
+# ---- the whole rehearsal ---------------------------------------------------------------------
+
+VARIANTS = ("success", "never_green")
+
+
+@dataclass
+class Rehearsal:
+    """Every run of one rehearsal: ``runs[(variant, mode)]`` and what the sink received."""
+
+    size: int
+    try_sleep: float | None
+    runs: dict[tuple[str, str], RunResult] = field(default_factory=dict)
+    webhooks: dict[tuple[str, str], list[Any]] = field(default_factory=dict)
+    fleet_start: dict[tuple[str, str], float] = field(default_factory=dict)
+
+    def to_dict(self) -> dict[str, Any]:
+        return {
+            "size": self.size,
+            "try_sleep": self.try_sleep,
+            "runs": [
+                {
+                    "variant": variant,
+                    "fleet_start_s": round(self.fleet_start[(variant, mode)], 2),
+                    "webhooks": self.webhooks[(variant, mode)],
+                    **run.to_dict(),
+                }
+                for (variant, mode), run in self.runs.items()
+            ],
+        }
+
+
+def rehearse(
+    workdir: Path,
+    size: int,
+    *,
+    try_sleep: float | None = None,
+    modes: tuple[str, ...] = ("native", "converted"),
+    repo: Path | None = None,
+    seed: int = 7,
+    say: Any = print,
+) -> Rehearsal:
+    """The deploy on a fresh fleet per run: succeeding, then with 1 % never green; natively and converted."""
+    result = Rehearsal(size, try_sleep)
+    sink = Sink()
+    try:
+        for variant in VARIANTS:
+            for mode in modes:
+                where = workdir / f"{variant}-{mode}"
+                started = time.monotonic()
+                fleet = Fleet(where, size, never_green=variant == "never_green", seed=seed)
+                result.fleet_start[(variant, mode)] = time.monotonic() - started
+                say(
+                    f"{variant}/{mode}: {size} nodes up on {len(fleet.nats.servers)} routed NATS servers "
+                    f"in {result.fleet_start[(variant, mode)]:.1f} s; running the deploy"
+                )
+                try:
+                    book = prepare_playbooks(where / "books", try_sleep=try_sleep)
+                    before = len(sink.webhooks())
+                    if mode == "native":
+                        run = fleet.run_native(book, sink, "2.0.0")
+                    else:
+                        if repo is None:
+                            raise ValueError("a converted run needs the collection checkout (repo)")
+                        run = fleet.run_converted(book, sink, "2.0.0", collections_path(repo, workdir / "collections"))
+                    result.runs[(variant, mode)] = run
+                    result.webhooks[(variant, mode)] = sink.webhooks()[before:]
+                    say(describe_run(run))
+                finally:
+                    fleet.stop()
+    finally:
+        sink.stop()
+    return result
+
+
+def describe_run(run: RunResult) -> str:
+    lines = [f"  {run.mode} run: {'succeeded' if run.success else 'FAILED'} in {run.seconds:.1f} s"]
+    for step in run.steps:
+        tries = f" ({step.tries} tries)" if step.tries > 1 else ""
+        lines.append(
+            f"    {step.hook:10} {step.description[:58]:58} {step.seconds:8.2f} s{tries}"
+            f"{'' if step.success else '  failed'}"
+        )
+    return "\n".join(lines)

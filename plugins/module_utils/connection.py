@@ -9,6 +9,7 @@ fragment, so every member of the ``chorialab.choria.choria`` action group accept
 
 from __future__ import annotations
 
+import ipaddress
 import os
 import re
 import socket
@@ -16,7 +17,7 @@ from collections.abc import Iterable
 from typing import NamedTuple
 
 DEFAULT_NATS_PORT = 4222
-_HOST_RE = re.compile(r"^[A-Za-z0-9_.-]+$")
+_HOST_RE = re.compile(r"^[A-Za-z0-9_.-]+\Z")
 
 CONNECTION_ARGUMENT_SPEC = {
     "servers": {"type": "list", "elements": "str", "default": ["127.0.0.1:4222"]},
@@ -55,33 +56,47 @@ def connection_argument_spec() -> dict[str, dict]:
 
 
 def parse_server(text: str) -> ServerAddress:
-    """``host``, ``host:port``, ``[v6]:port``, ``nats://host:port`` or ``tls://host:port``."""
+    """``host``, ``host:port``, ``[v6]:port``, ``nats://[user[:pass]@]host:port`` or ``tls://...``.
+
+    The grammar of the choria-emulator package's ``natsproto.connection.parse_server`` (modules cannot
+    import the package on targets); ``tests/emulator/test_server_addresses.py`` holds the two equal.
+    """
     raw = text.strip()
     if not raw:
         raise AddressError("empty NATS server address")
-    scheme, dummy, rest = raw.rpartition("://")
-    scheme = scheme or "nats"
+    scheme, separator, rest = raw.rpartition("://")
+    scheme = scheme.lower() if separator else "nats"
     if scheme not in ("nats", "tls"):
         raise AddressError("unsupported scheme in NATS server address %r (use host:port, nats:// or tls://)" % raw)
     if "@" in rest:
         rest = rest.rsplit("@", 1)[1]
-    rest = rest.rstrip("/")
-    if rest.startswith("["):
-        host, dummy, port_text = rest[1:].partition("]")
-        port_text = port_text[1:] if port_text.startswith(":") else port_text
-    elif rest.count(":") == 1:
-        host, port_text = rest.split(":")
-    else:
-        host, port_text = rest, ""
-    if not host or (":" not in host and not _HOST_RE.match(host)):
-        raise AddressError("bad host in NATS server address %r" % raw)
+    host, port_text, valid = _host_and_port(rest.rstrip("/"))
+    if not host or not valid:
+        raise AddressError("bad host in NATS server address %r (an IPv6 address goes in brackets)" % raw)
     if port_text == "":
         port = DEFAULT_NATS_PORT
-    elif port_text.isdigit() and 0 < int(port_text) < 65536:
+    elif port_text.isascii() and port_text.isdigit() and 0 < int(port_text) < 65536:
         port = int(port_text)
     else:
         raise AddressError("bad port %r in NATS server address %r (1-65535)" % (port_text, raw))
     return ServerAddress(scheme, host, port)
+
+
+def _host_and_port(rest: str) -> tuple[str, str, bool]:
+    """``[v6]:port``, ``host:port`` or ``host`` -> (host, port text, whether the host is valid): a name
+    or IPv4 address of letters, digits and ``_.-``, or an IPv6 address in brackets."""
+    if rest.startswith("[") and "]" in rest:
+        host, dummy, port_text = rest[1:].partition("]")
+        if port_text.startswith(":"):
+            port_text = port_text[1:]
+        try:
+            return host, port_text, ipaddress.ip_address(host).version == 6
+        except ValueError:
+            return host, port_text, False
+    if rest.count(":") <= 1:
+        host, dummy, port_text = rest.partition(":")
+        return host, port_text, _HOST_RE.match(host) is not None
+    return rest, "", False
 
 
 def parse_servers(values: Iterable[str]) -> list[ServerAddress]:

@@ -9,10 +9,11 @@ in one write → ``PONG`` means every subscription is registered on the server.
 from __future__ import annotations
 
 import asyncio
+import ipaddress
 import json
+import re
 import ssl
 from typing import Any, Protocol
-from urllib.parse import urlsplit
 
 from .. import __version__
 from ..compat import slotted_dataclass, timeout
@@ -21,6 +22,7 @@ from .parser import NatsProtocolError, parse
 from .subjects import valid_subject
 
 DEFAULT_PORT = 4222
+_HOST = re.compile(r"[A-Za-z0-9_.-]+")
 _AUTH_ERRORS = ("authorization violation", "authentication")
 # The last subject object publish() found valid: a worker's instances reply to the same bytes object one
 # after the other, so each distinct subject is checked once, not once per instance (held, so never reused).
@@ -67,27 +69,61 @@ class ServerAddress:
 
     @property
     def url(self) -> str:
-        return f"{'tls' if self.tls else 'nats'}://{self.host}:{self.port}"
+        return f"{'tls' if self.tls else 'nats'}://{self}"
 
     def __str__(self) -> str:
-        return f"{self.host}:{self.port}"
+        host = f"[{self.host}]" if ":" in self.host else self.host
+        return f"{host}:{self.port}"
 
 
 def parse_server(text: str) -> ServerAddress:
-    """``host:port``, ``host``, ``nats://[user:pass@]host:port`` or ``tls://host:port``."""
+    """``host``, ``host:port``, ``[v6]:port``, ``nats://[user[:pass]@]host:port`` or ``tls://...``.
+
+    The grammar of ``plugins/module_utils/connection.py`` (which runs on targets without this
+    package); ``tests/emulator/test_server_addresses.py`` holds the two equal on a table of cases.
+    """
     text = text.strip()
     if not text:
         raise ValueError("empty NATS server address")
-    parts = urlsplit(text if "://" in text else f"nats://{text}")
-    if parts.scheme not in ("nats", "tls"):
+    scheme, separator, rest = text.rpartition("://")
+    scheme = scheme.lower() if separator else "nats"
+    if scheme not in ("nats", "tls"):
         raise ValueError(f"unsupported NATS server scheme in {text!r} (use nats:// or tls://)")
-    try:
-        port = parts.port or DEFAULT_PORT
-    except ValueError:
-        raise ValueError(f"invalid port in NATS server address {text!r}") from None
-    if not parts.hostname:
+    user: str | None = None
+    password: str | None = None
+    if "@" in rest:
+        userinfo, rest = rest.rsplit("@", 1)
+        name, colon, secret = userinfo.partition(":")
+        user, password = name, (secret if colon else None)
+    host, port_text, valid = _host_and_port(rest.rstrip("/"))
+    if not host:
         raise ValueError(f"no host in NATS server address {text!r}")
-    return ServerAddress(parts.hostname, port, parts.scheme == "tls", parts.username, parts.password)
+    if not valid:
+        raise ValueError(f"invalid host in NATS server address {text!r} (an IPv6 address goes in brackets)")
+    if port_text == "":
+        port = DEFAULT_PORT
+    elif port_text.isascii() and port_text.isdigit() and 0 < int(port_text) < 65536:
+        port = int(port_text)
+    else:
+        raise ValueError(f"invalid port in NATS server address {text!r}")
+    return ServerAddress(host, port, scheme == "tls", user, password)
+
+
+def _host_and_port(rest: str) -> tuple[str, str, bool]:
+    """``[v6]:port``, ``host:port`` or ``host`` -> (host, port text, whether the host is valid): a name
+    or IPv4 address of letters, digits and ``_.-``, or an IPv6 address in brackets."""
+    if rest.startswith("[") and "]" in rest:
+        host, _bracket, port_text = rest[1:].partition("]")
+        if port_text.startswith(":"):
+            port_text = port_text[1:]
+        try:
+            return host, port_text, ipaddress.ip_address(host).version == 6
+        except ValueError:
+            return host, port_text, False
+    if rest.count(":") <= 1:
+        host, _colon, port_text = rest.partition(":")
+        return host, port_text, _HOST.fullmatch(host) is not None
+    return rest, "", False
 
 
 @slotted_dataclass

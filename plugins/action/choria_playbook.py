@@ -1,6 +1,9 @@
 # Copyright: chorialab
 # Apache License 2.0 (see https://www.apache.org/licenses/LICENSE-2.0)
-"""chorialab.choria.choria_playbook: run a Choria YAML playbook natively (documented in plugins/modules/choria_playbook.py)."""
+"""chorialab.choria.choria_playbook: run a Choria YAML playbook natively.
+
+Documented in plugins/modules/choria_playbook.py.
+"""
 
 from __future__ import annotations
 

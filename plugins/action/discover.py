@@ -1,6 +1,9 @@
 # Copyright: chorialab
 # Apache License 2.0 (see https://www.apache.org/licenses/LICENSE-2.0)
-"""chorialab.choria.discover: Choria discovery and node sets from the controller (documented in plugins/modules/discover.py)."""
+"""chorialab.choria.discover: Choria discovery and node sets from the controller.
+
+Documented in plugins/modules/discover.py.
+"""
 
 from __future__ import annotations
 

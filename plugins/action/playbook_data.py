@@ -1,6 +1,9 @@
 # Copyright: chorialab
 # Apache License 2.0 (see https://www.apache.org/licenses/LICENSE-2.0)
-"""chorialab.choria.playbook_data: write, delete and lock Choria playbook data store items (documented in plugins/modules/playbook_data.py)."""
+"""chorialab.choria.playbook_data: write, delete and lock Choria playbook data store items.
+
+Documented in plugins/modules/playbook_data.py.
+"""
 
 from __future__ import annotations
 

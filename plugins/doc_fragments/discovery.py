@@ -8,7 +8,8 @@ class ModuleDocFragment:
     """Choria discovery filters, as C(choria discover) and the playbook C(mcollective) node set take them.
 
     Shared by chorialab.choria.rpc and chorialab.choria.discover; the argument spec is
-    ``FILTER_SPEC`` in ``plugins/plugin_utils/choria_actions.py``.
+    ``FILTER_SPEC`` in ``plugins/plugin_utils/choria_actions.py`` (``tests/ansible/test_reference.py``
+    holds every action's spec equal to its module's documented options).
     """
 
     DOCUMENTATION = r"""

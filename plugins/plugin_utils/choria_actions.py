@@ -14,7 +14,8 @@ from ansible.plugins.action import ActionBase
 from ansible_collections.chorialab.choria.plugins.module_utils.connection import connection_argument_spec
 from ansible_collections.chorialab.choria.plugins.plugin_utils.choria import import_choria_module
 
-# The discovery filters of chorialab.choria.rpc and chorialab.choria.discover (the discovery doc fragment).
+# The discovery filters of chorialab.choria.rpc and chorialab.choria.discover (the discovery doc fragment;
+# tests/ansible/test_reference.py holds each action's ARGUMENT_SPEC equal to what its module documents).
 FILTER_SPEC = {
     "identities": {"type": "list", "elements": "str"},
     "agents": {"type": "list", "elements": "str"},

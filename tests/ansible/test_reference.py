@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import importlib.util
+import json
 import re
 
 import pytest
@@ -83,3 +84,40 @@ def test_role_examples_pass_ansible_playbook_syntax_check(outside):
     assert [p.stem.removeprefix("role_") for p in examples] == ROLES
     for example in examples:
         run(["ansible-playbook", "--syntax-check", "-i", "localhost,", example], **outside)
+
+
+# ---- action plugins: the argument spec an action checks is the one its module documents ----------
+
+ACTIONS = sorted(p.stem for p in (REPO / "plugins" / "action").glob("*.py"))
+SPEC_KEYS = ("type", "elements", "default", "choices", "aliases", "required")
+
+
+def action_argument_spec(name: str) -> dict:
+    """``ActionModule.ARGUMENT_SPEC`` of plugins/action/<name>.py, imported through the checkout's collection link."""
+    code = (
+        "import json, sys; sys.path.insert(0, sys.argv[1]); import importlib; "
+        "m = importlib.import_module('ansible_collections.chorialab.choria.plugins.action.' + sys.argv[2]); "
+        "print(json.dumps(m.ActionModule.ARGUMENT_SPEC))"
+    )
+    proc = run(["python", "-c", code, REPO / "playbooks" / "collections", name], cwd=REPO)
+    return json.loads(proc.stdout)
+
+
+def normal(option: dict) -> dict:
+    """The parts of an option that a documentation and an argument spec both state, with Ansible's defaults."""
+    found = {key: option.get(key) for key in SPEC_KEYS}
+    found["type"] = found["type"] or "str"
+    found["required"] = bool(found["required"])
+    found["aliases"] = sorted(found["aliases"] or [])
+    return found
+
+
+@pytest.mark.parametrize("action", ACTIONS)
+def test_an_action_checks_exactly_the_options_its_module_documents(action):
+    """Action plugins run on the controller with their own ARGUMENT_SPEC; plugins/modules/<name>.py and the
+    doc fragments it extends (connection, discovery) document it. Nothing holds the two equal but this."""
+    spec = action_argument_spec(action)
+    documented = load_generator().ansible_doc("module", [action])[f"chorialab.choria.{action}"]["doc"]["options"]
+    assert sorted(spec) == sorted(documented), "options checked by the action vs documented by its module"
+    for name in spec:
+        assert normal(spec[name]) == normal(documented[name]), name

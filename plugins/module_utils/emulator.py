@@ -183,7 +183,11 @@ def locate(params: dict[str, Any], files: EmulatorFiles) -> tuple[int | None, st
 
 
 def status(data: dict[str, Any], pid: int | None, url: str | None) -> dict[str, Any]:
-    """What the original ``emulator_status`` action returned, plus the live counters."""
+    """What the original ``emulator_status`` action returned, plus the live counters.
+
+    The keys are the daemon's (``daemon/supervisor.py``): tests/emulator/test_debug_vars_contract.py holds
+    them equal to the sample in tests/unit/plugins/module_utils/fixtures/debug_vars.json.
+    """
     config = data.get("config") or {}
     memstats = data.get("memstats") or {}
     workers = data.get("workers")

@@ -205,7 +205,11 @@ class Supervisor:
         }
 
     def debug_vars(self) -> dict[str, Any]:
-        """Go expvar shape: ``cmdline``, ``memstats``, ``name``, ``config`` plus live counters."""
+        """Go expvar shape: ``cmdline``, ``memstats``, ``name``, ``config`` plus live counters.
+
+        The emulator modules read it on targets: tests/emulator/test_debug_vars_contract.py holds its
+        shape equal to tests/unit/plugins/module_utils/fixtures/debug_vars.json, their unit tests' sample.
+        """
         config = self.config
         status = self.status()
         tls = config.tls is not None

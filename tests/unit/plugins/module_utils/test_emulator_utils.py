@@ -6,6 +6,7 @@ from __future__ import annotations
 import json
 import threading
 from http.server import BaseHTTPRequestHandler, HTTPServer
+from pathlib import Path
 
 import pytest
 from ansible_collections.chorialab.choria.plugins.module_utils.connection import parse_servers
@@ -19,21 +20,9 @@ from ansible_collections.chorialab.choria.plugins.module_utils.emulator import (
 )
 from ansible_collections.chorialab.choria.plugins.module_utils.monitor import MonitorError, fetch_json, poll
 
-DEBUG_VARS = {
-    "cmdline": ["choria-emulator", "emulate"],
-    "memstats": {"Sys": 104857600, "HeapSys": 104857600},
-    "name": "emu1",
-    "config": {"instances": 750, "agents": 10, "collectives": 2, "pid": 4242, "TLS": 1, "tlsVerify": 0},
-    "connected": 749,
-    "counters": {"total": 12, "replies": 11},
-    "reconnects": 3,
-    "rss": 104857600,
-    "workers": [{"id": 0}, {"id": 1}],
-    "servers": ["127.0.0.1:4222"],
-    "version": "0.1.0",
-    "uptime": 12.5,
-    "all_connected_after": None,
-}
+# What /debug/vars serves, shared with tests/emulator/test_debug_vars_contract.py, which holds its shape
+# equal to a real emulator's: the values are this file's, the keys and types are the daemon's.
+DEBUG_VARS = json.loads((Path(__file__).parent / "fixtures" / "debug_vars.json").read_text())
 
 
 def params(**overrides):

@@ -6,6 +6,7 @@ from __future__ import annotations
 import json
 import shutil
 import subprocess
+import tempfile
 import threading
 import time
 import urllib.error
@@ -27,6 +28,14 @@ from choria_emulator.testing.localnet import Emulator, NatsServer
 @pytest.fixture
 def sleeps() -> SleepRecorder:
     return SleepRecorder()
+
+
+@pytest.fixture
+def short_tmp():
+    """A scratch directory with a short path (pytest's are long enough to pass ansible-lint's 160 columns alone)."""
+    path = Path(tempfile.mkdtemp(prefix="pb-"))
+    yield path
+    shutil.rmtree(path, ignore_errors=True)
 
 
 @pytest.fixture

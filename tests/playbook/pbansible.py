@@ -67,6 +67,20 @@ def ansible_playbook(
     return AnsibleRun(done.returncode, done.stdout, done.stderr, site)
 
 
+def ansible_lint(collections: Path, files: list[Path], cwd: Path) -> list[dict[str, Any]]:
+    """ansible-lint --profile production over ``files``: its findings (codeclimate JSON), offline."""
+    done = subprocess.run(
+        [str(BIN / "ansible-lint"), "--profile", "production", "--offline", "-f", "codeclimate", *map(str, files)],
+        capture_output=True,
+        text=True,
+        env=ansible_env(collections, ANSIBLE_LINT_NODEPS="1", NO_COLOR="1"),
+        cwd=cwd,
+        timeout=600,
+    )
+    assert done.stdout.strip().startswith("["), done.stdout[-2000:] + done.stderr[-3000:]
+    return json.loads(done.stdout)
+
+
 def rpc_calls(lines: list[dict[str, Any]]) -> list[tuple[str, str, tuple[str, ...], str]]:
     """Audit lines grouped per request, in order: ``(agent, action, sorted nodes, data as JSON)``."""
     requests: OrderedDict[str, dict[str, Any]] = OrderedDict()

@@ -4,15 +4,14 @@ the checks of the converted play (inputs, validation) under real ansible-playboo
 from __future__ import annotations
 
 import json
-import re
 import subprocess
 import sys
 from pathlib import Path
 
 import pytest
 import yaml
-from pbansible import BIN, ansible_env, ansible_playbook
-from pbhelpers import SAMPLES, complete, dump_yaml, load_sample, sample
+from pbansible import BIN, ansible_env, ansible_lint, ansible_playbook, convert_to, write_playbook
+from pbhelpers import CONVERTIBLE, complete, dump_yaml, load_sample, sample, write_convertible_samples
 
 from choria_emulator.playbook.convert import ConvertError, convert, convert_file
 from choria_emulator.playbook.convert.jinja import Scope, translate_string
@@ -37,7 +36,8 @@ def test_cli_writes_the_play_and_the_survey(tmp_path):
     assert done.stdout.split() == ["wrote", str(site), "wrote", str(tmp_path / "site.survey.json")]
     text = site.read_text()
     assert text.startswith(
-        "# Converted from website__docs_playbooks_basics@794b372__app_upgrade_mcollective_assert.yaml (app_upgrade 1.0.0)"
+        "# Converted from website__docs_playbooks_basics@794b372__app_upgrade_mcollective_assert.yaml "
+        "(app_upgrade 1.0.0)"
     )
     assert "# mcollective_assert is deprecated" in text
     plays = yaml.safe_load(text)
@@ -45,8 +45,8 @@ def test_cli_writes_the_play_and_the_survey(tmp_path):
     survey = json.loads((tmp_path / "site.survey.json").read_text())
     assert survey["name"] == "app_upgrade 1.0.0"
     assert [(q["variable"], q["type"], q["required"]) for q in survey["spec"]] == [
-        ("cluster", "text", True),
-        ("target_version", "text", True),
+        ("input_cluster", "text", True),
+        ("input_target_version", "text", True),
     ]
 
 
@@ -71,7 +71,8 @@ def test_survey_types_choices_and_defaults():
         }
     )
     _, survey, _ = convert(data)
-    spec = {q["variable"]: q for q in survey["spec"]}
+    spec = {q["question_name"]: q for q in survey["spec"]}
+    assert all(q["variable"] == f"input_{name}" for name, q in spec.items())
     assert list(spec) == ["name", "count", "force", "hosts", "stored"]
     assert (
         spec["name"]["type"] == "multiplechoice"
@@ -98,25 +99,27 @@ def test_every_task_set_maps_to_blocks_in_the_order_of_the_spec():
     run = plays[0]["tasks"][-1]
     assert run["name"] == "Run the playbook's task lists and hooks"
     pre_book, outcome = run["block"]
-    assert pre_book["name"] == "pre_book"
+    assert pre_book["name"] == "Hook pre_book (a failure ends the run: neither on_fail nor post_book runs)"
     main, on_success = outcome["block"]
     assert [t["name"] for t in main["rescue"]] == [
         "Remember why the tasks failed",
-        "on_fail",
-        "The main tasks failed, so the playbook fails",
+        "Hook on_fail",
+        "The tasks failed, so the playbook fails",
     ]
-    assert on_success["name"] == "on_success" and outcome["always"][0]["name"] == "post_book"
+    assert on_success["name"] == "Hook on_success" and outcome["always"][0]["name"] == "Hook post_book"
     wrapped = main["block"][0]
-    assert wrapped["block"][0]["name"] == "pre_task" and wrapped["block"][1]["always"][0]["name"] == "post_task"
+    assert wrapped["name"] == "Run true, with the pre_task and post_task hooks"
+    assert wrapped["block"][0]["name"] == "Pre_task" and wrapped["block"][1]["always"][0]["name"] == "Post_task"
 
 
 @pytest.mark.parametrize(
     "text, jinja",
     [
-        ("{{{ nodes.servers }}}", '{{ choria_nodes["servers"] }}'),
-        ("on {{{ nodes.servers }}} now", "on {{ choria_nodes[\"servers\"] | join(', ') }} now"),
-        ("{{{ inputs.cluster }}}", "{{ choria_inputs.cluster }}"),
-        ("{{ input.flag }} flag", "{{ choria_inputs.flag | string | lower }} flag"),
+        ("{{{ nodes.servers }}}", "{{ choria_nodes.servers }}"),
+        ("on {{{ nodes.servers }}} now", "on {{ choria_nodes.servers | join(', ') }} now"),
+        ("{{{ inputs.cluster }}}", "{{ inputs.cluster }}"),
+        ("{{ input.flag }} flag", "{{ inputs.flag | chorialab.choria.choria_text }} flag"),
+        ("{{{ previous_task.msg }}}", "{{ 'No previous task were found' }}"),
         ("{{{ metadata.name }}}", "{{ choria_playbook.name }}"),
         ("{{{ utc_date('%Y') }}}", '{{ now(utc=true).strftime("%Y") }}'),
         ("literal {{ foo.bar }} and {% raw", "literal {{ '{{' }} foo.bar }} and {{ '{%' }} raw"),
@@ -124,9 +127,7 @@ def test_every_task_set_maps_to_blocks_in_the_order_of_the_spec():
     ],
 )
 def test_templates_become_jinja(text, jinja):
-    assert (
-        translate_string(text, Scope(input_kinds={"cluster": "scalar", "flag": "bool"}, node_sets={"servers"})) == jinja
-    )
+    assert translate_string(text, Scope(input_kinds={"cluster": "text", "flag": "any"}, node_sets={"servers"})) == jinja
 
 
 @pytest.mark.parametrize(
@@ -168,50 +169,11 @@ def test_cli_errors_without_traceback(tmp_path):
     assert "Traceback" not in done.stderr and not (tmp_path / "x.yml").exists()
 
 
-CONVERTIBLE = sorted(
-    [
-        p.name
-        for p in SAMPLES.glob("*.yaml")
-        if "consul" not in p.name
-        and "illegal" not in p.name
-        and "node_source_file" not in p.name
-        and "file_data" not in p.name
-        and p.name != "mcollective-choria__spec_fixtures_playbooks__nodes.yaml"
-    ]
-)
-
-
 def test_every_convertible_sample_is_valid_ansible(tmp_path, collections):
     """All samples (fragments completed) convert, and ansible-playbook --syntax-check accepts them all."""
-    sites = []
-    for name in CONVERTIBLE:
-        data = load_sample(name)
-        data = complete(data) if isinstance(data, list) or "name" not in data else data
-        if name.endswith("slack_on_fail.yaml"):
-            data = complete({"hooks": {"on_fail": data["on_fail"]}})
-        for kind, ref in re.findall(
-            r"(inputs?|nodes)\.(\w+)", json.dumps(data, default=str)
-        ):  # fragments use what they do not declare
-            if kind == "nodes":
-                data.setdefault("nodes", {}).setdefault(ref, {"type": "yaml", "source": "nodes.yaml", "group": ref})
-            else:
-                data.setdefault("inputs", {}).setdefault(ref, {"description": ref, "type": "String"})
-        if name.endswith("slack_on_fail.yaml") or "app_upgrade_first" in name:
-            for hook in (data.get("hooks") or {}).values():
-                for item in hook:
-                    item.get("slack", {}).setdefault("text", item.get("slack", {}).get("message"))
-        for item in data.get("tasks") or []:
-            if "mcollective" in item:  # templates__nodes_array shows only the nodes property
-                item["mcollective"].setdefault("action", "rpcutil.ping")
-        if "locks.yaml" in name:
-            data["data_stores"] = {"consul_store": {"type": "nats_kv"}}
-        source = tmp_path / name
-        source.write_text(yaml.safe_dump(json.loads(json.dumps(data, default=str)), sort_keys=False))
-        site = tmp_path / f"{Path(name).stem}.yml"
-        convert_file(source, site)
-        sites.append(str(site))
+    sites = write_convertible_samples(tmp_path)
     done = subprocess.run(
-        [str(BIN / "ansible-playbook"), "--syntax-check", *sites],
+        [str(BIN / "ansible-playbook"), "--syntax-check", *map(str, sites)],
         capture_output=True,
         text=True,
         env=ansible_env(collections),
@@ -219,6 +181,34 @@ def test_every_convertible_sample_is_valid_ansible(tmp_path, collections):
     )
     assert done.returncode == 0, done.stdout[-3000:] + done.stderr[-3000:]
     assert len(sites) == len(CONVERTIBLE) >= 35
+
+
+def lint_report(findings: list[dict]) -> str:
+    return "\n".join(f"{f['check_name']} {f['location']['path']}: {f['description']}" for f in findings)
+
+
+@pytest.mark.timeout(600)
+def test_converted_samples_pass_ansible_lint_production(tmp_path, collections):
+    """ansible-lint --profile production finds nothing in any converted sample."""
+    sites = write_convertible_samples(tmp_path)
+    findings = ansible_lint(collections, sites, tmp_path)
+    assert findings == [], lint_report(findings)
+
+
+@pytest.mark.timeout(600)
+def test_converted_differential_cases_pass_ansible_lint_production(short_tmp, collections, http):
+    """ansible-lint --profile production finds nothing in the converted differential cases."""
+    from test_differential import CASES, Env
+
+    sites = []
+    for case in CASES:
+        directory = short_tmp / case.id  # the cases name files under it: a short path, as in a user's playbook
+        directory.mkdir(parents=True)
+        env = Env(directory, http, "nats://127.0.0.1:4222", "http://127.0.0.1:2379")
+        data = case.adapt(load_sample(case.sample) if case.sample else {}, env)
+        sites.append(convert_to(write_playbook(directory, data), directory))
+    findings = ansible_lint(collections, sites, short_tmp)
+    assert findings == [], lint_report(findings)
 
 
 def test_converted_play_reports_missing_inputs_like_choria(tmp_path, collections):
@@ -248,7 +238,7 @@ def test_converted_play_validates_inputs_like_choria(tmp_path, collections, vali
     )
     site = tmp_path / "site.yml"
     convert_file(_write(tmp_path, data), site)
-    result = ansible_playbook(collections, site, {"test": value})
+    result = ansible_playbook(collections, site, {"input_test": value})
     assert not result.ok
     assert f"Failed to validate value for input test: {message}" in result.stdout
 
@@ -266,7 +256,7 @@ def test_converted_play_coerces_cli_strings_to_input_types(tmp_path, collections
             "tasks": [
                 {
                     "shell": {
-                        "command": f"echo {{{{{{ inputs.count }}}}}} {{{{{{ inputs.hosts }}}}}} {{{{{{ inputs.force }}}}}} > {out}"
+                        "command": "echo {{{ inputs.count }}} {{{ inputs.hosts }}} {{{ inputs.force }}} > " + str(out)
                     }
                 }
             ],
@@ -275,7 +265,16 @@ def test_converted_play_coerces_cli_strings_to_input_types(tmp_path, collections
     site = tmp_path / "site.yml"
     convert_file(_write(tmp_path, data), site)
     done = subprocess.run(
-        [str(BIN / "ansible-playbook"), str(site), "-e", "count=3", "-e", "hosts=a,b", "-e", "force=yes"],
+        [
+            str(BIN / "ansible-playbook"),
+            str(site),
+            "-e",
+            "input_count=3",
+            "-e",
+            "input_hosts=a,b",
+            "-e",
+            "input_force=yes",
+        ],
         capture_output=True,
         text=True,
         env=ansible_env(collections),

@@ -48,7 +48,11 @@ class Case:
 
 def ping(nodes: str) -> dict[str, Any]:
     return {
-        "mcollective": {"description": f"ping {nodes}", "action": "rpcutil.ping", "nodes": "{{{ nodes.%s }}}" % nodes}
+        "mcollective": {
+            "description": f"ping {nodes}",
+            "action": "rpcutil.ping",
+            "nodes": "{{{ nodes." + nodes + " }}}",
+        }
     }
 
 
@@ -199,7 +203,8 @@ def _metadata(data, env):
         tasks=[
             {
                 "shell": {
-                    "command": f"echo '{{{{{{ metadata.name }}}}}} {{{{{{ metadata.tags }}}}}} {{{{{{ metadata.run_as }}}}}}' > {env.tmp}/meta.out"
+                    "command": "echo '{{{ metadata.name }}} {{{ metadata.tags }}} {{{ metadata.run_as }}}' > "
+                    f"{env.tmp}/meta.out"
                 }
             }
         ],
@@ -284,7 +289,8 @@ EMULATED = {  # agents of the docs example -> what emulated nodes have
 
 
 def _app_upgrade(data, env):
-    """The docs' full example: PuppetDB -> broadcast discovery, its agents -> emulated ones, Slack and the webhook -> local."""
+    """The docs' full example: PuppetDB -> broadcast discovery, its agents -> emulated ones, Slack and the webhook
+    -> local."""
     data["uses"] = {"rpcutil": "~0.29.0", "emulated0": "~0.0.1", "emulated1": "~0.0.1"}
     servers = data["nodes"]["servers"]
     servers.update(discovery_method="mc", agents=["emulated0"], uses=["rpcutil", "emulated0", "emulated1"])
@@ -421,7 +427,7 @@ def etcd_state(env: Env) -> Any:
 
 
 def _trail(name: str, ok: bool = True) -> dict[str, Any]:
-    return {"shell": {"description": name, "command": "echo %s >> {trail}; %s" % (name, "true" if ok else "exit 4")}}
+    return {"shell": {"description": name, "command": f"echo {name} >> {{trail}}; {'true' if ok else 'exit 4'}"}}
 
 
 def _hooks(*fail: str) -> Adapt:
@@ -437,6 +443,175 @@ def _hooks(*fail: str) -> Adapt:
 
         hooks = {h: [t(h)] for h in ("pre_book", "pre_task", "post_task", "on_success", "on_fail", "post_book")}
         return complete({"tasks": [t("first"), t("second")], "hooks": hooks})
+
+    return adapt
+
+
+def normalised(name: str) -> Callable[[Env], Any]:
+    """A file's text with what differs run to run (request ids, run times) replaced."""
+
+    def read(env: Env) -> Any:
+        text = file_content(name)(env)
+        if text is None:
+            return None
+        text = re.sub(r"[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}|[0-9a-f]{32}", "ID", text)
+        return re.sub(r"\b\d+\.\d+\b", "N", text)
+
+    return read
+
+
+PREVIOUS = "|".join("{{{ previous_task." + item + " }}}" for item in ("success", "description", "msg", "data"))
+
+
+def _log(env: Env, line: str) -> dict[str, Any]:
+    return {"shell": {"description": "log", "command": f"echo '{line}' >> {env.tmp}/log.out"}}
+
+
+def _previous_after_each_type(data, env):
+    """previous_task read after a shell task (output on stdout and stderr), a failing fail_ok task, data writes and
+    deletes on a memory and a file store, a webhook and an RPC (0.6.0: msg, data chunks, raw description)."""
+    store = env.tmp / "store.json"
+    tasks = [
+        _log(env, "first " + PREVIOUS),
+        {"shell": {"command": "printf 'a b\\nc\\n'; echo err >&2"}},
+        _log(env, "shell " + PREVIOUS),
+        {"shell": {"description": "may fail {{{ inputs.environment }}}", "command": "exit 3", "fail_ok": True}},
+        _log(env, "fail_ok " + PREVIOUS),
+        {"data": {"action": "write", "key": "mem/x", "value": "hello"}},
+        _log(env, "memory write " + PREVIOUS),
+        {"data": {"action": "delete", "key": "mem/x"}},
+        _log(env, "memory delete " + PREVIOUS),
+        {"data": {"action": "write", "key": "file/y", "value": "{{{ inputs.environment }}}"}},
+        _log(env, "file write " + PREVIOUS),
+        {"webhook": {"uri": f"{env.http.url}/hook", "data": {"a": "b"}}},
+        _log(env, "webhook " + PREVIOUS),
+        {"mcollective": {"action": "rpcutil.ping", "nodes": ["emu-0"], "silent": True}},
+        _log(env, "rpc {{{ previous_task.success }}}|{{{ previous_task.description }}}"),
+    ]
+    return complete(
+        {
+            "inputs": {"environment": {"description": "named like an Ansible keyword", "type": "String"}},
+            "data_stores": {
+                "mem": {"type": "memory"},
+                "file": {"type": "file", "file": str(store), "format": "json", "create": True},
+            },
+            "tasks": tasks,
+        }
+    )
+
+
+def _keyword_inputs(data, env):
+    """Inputs named like Ansible keywords and magic variables keep their values."""
+    names = ("environment", "name", "hosts", "port", "group_names", "tags")
+    return complete(
+        {
+            "inputs": {n: {"description": n, "type": "String"} for n in names},
+            "tasks": [_log(env, " ".join("{{{ inputs." + n + " }}}" for n in names))],
+        }
+    )
+
+
+def _templated_description_with_hooks(data, env):
+    """A templated description on a task wrapped by pre_task/post_task hooks (the block names must be valid Jinja)."""
+    return complete(
+        {
+            "inputs": {"cluster": {"description": "c", "type": "String"}},
+            "tasks": [
+                {
+                    "shell": {
+                        "description": "Deploy {{{ inputs.cluster }}} now",
+                        "command": f"echo main >> {env.tmp}/log.out",
+                    }
+                }
+            ],
+            "hooks": {
+                "pre_task": [_log(env, "pre {{{ previous_task.description }}}")],
+                "post_task": [_log(env, "post {{{ previous_task.description }}} {{{ previous_task.msg }}}")],
+            },
+        }
+    )
+
+
+def _abort_on_dynamic_input(data, env):
+    """A dynamic input that can no longer be resolved aborts the run: no on_fail, no post_book (§3.2)."""
+    return complete(
+        {
+            "data_stores": {"mem": {"type": "memory"}},
+            "inputs": {"cluster": {"description": "c", "type": "String", "data": "mem/cluster"}},
+            "tasks": [
+                {"data": {"action": "write", "key": "mem/cluster", "value": "alpha"}},
+                _log(env, "cluster {{{ inputs.cluster }}}"),
+                {"data": {"action": "delete", "key": "mem/cluster"}},
+                _log(env, "cluster again {{{ inputs.cluster }}}"),
+            ],
+            "hooks": {"on_fail": [_log(env, "on_fail")], "post_book": [_log(env, "post_book")]},
+        }
+    )
+
+
+def _previous_in_on_fail_and_post_book(data, env):
+    """previous_task in on_fail is the failed task, in post_book whichever task ran last."""
+    return complete(
+        {
+            "tasks": [
+                {"shell": {"description": "works", "command": "true"}},
+                {"shell": {"description": "breaks", "command": "echo broken; exit 4"}},
+            ],
+            "hooks": {
+                "on_fail": [_log(env, "on_fail " + PREVIOUS)],
+                "post_book": [_log(env, "post_book " + PREVIOUS)],
+            },
+        }
+    )
+
+
+def _nested(given: bool, child_fails: bool = False, fail_ok: bool = False) -> Adapt:
+    """The playbook task (our extension): a handler playbook run from on_fail with this run's or given inputs."""
+
+    def adapt(data, env):
+        child = complete(
+            {
+                "inputs": {
+                    "cluster": {"description": "c", "type": "String"},
+                    "environment": {"description": "e", "type": "String", "required": False, "default": "dev"},
+                },
+                "data_stores": {"mem": {"type": "memory"}},
+                "nodes": {"handlers": {"type": "mcollective", "identities": ["emu-1"]}},
+                "tasks": [
+                    {"data": {"action": "write", "key": "mem/seen", "value": "{{{ inputs.cluster }}}"}},
+                    _log(env, "handler {{{ inputs.cluster }}} {{{ inputs.environment }}} {{{ nodes.handlers }}}"),
+                    {"shell": {"command": "exit 7" if child_fails else "true"}},
+                ],
+            },
+            name="deploy_failure_handler",
+        )
+        write_playbook(env.tmp, child, "handler.yaml")
+        task: dict[str, Any] = {"description": "Run the failure handler", "playbook": "handler.yaml"}
+        if given:
+            task["inputs"] = {"cluster": "other-{{{ inputs.cluster }}}"}
+        if fail_ok:
+            task["fail_ok"] = True
+        return complete(
+            {
+                "inputs": {
+                    "cluster": {"description": "c", "type": "String"},
+                    "environment": {"description": "e", "type": "String", "required": False, "default": "prod"},
+                },
+                "data_stores": {"mem": {"type": "memory"}},
+                "nodes": {"servers": {"type": "mcollective", "identities": ["emu-0"]}},
+                "tasks": [
+                    {"data": {"action": "write", "key": "mem/seen", "value": "parent"}},
+                    {"shell": {"description": "deploy", "command": "exit 2"}},
+                ],
+                "hooks": {
+                    "on_fail": [
+                        {"playbook": task},
+                        _log(env, "after {{{ previous_task.success }}} {{{ nodes.servers }}}"),
+                    ],
+                    "post_book": [_log(env, "post_book")],
+                },
+            }
+        )
 
     return adapt
 
@@ -559,6 +734,82 @@ CASES = [
         success=False,
     ),
     Case("nats_kv_store_with_locks", None, _nats_kv, {"cluster": "echo"}, state=kv_state, reset=kv_reset),
+    Case(
+        "previous_task_after_each_task_type",
+        None,
+        _previous_after_each_type,
+        {"environment": "prod"},
+        state=lambda env: (normalised("log.out")(env), file_content("store.json")(env)),
+        reset=clear("log.out", "store.json"),
+    ),
+    Case(
+        "inputs_named_like_ansible_keywords",
+        None,
+        _keyword_inputs,
+        {"environment": "prod", "name": "n", "hosts": "h", "port": "8080", "group_names": "g", "tags": "t"},
+        state=file_content("log.out"),
+        reset=clear("log.out"),
+    ),
+    Case(
+        "templated_description_with_task_hooks",
+        None,
+        _templated_description_with_hooks,
+        {"cluster": "alpha"},
+        state=normalised("log.out"),
+        reset=clear("log.out"),
+    ),
+    Case(
+        "abort_on_a_dynamic_input_skips_the_hooks",
+        None,
+        _abort_on_dynamic_input,
+        success=False,
+        state=file_content("log.out"),
+        reset=clear("log.out"),
+    ),
+    Case(
+        "previous_task_in_on_fail_and_post_book",
+        None,
+        _previous_in_on_fail_and_post_book,
+        success=False,
+        state=normalised("log.out"),
+        reset=clear("log.out"),
+    ),
+    Case(
+        "playbook_task_with_the_same_inputs",
+        None,
+        _nested(given=False),
+        {"cluster": "alpha"},
+        success=False,
+        state=file_content("log.out"),
+        reset=clear("log.out"),
+    ),
+    Case(
+        "playbook_task_with_given_inputs",
+        None,
+        _nested(given=True),
+        {"cluster": "alpha"},
+        success=False,
+        state=file_content("log.out"),
+        reset=clear("log.out"),
+    ),
+    Case(
+        "playbook_task_that_may_fail",
+        None,
+        _nested(given=False, child_fails=True, fail_ok=True),
+        {"cluster": "alpha"},
+        success=False,
+        state=file_content("log.out"),
+        reset=clear("log.out"),
+    ),
+    Case(
+        "playbook_task_whose_playbook_fails",
+        None,
+        _nested(given=False, child_fails=True),
+        {"cluster": "alpha"},
+        success=False,
+        state=file_content("log.out"),
+        reset=clear("log.out"),
+    ),
     Case("hooks_in_order", None, _hooks(), state=file_content("trail.out"), reset=clear("trail.out")),
     Case(
         "hooks_main_task_fails",
@@ -681,7 +932,12 @@ def test_native_and_converted_runs_do_the_same(case, network, nats, http, collec
     http.requests.clear()
     site = convert_to(path, tmp_path)
     mark = len(network.audit_lines())
-    extra = {**case.inputs, "choria_servers": [network.url], "choria_discovery_timeout": 0.5, "choria_rpc_timeout": 2.0}
+    extra = {
+        **{f"input_{k}": v for k, v in case.inputs.items()},
+        "choria_servers": [network.url],
+        "choria_discovery_timeout": 0.5,
+        "choria_rpc_timeout": 2.0,
+    }
     result = ansible_playbook(collections, site, extra, env={"CHORIA_SLACK_API": f"{http.url}/api"})
     ansible_calls = rpc_calls(network.calls_since(mark))
     ansible_http = _http_view(http.requests)

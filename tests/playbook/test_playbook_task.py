@@ -62,7 +62,7 @@ def test_the_failure_path_runs_the_handler_with_the_same_inputs(tmp_path):
     assert report["report"]["success"] is False  # on_fail never rescues the playbook
     assert log.read_text().splitlines() == [
         "handler alpha prod",  # the same inputs: the supplied value and the default
-        "after true Playbook deploy_failure_handler 1.0.0 succeeded after 1 task(s)",
+        "after true Playbook deploy_failure_handler 1.0.0 succeeded",
     ]
     task = report["tasks"][1]
     assert (task["type"], task["set"], task["description"], task["success"]) == (

@@ -112,14 +112,19 @@ class Inputs:
     # -- preparing ----------------------------------------------------------------------
     def prepare(self, data: dict[str, Any] | None) -> None:
         """Validate supplied values, make them static, then check ``required`` (§3.2 step 1)."""
+        self.supply(data)
+        self.validate_requirements()
+
+    def supply(self, data: dict[str, Any] | None, validate: bool = True) -> None:
+        """Make supplied values static (``None`` is not a value; ``dynamic: true`` inputs ignore them)."""
         data = data or {}
         for name, item in self.inputs.items():
             if name not in data or data[name] is None or item.forced_dynamic:
                 continue
-            self.validate_data(name, data[name])
+            if validate:
+                self.validate_data(name, data[name])
             item.value = data[name]
             item.dynamic = False
-        self.validate_requirements()
 
     def validate_requirements(self) -> None:
         missing = []

@@ -70,10 +70,11 @@ def render_string(text: str, scope: Scope) -> Any:
             return resolve(found.group("type"), found.group("item"), scope)
     if "{{" not in text:
         return text
-    return ANY.sub(lambda part: _stringify(render_string(part.group(0), scope)), text)
+    return ANY.sub(lambda part: stringify(render_string(part.group(0), scope)), text)
 
 
-def _stringify(value: Any) -> str:
+def stringify(value: Any) -> str:
+    """A value as a template inside text prints it: lists joined with ``", "``, mappings as JSON, Ruby ``to_s``."""
     if isinstance(value, list):
         return join(value)
     if isinstance(value, dict):

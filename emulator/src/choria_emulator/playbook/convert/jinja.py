@@ -1,11 +1,13 @@
 """Choria ``{{{ scope.item }}}`` templates as Jinja2 expressions over the converted play's variables.
 
-``inputs.x`` -> ``choria_inputs.x``, ``nodes.s`` -> ``choria_nodes['s']``, ``metadata.k`` ->
-``choria_playbook.k``, ``previous_task.*`` -> the result every converted task registers as
-``choria_previous``, ``uuid``/``date()``/``utc_date()``/``elapsed_time`` -> ``now()`` and filters.
-A string that is one template becomes ``"{{ expr }}"`` (Ansible keeps the value's type, as
-Choria does); templates inside text are stringified as Ruby would (lists joined with ``", "``,
-mappings as compact JSON, booleans lowercase). Literal ``{{``/``{%``/``{#`` are escaped.
+``inputs.x`` -> ``inputs.x`` (the play's input variables), ``nodes.s`` -> ``choria_nodes.s``,
+``metadata.k`` -> ``choria_playbook.k``, ``previous_task.*`` -> the ``chorialab.choria.previous_task``
+filter over the last registered result (or a literal where there is no previous task),
+``uuid``/``date()``/``utc_date()``/``elapsed_time`` -> ``now()`` and filters. A string that is one
+template becomes ``"{{ expr }}"`` (Ansible keeps the value's type, as Choria does); templates
+inside text print their values as Ruby would (the ``chorialab.choria.choria_text`` filter, or a
+plain join for node lists). Literal ``{{``/``{%``/``{#`` are escaped, so every string the
+converter writes is valid Jinja or literal text.
 """
 
 from __future__ import annotations
@@ -13,21 +15,25 @@ from __future__ import annotations
 import json
 import re
 from dataclasses import dataclass, field
-from typing import Any
+from typing import Any, Union
 
 from ..templates import ANY, FORMS, WHOLE
 
 IDENTIFIER = re.compile(r"^[A-Za-z_][A-Za-z0-9_]*$")
-# previous_task.msg/runtime of a command result read like the shell task's (chorialab.choria.rpc returns them as they are).
-PREVIOUS_MSG = (
-    "(('Command completed successfully' if choria_previous.rc == 0 else 'Command failed with code ' ~ choria_previous.rc) "
-    "if (choria_previous.rc is defined and choria_previous.description is not defined) else (choria_previous.msg | default('')))"
-)
-PREVIOUS_RUNTIME = (
-    "(choria_previous.runtime if choria_previous.runtime is defined else ((((choria_previous.delta.split(':')[0] | int) * 3600 "
-    "+ (choria_previous.delta.split(':')[1] | int) * 60 + (choria_previous.delta.split(':')[2] | float)) | round(2)) "
-    "if choria_previous.delta is defined else (choria_previous.elapsed | default(0))))"
-)
+METADATA = ("name", "version", "author", "description", "tags", "on_fail", "loglevel", "run_as")
+DYNAMIC = "dynamic"  # previous_task is whichever task ran last: read from the choria_previous_task fact
+NO_PREVIOUS = {
+    "success": "false",
+    "msg": "'No previous task were found'",
+    "message": "'No previous task were found'",
+    "data": "[]",
+    "description": "'No previous task were found'",
+    "runtime": "0",
+}
+# How a value prints inside text: "text" as it is, "nodes" joined, "any" as Ruby prints it.
+PREVIOUS_KINDS = {"success": "any", "msg": "text", "message": "text", "data": "any", "description": "text"}
+
+Previous = Union[None, str]  # None: no previous task; a task id; or DYNAMIC
 
 
 class ConvertError(ValueError):
@@ -36,11 +42,14 @@ class ConvertError(ValueError):
 
 @dataclass
 class Scope:
-    """What the translation knows about the playbook: input kinds and node set names."""
+    """What the translation knows: input kinds, node sets, and which task ``previous_task`` means here."""
 
-    input_kinds: dict[str, str] = field(default_factory=dict)  # name -> list|bool|scalar|any
+    input_kinds: dict[str, str] = field(default_factory=dict)  # name -> text|any
     node_sets: set[str] = field(default_factory=set)
     notes: list[str] = field(default_factory=list)
+    previous: Previous = None
+    descriptions: dict[str, str] = field(default_factory=dict)  # task id -> raw Choria description
+    referenced: set[str] = field(default_factory=set)  # task ids previous_task named
 
     def note(self, text: str) -> None:
         if text not in self.notes:
@@ -60,7 +69,7 @@ def literal(value: Any) -> str:
     if isinstance(value, (list, tuple)):
         return "[" + ", ".join(literal(v) for v in value) + "]"
     if isinstance(value, str):
-        return json.dumps(str.__str__(value))
+        return json.dumps(str.__str__(value), ensure_ascii=False)
     return json.dumps(value)
 
 
@@ -68,72 +77,60 @@ def attr(base: str, key: str) -> str:
     return f"{base}.{key}" if IDENTIFIER.match(key) else f"{base}[{literal(key)}]"
 
 
+def previous_expression(item: str, scope: Scope) -> tuple[str, str]:
+    """``previous_task.<item>`` where the converter knows (or knows it must ask) which task ran last."""
+    kind = PREVIOUS_KINDS.get(item, "text")
+    if scope.previous is None:
+        return NO_PREVIOUS[item], kind
+    if scope.previous == DYNAMIC:
+        meta = "choria_previous_task"
+    else:
+        scope.referenced.add(scope.previous)
+        if item == "description":  # Choria keeps the raw, untemplated description
+            return literal(scope.descriptions[scope.previous]), kind
+        meta = attr("choria_tasks", scope.previous)
+    return f"(choria_previous | chorialab.choria.previous_task({literal(item)}, {meta}))", kind
+
+
 def expression(kind: str, item: str, scope: Scope) -> tuple[str, str]:
-    """``(jinja expression, value kind)`` for one Choria template reference."""
+    """``(jinja expression, how it prints in text)`` for one Choria template reference."""
     if kind in ("input", "inputs"):
         if item not in scope.input_kinds:
             raise ConvertError(f"Template refers to unknown input {item}")
-        return attr("choria_inputs", item), scope.input_kinds[item]
+        return attr("inputs", item), scope.input_kinds[item]
     if kind == "nodes":
         if item not in scope.node_sets:
             raise ConvertError(f"Template refers to unknown node set {item}")
-        return f"choria_nodes[{literal(item)}]", "list"
+        return attr("choria_nodes", item), "nodes"
     if kind == "metadata":
-        if item not in ("name", "version", "author", "description", "tags", "on_fail", "loglevel", "run_as"):
+        if item not in METADATA:
             raise ConvertError(f"Template refers to unknown playbook metadata {item}")
-        return attr("choria_playbook", item), "list" if item == "tags" else "scalar"
+        return attr("choria_playbook", item), "any" if item == "tags" else "text"
     if kind == "previous_task":
-        scope.note(
-            "previous_task maps to choria_previous, the result the last converted task registered: exact for "
-            "chorialab.choria.rpc (msg, data, description, runtime), approximate for command and uri results"
-        )
-        missing = "'No previous task were found'"
-        return {
-            "success": ("(choria_previous is defined and not (choria_previous.failed | default(false)))", "bool"),
-            "msg": (f"({PREVIOUS_MSG} if choria_previous is defined else {missing})", "scalar"),
-            "message": (f"({PREVIOUS_MSG} if choria_previous is defined else {missing})", "scalar"),
-            "data": (
-                "((choria_previous.data | default(choria_previous.stdout_lines | default([]))) if choria_previous is defined else [])",
-                "any",
-            ),
-            "description": (
-                f"((choria_previous.description | default(ansible_failed_task.name | default(''))) if choria_previous is defined else {missing})",
-                "scalar",
-            ),
-            "runtime": (f"({PREVIOUS_RUNTIME} if choria_previous is defined else 0)", "scalar"),
-        }[item]
+        return previous_expression(item, scope)
     if kind in ("date", "utc_date"):
         if re.search(r"%\d*[LN]", item):
             scope.note("Ruby's %L/%N (fractions of a second) have no strftime equivalent in Jinja; they are dropped")
             item = re.sub(r"%\d*[LN]", "", item)
         clock = "now(utc=true)" if kind == "utc_date" else "now()"
-        return f"{clock}.strftime({literal(item)})", "scalar"
+        return f"{clock}.strftime({literal(item)})", "text"
     if kind == "uuid":
-        return "((now().timestamp() ~ (2147483647 | random)) | to_uuid)", "scalar"
+        return "((now().timestamp() ~ (2147483647 | random)) | to_uuid)", "text"
     if kind == "elapsed_time":
-        return "(now().timestamp() - (choria_start_time | float))", "scalar"
+        return "(now().timestamp() - (choria_start_time | float))", "text"
     raise ConvertError(f"Do not know how to process data of type {kind}")
 
 
 def stringify(expr: str, kind: str) -> str:
     """Jinja that prints ``expr`` the way a Choria template inside text does."""
-    if kind == "list":
+    if kind == "nodes":
         return f"{expr} | join(', ')"
-    if kind == "bool":
-        return f"{expr} | string | lower"
-    if kind == "mapping":
-        return f"{expr} | to_json(separators=(',', ':'))"
     if kind == "any":
-        value = f"({expr})"
-        return (
-            f"({value} | join(', ')) if ({value} is sequence and {value} is not string and {value} is not mapping) "
-            f"else (({value} | to_json(separators=(',', ':'))) if {value} is mapping "
-            f"else ('' if {value} is none else ({value} | string | lower if {value} is boolean else {value})))"
-        )
+        return f"{expr} | chorialab.choria.choria_text"
     return expr
 
 
-def _escape(text: str) -> str:
+def escape(text: str) -> str:
     """Plain text with anything Jinja would read as a delimiter made literal."""
     return re.sub(r"(\{\{|\{%|\{#)", lambda m: "{{ '" + m.group(1) + "' }}", text)
 
@@ -146,7 +143,11 @@ def _reference(match_text: str) -> tuple[str, str] | None:
     return None
 
 
-def translate_string(text: str, scope: Scope) -> str:
+Part = tuple[str, str]  # ("text", literal text) or ("expr", a Jinja expression that prints as text)
+
+
+def parts(text: str, scope: Scope) -> list[Part]:
+    """``text`` as literal pieces and printable expressions (a whole-string template is one expression)."""
     for whole in WHOLE:
         found = whole.search(text)
         if found:
@@ -155,19 +156,29 @@ def translate_string(text: str, scope: Scope) -> str:
                 scope.note(
                     "a line of this text is a whole template, so (as in Choria 0.6.0) the text is that value alone"
                 )
-            return "{{ " + expr + " }}"
-    out, last = [], 0
+            return [("value", expr)]
+    out: list[Part] = []
+    last = 0
     for match in ANY.finditer(text):
-        out.append(_escape(text[last : match.start()]))
+        if match.start() > last:
+            out.append(("text", text[last : match.start()]))
         reference = _reference(match.group(0))
         if reference is None:
-            out.append(_escape(match.group(0)))
+            out.append(("text", match.group(0)))
         else:
             expr, kind = expression(*reference, scope)
-            out.append("{{ " + stringify(expr, kind) + " }}")
+            out.append(("expr", stringify(expr, kind)))
         last = match.end()
-    out.append(_escape(text[last:]))
-    return "".join(out)
+    if last < len(text):
+        out.append(("text", text[last:]))
+    return out
+
+
+def translate_string(text: str, scope: Scope) -> str:
+    pieces = parts(text, scope)
+    if pieces and pieces[0][0] == "value":
+        return "{{ " + pieces[0][1] + " }}"
+    return "".join(escape(value) if kind == "text" else "{{ " + value + " }}" for kind, value in pieces)
 
 
 def translate(value: Any, scope: Scope) -> Any:
@@ -183,3 +194,8 @@ def translate(value: Any, scope: Scope) -> Any:
 
 def is_template(value: Any) -> bool:
     return isinstance(value, str) and bool(ANY.search(value))
+
+
+def inner(template: str) -> str:
+    """The expression of a ``"{{ expr }}"`` string."""
+    return template[3:-3].strip()

@@ -73,6 +73,12 @@ class DataStores:
             )
         return handler(name, self.context)
 
+    def use(self, name: str, store: DataStore) -> None:
+        """Put ``store`` in place of the store called ``name`` (converted plays keep memory stores in facts)."""
+        if name not in self.stores:
+            raise DataStoreError(f"Unknown data store {name}")
+        self.stores[name]["store"] = store
+
     def prepare(self) -> None:
         for entry in self.stores.values():
             entry["store"].from_hash(entry["properties"])

@@ -44,7 +44,7 @@ class PlaybookTask(Task):
         outcome = nested_summary(report)
         name = f"{outcome['playbook']} {outcome['version']}"
         if outcome["success"]:
-            return True, f"Playbook {name} succeeded after {outcome['task_count']} task(s)", [outcome]
+            return True, f"Playbook {name} succeeded", [outcome]
         if outcome["playbook_error"]:
             return False, str(outcome["playbook_error"]), [outcome]
         return False, f"Playbook {name} failed: {outcome['failure']}", [outcome]

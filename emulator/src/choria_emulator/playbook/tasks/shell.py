@@ -1,4 +1,8 @@
-"""``shell``: a local command through ``/bin/sh`` (§2.3), its output logged line by line."""
+"""``shell``: a local command through ``/bin/sh`` (§2.3), its output logged line by line.
+
+The task's data is the output as 0.6.0 collected it (mcollective's shell helper, systemu): the
+whole stdout, then the whole stderr, in pieces of 8 KiB, nothing for an empty stream.
+"""
 
 from __future__ import annotations
 
@@ -12,6 +16,7 @@ from ..errors import describe
 from .base import Task, TaskOutcome
 
 KILL_GRACE = 2.0
+CHUNK = 8192  # systemu appends output 8 KiB at a time
 
 
 class CommandTimeout(Exception):
@@ -44,20 +49,21 @@ class ShellTask(Task):
             self.log.info(f"Starting command {self.command} against {len(self.nodes)} nodes")
         else:
             self.log.info(f"Starting command {self.command}")
-        output: list[str] = []
+        streams: dict[str, list[str]] = {"stdout": [], "stderr": []}
         try:
-            code = self._execute(output)
+            code = self._execute(streams)
         except Exception as exc:  # noqa: BLE001 - upstream reports any failure to start or finish this way
             msg = f"Could not run command {self.command}: {describe(exc)}"
             self.log.debug(msg)
-            return False, msg, output
+            return False, msg, output_chunks(streams)
+        output = output_chunks(streams)
         if code == 0:
             self.log.info(f"Successfully ran command {self.command}")
             return True, "Command completed successfully", output
         self.log.warn(f"Failed to run command {self.command} with exit code {code}")
         return False, f"Command failed with code {code}", output
 
-    def _execute(self, output: list[str]) -> int:
+    def _execute(self, streams: dict[str, list[str]]) -> int:
         env = dict(os.environ)
         env.update({str(k): str(v) for k, v in (self.environment or {}).items()})
         env["LC_ALL"] = "C"
@@ -67,20 +73,23 @@ class ShellTask(Task):
             cwd=str(self.cwd),
             env=env,
             stdout=subprocess.PIPE,
-            stderr=subprocess.STDOUT,
+            stderr=subprocess.PIPE,
             text=True,
             errors="replace",
             start_new_session=True,
         )
 
-        def pump() -> None:
-            assert process.stdout is not None
-            for line in process.stdout:
-                output.append(line)
+        def pump(stream: Any, into: list[str]) -> None:
+            for line in stream:
+                into.append(line)
                 self.log.info(line.rstrip("\n"))
 
-        reader = threading.Thread(target=pump, daemon=True)
-        reader.start()
+        readers = [
+            threading.Thread(target=pump, args=(process.stdout, streams["stdout"]), daemon=True),
+            threading.Thread(target=pump, args=(process.stderr, streams["stderr"]), daemon=True),
+        ]
+        for reader in readers:
+            reader.start()
         timeout = int(self.timeout) if self.timeout else None
         try:
             code = process.wait(timeout=timeout)
@@ -91,10 +100,21 @@ class ShellTask(Task):
             except subprocess.TimeoutExpired:
                 _signal(process, signal.SIGKILL)
                 process.wait()
-            reader.join(1)
+            for reader in readers:
+                reader.join(1)
             raise CommandTimeout(f"command did not finish within {timeout} seconds and was killed") from None
-        reader.join()
+        for reader in readers:
+            reader.join()
         return code
+
+
+def output_chunks(streams: dict[str, list[str]]) -> list[str]:
+    """stdout then stderr, each whole, in 8 KiB pieces (what 0.6.0's task data held)."""
+    chunks: list[str] = []
+    for name in ("stdout", "stderr"):
+        text = "".join(streams[name])
+        chunks += [text[i : i + CHUNK] for i in range(0, len(text), CHUNK)]
+    return chunks
 
 
 def _signal(process: subprocess.Popen, sig: int) -> None:

@@ -8,12 +8,11 @@ import uuid
 from typing import Any
 
 from ..errors import describe
+from ..rubyfmt import to_s
 from ..yamlload import plain
 from .base import Task, TaskOutcome
 
 USER_AGENT = "Choria Playbooks http://choria.io"
-# Ruby's URI.escape leaves these alone.
-_URI_SAFE = "-_.!~*'();/?:@&=+$,[]"
 _TRUE = ("1", "yes", "true", "y", "t")
 _FALSE = ("0", "no", "false", "n", "f")
 
@@ -56,10 +55,7 @@ class WebhookTask(Task):
             return str(self.uri)
         parts = urllib.parse.urlsplit(str(self.uri))
         query = [parts.query] if parts.query else []
-        for key, value in self.data.items():
-            query.append(
-                f"{urllib.parse.quote(str(key), safe=_URI_SAFE)}={urllib.parse.quote(_text(value), safe=_URI_SAFE)}"
-            )
+        query.append(query_string(self.data))
         return urllib.parse.urlunsplit(parts._replace(query="&".join(query)))
 
     def request_headers(self) -> dict[str, str]:
@@ -90,7 +86,8 @@ class WebhookTask(Task):
             )
         return (
             False,
-            f"Failed to send {self.method} request to webhook {self.uri} with id {self.request_id}: {response.status}: {response.body}",
+            f"Failed to send {self.method} request to webhook {self.uri} with id {self.request_id}: "
+            f"{response.status}: {response.body}",
             [response.body],
         )
 
@@ -102,7 +99,11 @@ class WebhookTask(Task):
         return {host: result}
 
 
-def _text(value: Any) -> str:
-    from ..rubyfmt import to_s
+def cgi_escape(text: str) -> str:
+    """Ruby's ``CGI.escape``: everything but letters, digits and ``_.-~`` percent-encoded, spaces as ``+``."""
+    return urllib.parse.quote_plus(text, safe="~")
 
-    return to_s(value)
+
+def query_string(data: dict[str, Any]) -> str:
+    """A GET webhook's ``data`` as 0.6.0 appends it: ``CGI.escape(key)=CGI.escape(value.to_s)`` joined with ``&``."""
+    return "&".join(f"{cgi_escape(str(key))}={cgi_escape(to_s(value))}" for key, value in data.items())

@@ -26,7 +26,7 @@ def play(tmp_path: Path, tasks: list[dict[str, Any]], **extra: Any) -> Path:
 
 
 def save(var: str, path: Path) -> dict[str, Any]:
-    return {"ansible.builtin.copy": {"content": "{{ %s | to_json }}" % var, "dest": str(path)}}
+    return {"ansible.builtin.copy": {"content": "{{ " + var + " | to_json }}", "dest": str(path)}}
 
 
 def run(collections, tmp_path, tasks, network, check=False, **extra):
@@ -299,7 +299,8 @@ def test_playbook_data_and_lookup_on_a_file_store(collections, network, tmp_path
                 "seen": [
                     "{{ lookup('chorialab.choria.playbook_data', 'fs/cluster', stores=stores) }}",
                     "{{ lookup('chorialab.choria.playbook_data', 'fs/missing', stores=stores, default='alpha') }}",
-                    "{{ lookup('chorialab.choria.playbook_data', 'fs/cluster', stores=stores, validation=':integer', default=0) }}",
+                    "{{ lookup('chorialab.choria.playbook_data', 'fs/cluster', stores=stores, validation=':integer', "
+                    "default=0) }}",
                 ]
             }
         },
@@ -316,7 +317,8 @@ def test_playbook_data_and_lookup_on_a_file_store(collections, network, tmp_path
             "ansible.builtin.assert": {
                 "that": [
                     "gone is failed",
-                    "'Could not resolve fs/cluster for input fs/cluster: RuntimeError: Could not read key fs/cluster: RuntimeError: No such key cluster' in gone.msg",
+                    "'Could not resolve fs/cluster for input fs/cluster: RuntimeError: Could not read key fs/cluster: "
+                    "RuntimeError: No such key cluster' in gone.msg",
                 ]
             }
         },

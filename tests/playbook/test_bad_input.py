@@ -91,8 +91,8 @@ def test_lock_timeout_fails_with_the_spec_message_and_runs_nothing(make_book, na
     try:
         report = make_book(data).run({})
         assert (
-            report["report"]["playbook_error"]
-            == "Playbook test_playbook failed: RuntimeError: Failed to obtain lock choria/locks/playbook/test_playbook after 1 seconds"
+            report["report"]["playbook_error"] == "Playbook test_playbook failed: RuntimeError: "
+            "Failed to obtain lock choria/locks/playbook/test_playbook after 1 seconds"
         )
         assert report["tasks"] == []
         assert json.loads(path.read_text())["cluster"] == "alpha"

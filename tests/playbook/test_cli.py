@@ -36,7 +36,8 @@ def test_run_with_flags_array_input_file_and_report(tmp_path):
             "tasks": [
                 {
                     "shell": {
-                        "command": f"echo {{{{{{ inputs.cluster }}}}}} {{{{{{ inputs.hosts }}}}}} {{{{{{ inputs.force }}}}}} {{{{{{ inputs.count }}}}}} {{{{{{ inputs.from_file }}}}}} > {out}"
+                        "command": "echo {{{ inputs.cluster }}} {{{ inputs.hosts }}} {{{ inputs.force }}} "
+                        "{{{ inputs.count }}} {{{ inputs.from_file }}} > " + str(out)
                     }
                 }
             ],

@@ -204,8 +204,8 @@ def test_task_validation_error_aborts_the_run_without_on_fail_and_keeps_locks(ma
     assert ran(trail) == ["first"]
     assert report["report"]["success"] is False
     assert (
-        report["report"]["playbook_error"]
-        == "Playbook test_playbook failed: RuntimeError: Nodes need to be supplied, refusing to run against empty node list"
+        report["report"]["playbook_error"] == "Playbook test_playbook failed: RuntimeError: "
+        "Nodes need to be supplied, refusing to run against empty node list"
     )
     store = book.data_stores["mem"]
     assert store._locks["choria/locks/playbook/test_playbook"].locked()  # type: ignore[attr-defined]

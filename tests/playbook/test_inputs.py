@@ -84,7 +84,8 @@ def test_value_from_store_that_fails_validation_falls_back_to_default(book):
     assert book.inputs["data_backed"] == "data_backed_default"
     with pytest.raises(
         PlaybookError,
-        match="for input data_backed_save: RuntimeError: Failed to validate value for input data_backed_save: value should be a string",
+        match="for input data_backed_save: RuntimeError: "
+        "Failed to validate value for input data_backed_save: value should be a string",
     ):
         book.inputs["data_backed_save"]
 

@@ -122,8 +122,12 @@ FULL = [
 ]
 DATA_FILES = {
     "mcollective-choria__spec_fixtures_playbooks__file_data.yaml": "Invalid playbook data items hello found",
-    "mcollective-choria__spec_fixtures_playbooks__nodes.yaml": "Invalid playbook data items uk, non_array, empty_array found",
-    "website__docs_playbooks_node_sets__yaml_node_source_file.yaml": "Invalid playbook data items web_servers, db_servers found",
+    "mcollective-choria__spec_fixtures_playbooks__nodes.yaml": (
+        "Invalid playbook data items uk, non_array, empty_array found"
+    ),
+    "website__docs_playbooks_node_sets__yaml_node_source_file.yaml": (
+        "Invalid playbook data items web_servers, db_servers found"
+    ),
 }
 LIST_FRAGMENTS = [
     "website__docs_playbooks_tasks__graphite_event.yaml",

@@ -143,8 +143,8 @@ def test_uses_local_ddl_check_runs_before_discovery(make_book, network):
         make_book, {"web": yaml_set("web_servers", test=True)}, network, uses={"rpcutil": "~1.0.0", "puppet": "~1.11.0"}
     )
     assert (
-        report["report"]["playbook_error"]
-        == "Playbook test_playbook failed: RuntimeError: DDLs for agent(s) rpcutil, puppet did not match desired versions"
+        report["report"]["playbook_error"] == "Playbook test_playbook failed: RuntimeError: "
+        "DDLs for agent(s) rpcutil, puppet did not match desired versions"
     )
     assert network.calls_since(mark) == []
 

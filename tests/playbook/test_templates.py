@@ -55,7 +55,8 @@ def test_whole_string_node_set_stays_a_list():
 def test_mixed_string_joins_lists_and_json_encodes_mappings():
     text = render_string("nodes: {{{ nodes.x }}} input: {{{ input.x }}} uuid: {{{ uuid }}}", Scope())
     assert re.fullmatch(
-        r'nodes: value1, value2 input: \{"value1":"value2"\} uuid: [0-9a-f]{8}-[0-9a-f]{4}-4[0-9a-f]{3}-[0-9a-f]{4}-[0-9a-f]{12}',
+        r'nodes: value1, value2 input: \{"value1":"value2"\} '
+        r"uuid: [0-9a-f]{8}-[0-9a-f]{4}-4[0-9a-f]{3}-[0-9a-f]{4}-[0-9a-f]{12}",
         text,
     )
 
@@ -152,7 +153,8 @@ def test_previous_task_in_on_fail_is_the_failed_task(make_book, tmp_path):
                 "on_fail": [
                     {
                         "shell": {
-                            "command": f"echo '{{{{{{ previous_task.description }}}}}}: {{{{{{ previous_task.msg }}}}}}' > {out}"
+                            "command": "echo '{{{ previous_task.description }}}: {{{ previous_task.msg }}}' > "
+                            + str(out)
                         }
                     }
                 ]

@@ -113,7 +113,8 @@ def _scan(expression: str) -> list[Token]:
         op = next((o for o in OPERATORS if expression.startswith(o, i)), None)
         if op is None:
             raise JGrepError(
-                f"Error at column {start + 1}. '{path.group(0)}' is not a statement: expected field=value, field<value, +field or -field"
+                f"Error at column {start + 1}. '{path.group(0)}' is not a statement: "
+                "expected field=value, field<value, +field or -field"
             )
         i += len(op)
         while i < n and expression[i] == " ":

@@ -4,14 +4,33 @@ from __future__ import annotations
 
 import time
 from datetime import datetime, timezone
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Any, Protocol
 
 if TYPE_CHECKING:
-    from .playbook import Playbook
+    from .inputs import Inputs
+    from .logger import PlaybookLogger
+    from .result import TaskResult
+
+
+class ReportedBook(Protocol):
+    """What the report reads of the playbook it reports on."""
+
+    metadata: dict[str, Any]
+    inputs: Inputs
+    nodes: dict[str, list[str]]
+    log: PlaybookLogger
+
+    @property
+    def name(self) -> str:
+        """The playbook's name."""
+
+    @property
+    def task_results(self) -> list[TaskResult]:
+        """Every task result, in the order they were appended."""
 
 
 class Report:
-    def __init__(self, playbook: Playbook):
+    def __init__(self, playbook: ReportedBook):
         self.playbook = playbook
         self.timestamp = datetime.now(timezone.utc)
         self.start_time = self.timestamp

@@ -9,14 +9,19 @@ try, so dynamic inputs, ``previous_task`` and ``uuid`` are fresh on retries.
 from __future__ import annotations
 
 from dataclasses import dataclass, field
-from typing import TYPE_CHECKING, Any
+from typing import Any, Protocol
 
 from .errors import PlaybookError
 from .result import TaskResult
-from .tasks import Task, runner_for
+from .tasks import Host, Task, runner_for
 
-if TYPE_CHECKING:
-    from .playbook import Playbook
+
+class RunningBook(Host, Protocol):
+    """What the task sets use of the playbook running them: a task's host, and its templates."""
+
+    def template(self, data: Any) -> Any:
+        """``data`` with every template resolved (§4)."""
+
 
 HOOKS = ("pre_book", "pre_task", "post_task", "on_success", "on_fail", "post_book")
 SETS = ("tasks",) + HOOKS
@@ -34,7 +39,7 @@ class TaskEntry:
 
 @dataclass
 class TaskSets:
-    playbook: Playbook
+    playbook: RunningBook
     sets: dict[str, list[TaskEntry]] = field(default_factory=lambda: {name: [] for name in SETS})
     results: list[TaskResult] = field(default_factory=list)
 
@@ -47,13 +52,15 @@ class TaskSets:
         for index, item in enumerate(data):
             if not isinstance(item, dict) or not item:
                 raise PlaybookError(
-                    f"Task {index + 1} in {set_name} should be a mapping of a task type to its properties, got {_kind(item)}"
+                    f"Task {index + 1} in {set_name} should be a mapping of a task type to its properties, "
+                    f"got {_kind(item)}"
                 )
             for kind, props in item.items():
                 props = props if props is not None else {}
                 if not isinstance(props, dict):
                     raise PlaybookError(
-                        f"The properties of {kind} task {index + 1} in {set_name} should be a mapping, got {_kind(props)}"
+                        f"The properties of {kind} task {index + 1} in {set_name} should be a mapping, "
+                        f"got {_kind(props)}"
                     )
                 self.playbook.log.debug(f"Loading task {index} of type {kind} into {set_name}")
                 runner = runner_for(str(kind), self.playbook)

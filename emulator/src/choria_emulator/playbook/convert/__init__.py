@@ -17,7 +17,8 @@ and hooks), :mod:`.tasks` (one task), :mod:`.inputs`, :mod:`.jinja`, :mod:`.name
 from __future__ import annotations
 
 from .jinja import ConvertError
-from .play import Conversion, convert, convert_playbook
+from .model import Conversion
+from .play import convert, convert_playbook
 from .writer import convert_file, dump
 
 __all__ = ["Conversion", "ConvertError", "convert", "convert_file", "convert_playbook", "dump"]

@@ -11,14 +11,12 @@ id, clock, abort and failure state) before the nested run and puts them back aft
 from __future__ import annotations
 
 from pathlib import Path
-from typing import TYPE_CHECKING, Any, Callable
+from typing import Any, Callable
 
 from ..errors import PlaybookError
 from ..playbook import read_playbook_file
 from .jinja import ConvertError, literal
-
-if TYPE_CHECKING:
-    from .play import Conversion
+from .model import Conversion
 
 KEPT = {
     "nodes": ("choria_nodes", "{{ choria_nodes }}"),
@@ -31,7 +29,7 @@ KEPT = {
 }
 AS_FACTS = ("choria_nodes", "choria_memory", "choria_environment")  # facts of the host, not include vars
 STATIC_INPUTS = "{{ lookup('chorialab.choria.playbook_input', static=true) }}"
-Converter = Callable[..., "Conversion"]
+Converter = Callable[..., Conversion]
 Tasks = list[dict[str, Any]]
 
 

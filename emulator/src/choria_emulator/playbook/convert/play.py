@@ -7,7 +7,6 @@ sets, writes the play's variables, the preparation tasks (:mod:`.setup`) and the
 
 from __future__ import annotations
 
-from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
@@ -17,52 +16,13 @@ from ..yamlload import plain
 from .flow import Flow, task_sets
 from .inputs import InputPlan, supplied_var
 from .jinja import ConvertError, Scope, translate
+from .model import Conversion
 from .nested import NestedPlaybooks
 from .setup import check_store_types, discovery_tasks, lock_tasks, save_tasks, start_task
 from .tasks import TaskMapper
 
 LIBRARY_STORES = ("file", "shell", "etcd", "nats_kv")
 FACT_STORES = ("memory", "environment")
-
-
-@dataclass
-class Conversion:
-    """A converted playbook: the play's variables and tasks, its survey and header, and nested playbooks."""
-
-    name: str
-    variables: dict[str, Any]
-    tasks: list[dict[str, Any]]
-    survey: dict[str, Any]
-    header: list[str]
-    nested: dict[str, Conversion] = field(default_factory=dict)  # tasks file name -> its conversion
-
-    def play(self, hosts: str = "localhost") -> dict[str, Any]:
-        play: dict[str, Any] = {"name": self.name, "hosts": hosts}
-        if hosts == "localhost":
-            play["connection"] = "local"
-        play.update(
-            gather_facts=False,
-            module_defaults=MODULE_DEFAULTS,
-            vars=self.variables,
-            tasks=self.tasks,
-        )
-        return play
-
-
-MODULE_DEFAULTS = {
-    "group/chorialab.choria.choria": {
-        "servers": "{{ choria_servers | default(omit) }}",
-        "config_file": "{{ choria_config_file | default(omit) }}",
-    },
-    "chorialab.choria.rpc": {
-        "timeout": "{{ choria_rpc_timeout | default(omit) }}",
-        "discovery_timeout": "{{ choria_discovery_timeout | default(omit) }}",
-    },
-    "chorialab.choria.discover": {
-        "timeout": "{{ choria_rpc_timeout | default(omit) }}",
-        "discovery_timeout": "{{ choria_discovery_timeout | default(omit) }}",
-    },
-}
 
 
 def load_checked(data: dict[str, Any]) -> Playbook:

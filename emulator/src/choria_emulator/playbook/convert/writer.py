@@ -20,7 +20,8 @@ from ..errors import PlaybookError
 from ..playbook import read_playbook_file
 from ..yamlload import Symbol
 from .jinja import ConvertError
-from .play import Conversion, convert_playbook
+from .model import Conversion
+from .play import convert_playbook
 
 WIDTH = 120  # PyYAML breaks after the width is passed, so lines stay well within ansible-lint's 160
 LONGEST = 160  # yamllint's line length in ansible-lint's default configuration

@@ -111,7 +111,8 @@ class NatsKVStore(DataStore):
         except Exception as exc:  # noqa: BLE001 - JetStream off shows as NoResponders/ServiceUnavailable/timeouts
             await self._nc.close()
             raise DataStoreError(
-                f"JetStream key-value is not available on {', '.join(self.servers)} (is nats-server running with -js?): {exc or type(exc).__name__}"
+                f"JetStream key-value is not available on {', '.join(self.servers)} "
+                f"(is nats-server running with -js?): {exc or type(exc).__name__}"
             ) from None
 
     def _key(self, key: str) -> str:

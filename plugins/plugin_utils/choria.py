@@ -57,6 +57,6 @@ def import_choria_module(name):
     try:
         return importlib.import_module("choria_emulator." + name)
     except ImportError as exc:
-        if (exc.name or "").split(".")[0] == "choria_emulator":
+        if (exc.name or "").partition(".")[0] == "choria_emulator":
             raise
         raise AnsibleError("%s (%s)" % (DEPENDENCIES_HINT, exc)) from exc

@@ -6,10 +6,12 @@ import hashlib
 import importlib.metadata
 import os
 import re
+import shutil
 import subprocess
 import sys
 import tarfile
 
+import yaml
 from conftest import BIN, REPO, VENV, run, tarball_names
 
 from choria_emulator.testing.localnet import Emulator
@@ -290,3 +292,31 @@ def test_the_documented_controller_install_command(installed_collections, tmp_pa
         [str(tmp_path / "controller" / "bin" / "choria-emulator"), "--version"], capture_output=True, text=True
     )
     assert version.returncode == 0 and re.search(r"\d+\.\d+\.\d+", version.stdout + version.stderr), version
+
+
+def test_antsibull_changelog_releases_0_2_0_in_a_copy(tmp_path):
+    """The release step of a publisher: the fragments become version 0.2.0 of changelog.yaml and
+    CHANGELOG.md (in a copy, so the checkout keeps its fragments). Plugins and roles say version_added
+    0.1.0, so 0.2.0 lists none as new."""
+    root = tmp_path / "ansible_collections" / "chorialab" / "choria"
+    root.mkdir(parents=True)
+    shutil.copy(REPO / "galaxy.yml", root)
+    for folder in ("changelogs", "meta", "plugins", "roles"):
+        shutil.copytree(REPO / folder, root / folder, ignore=shutil.ignore_patterns("__pycache__"))
+    fragments = sorted(p.name for p in (root / "changelogs" / "fragments").glob("*.yml"))
+    assert fragments
+    run(["antsibull-changelog", "release", "--version", "0.2.0", "--date", "2026-12-04"], cwd=root)
+    changelog = yaml.safe_load((root / "changelogs" / "changelog.yaml").read_text())
+    release = changelog["releases"]["0.2.0"]
+    assert release["release_date"] == "2026-12-04"
+    assert sorted(release["fragments"]) == fragments
+    assert release["changes"], release
+    sections = set()
+    for name in fragments:
+        sections |= set(yaml.safe_load((REPO / "changelogs" / "fragments" / name).read_text())) - {"trivial"}
+    assert set(release["changes"]) == sections
+    assert not list((root / "changelogs" / "fragments").glob("*.yml")), "released fragments are removed"
+    text = (root / "CHANGELOG.md").read_text()
+    assert '<a id="v0-2-0"></a>' in text or "v0\\.2\\.0" in text, text[:500]
+    assert "## Minor Changes" in text or "### Minor Changes" in text, text[:1500]
+    run(["antsibull-changelog", "lint-changelog-yaml", root / "changelogs" / "changelog.yaml"], cwd=root)

@@ -1,9 +1,9 @@
-# Ansible side of the collection (issue 4): ansible-test sanity, units and integration on a copy of
-# the collection content, molecule scenarios per role, galaxy build + install + FQCN playbooks,
-# ansible-builder and ansible-runner as AWX uses them. Every tier starts real nats-server and
-# emulator processes on free ports and stops them again.
+# Ansible side of the collection (issue 4): ansible-test units and integration on a copy of the
+# collection content (sanity runs on the built artifact: mk/galaxy.mk), molecule scenarios per role,
+# galaxy build + install + FQCN playbooks, ansible-builder and ansible-runner as AWX uses them. Every
+# tier starts real nats-server and emulator processes on free ports and stops them again.
 
-ANSIBLE_TIERS := test-ansible-sanity test-ansible-units test-ansible-integration test-molecule test-galaxy test-awx
+ANSIBLE_TIERS := test-ansible-units test-ansible-integration test-molecule test-galaxy test-awx
 TEST_TIERS += $(ANSIBLE_TIERS)
 
 # Outside the checkout: inside a git work tree ansible-test lists files with git, and the copy is ignored.
@@ -15,7 +15,7 @@ ANSIBLE_TEST_ARGS ?=
 ANSIBLE_CONTENT := galaxy.yml README.md LICENSE meta plugins roles playbooks extensions changelogs docs/ansible \
   tests/unit tests/integration tests/sanity requirements.txt bindep.txt
 
-.PHONY: test-ansible $(ANSIBLE_TIERS) ansible-test-shim ansible-docs
+.PHONY: test-ansible $(ANSIBLE_TIERS) test-ansible-sanity ansible-docs
 
 test-ansible: $(ANSIBLE_TIERS)
 
@@ -27,15 +27,10 @@ tar -C $(CURDIR) --exclude=playbooks/collections --exclude=__pycache__ --exclude
   $$(cd $(CURDIR) && ls -d $(ANSIBLE_CONTENT) 2>/dev/null) | tar -C $(1)/ansible_collections/chorialab/choria -xf -
 endef
 
-ansible-test-shim: venv
-	@$(BIN)/python tests/ansible/install_get_pip_shim.py
-
-# --requirements installs the sanity tools into ansible-test's own venvs under ~/.ansible/test;
-# the lock keeps it from racing a `make venv` in the shared venv.
-test-ansible-sanity: ansible-test-shim
-	$(call ansible-copy,$(ANSIBLE_TMP)/sanity)
-	cd $(ANSIBLE_TMP)/sanity/ansible_collections/chorialab/choria && \
-	  flock $(VENV).lock $(BIN)/ansible-test sanity --local --python $(ANSIBLE_PY) --requirements --color no $(ANSIBLE_TEST_ARGS)
+# ansible-test sanity runs on the built artifact, for every ansible-core line (mk/galaxy.mk); this runs
+# only its sanity tests, for a quick check while developing.
+test-ansible-sanity: venv
+	$(PYTEST) tests/ansible/test_artifact.py -k sanity $(PYTEST_ARGS)
 
 test-ansible-units: venv
 	$(call ansible-copy,$(ANSIBLE_TMP)/units)

@@ -1,0 +1,14 @@
+# Galaxy tier (issue 15): the artifact `ansible-galaxy collection build` makes, checked as Galaxy and
+# Automation Hub check an upload: galaxy-importer (offline, ansible-lint on), ansible-test sanity on the
+# installed artifact for each ansible-core line of requires_ansible, ansible-doc for every plugin,
+# and ansible-lint --profile production on the checkout. The tools live in cached venvs under
+# $(CHORIA_TOOLS_CACHE) (one per ansible-core line, one for galaxy-importer); ansible-test keeps its
+# sanity venvs under ~/.ansible/test. Cold (nothing cached) ~12 min on 2 cores, warm ~6 min.
+
+TEST_TIERS += test-galaxy-artifact
+export CHORIA_TOOLS_CACHE ?= /var/cache/chorialab/tools
+
+.PHONY: test-galaxy-artifact
+
+test-galaxy-artifact: venv
+	$(PYTEST) tests/ansible/test_artifact.py --durations=0 $(PYTEST_ARGS)

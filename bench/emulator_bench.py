@@ -286,7 +286,7 @@ def markdown(rows: list[dict], meta: dict) -> str:
         )
     lines += [
         "",
-        "Goals (DESIGN.md): ≤ 20 KiB per instance at 1×1, ≤ 64 KiB at 10×10, 10,000 connected in ≤ 10 s, "
+        "Goals (docs/architecture.md): ≤ 20 KiB per instance at 1×1, ≤ 64 KiB at 10×10, 10,000 connected in ≤ 10 s, "
         "ping to 10,000 with all replies in ≤ 1 s, generate size 100 to 10,000 in ≤ 1.5 s. "
         "The Go choria-emulator ran 750–1,000 instances per 2 GB VM (≈ 2 MiB each) and took ≈ 1.5 s per round trip "
         "to 2,000 instances on a laptop (protocol.md §4.8).",

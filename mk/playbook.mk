@@ -7,7 +7,7 @@ TEST_TIERS += test-playbook
 
 .PHONY: test-playbook playbook-prereqs
 
-# apt: etcd for the etcd data store tests (ENVIRONMENT.md §6).
+# apt: etcd for the etcd data store tests (Debian's etcd-server; docs/architecture.md, "Facts about the machines").
 playbook-prereqs: venv
 	@if ! command -v etcd >/dev/null; then \
 	  echo "installing etcd-server with apt-get"; \

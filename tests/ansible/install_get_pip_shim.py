@@ -3,7 +3,8 @@
 ansible-test bootstraps every sanity venv with https://ci-files.testing.ansible.com/.../get-pip-<v>.py,
 which is not a package registry. ``~/.ansible/test/cache/get_pip_<v>.py`` (v = the pip version
 ansible-test pins) is used instead when it exists; this one runs pip from CPython's bundled
-ensurepip wheel, which then installs the pinned pip from the package index (ENVIRONMENT.md §1).
+ensurepip wheel, which then installs the pinned pip from the package index (docs/architecture.md,
+"Facts about the machines").
 """
 
 from __future__ import annotations

@@ -1,5 +1,5 @@
 #!/bin/bash
-# Compile PuppetDB's Clojure namespaces ahead of time once (ENVIRONMENT.md §4): ~30 s here, then
+# Compile PuppetDB's Clojure namespaces ahead of time once (docs/nodesets.md "Tests"): ~30 s here, then
 # every PuppetDB start of the test session takes ~23 s instead of ~45 s. Prints the class dir.
 #   usage: puppetdb-aot.sh [CACHE_DIR]     (default ~/.cache/chorialab-choria)
 set -euo pipefail

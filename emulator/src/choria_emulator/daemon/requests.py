@@ -1,8 +1,9 @@
 """Decode each request once per process, however many instances receive it.
 
 A broadcast reaches every instance of a worker with the same bytes; the full v1 decode costs
-~32 µs in CPython (DESIGN.md), so the decoded request, its security verdict and any reply
-body that does not depend on the instance are cached by payload in a small LRU.
+~32 µs in CPython (docs/architecture.md, "The hot path of a request"), so the decoded request,
+its security verdict and any reply body that does not depend on the instance are cached by
+payload in a small LRU.
 """
 
 from __future__ import annotations

@@ -1,8 +1,8 @@
 """A NATS cluster on this machine: the scale-out shape for networks one nats-server cannot hold.
 
-One nats-server takes just under 20,000 client connections here (the per-process open-files
-limit, ENVIRONMENT.md §2), so 50,000 emulated instances need at least three servers joined
-by routes. ``choria-emulator emulate --server a --server b --server c`` puts instance *i* on
+One nats-server takes just under 20,000 client connections here (the per-process open-files limit;
+docs/architecture.md, "Facts about the machines"), so 50,000 emulated instances need at least three
+servers joined by routes. ``choria-emulator emulate --server a --server b --server c`` puts instance *i* on
 server *i mod 3*; a client connected to any server reaches every instance over the routes.
 
 Servers start on random ports: the first one's cluster port (from its ports file) is the seed

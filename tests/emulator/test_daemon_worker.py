@@ -15,6 +15,7 @@ from choria_emulator.daemon.worker import Worker
 from choria_emulator.natsproto import parse_server
 from choria_emulator.protocol import Filter, Request
 from choria_emulator.protocol.messages import encode_request
+from choria_emulator.protocol.prepared import PreparedFilter
 
 
 class RecordingConnection:
@@ -76,10 +77,10 @@ def test_a_handler_that_raises_is_counted_as_malformed_for_every_instance():
 def test_a_filter_that_raises_is_dropped(monkeypatch):
     w, _ = worker(2)
 
-    def explode(self, node):
+    def explode(self, identity):
         raise RecursionError("filter bug")
 
-    monkeypatch.setattr(Filter, "matches", explode)
+    monkeypatch.setattr(PreparedFilter, "identity_matches", explode)
     payload = ping_request(filter=Filter(identity=["/unit/"]))
     for instance in w.instances:
         w.dispatch(instance, 2, payload)

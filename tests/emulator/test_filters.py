@@ -310,14 +310,20 @@ def test_every_category_must_pass_go_choria_match_request_cases():
 
 
 def test_only_agent_filters_are_node_independent():
-    assert Filter(agent=["rpcutil"]).node_independent()
+    """A prepared filter says what each part depends on: agents nothing (one verdict per process),
+    identity the instance, classes/facts/compound the node kind (facts and classes)."""
+    from choria_emulator.protocol.prepared import PreparedFilter
+
+    agents_only = PreparedFilter(Filter(agent=["rpcutil"]))
+    assert not agents_only.has_identity and not agents_only.has_kind
+    assert PreparedFilter(Filter(identity=["x"])).has_identity
     for other in (
-        Filter(identity=["x"]),
         Filter(cf_class=["x"]),
         Filter(fact=[FactFilter("a", "==", "b")]),
         Filter(compound=[[{"expr": "true"}]]),
     ):
-        assert not other.node_independent()
+        prepared = PreparedFilter(other)
+        assert prepared.has_kind and not prepared.has_identity
 
 
 def test_filter_from_a_request_keeps_its_wire_form():

@@ -26,7 +26,7 @@ from cryptography.hazmat.primitives.asymmetric import padding
 
 from choria_emulator.daemon import worker as worker_module
 from choria_emulator.daemon.config import EmulatorConfig
-from choria_emulator.daemon.instance import Instance
+from choria_emulator.daemon.instance import Instance, NodeKinds
 from choria_emulator.daemon.replies import sender_headers
 from choria_emulator.natsproto.connection import parse_server
 from choria_emulator.protocol import Request, RPCReply, SecureRequest, gobase64
@@ -184,6 +184,7 @@ def test_emulated_daemons_answer_every_captured_request_like_the_real_ones(monke
         instance.connection = _Connection(sent)  # type: ignore[assignment]
         instance.headers_json = sender_headers(identity, None)
         worker.instances.append(instance)
+    worker.kinds = NodeKinds(worker.instances)  # the real daemons' facts and classes, as filters group them
     expected: dict[str, set[str]] = defaultdict(set)
     for message in REPLIES:
         reply = decode_reply(message["payload"]).reply

@@ -151,6 +151,20 @@ def _get_facts(ctx: AgentContext, request: RequestView) -> Reply:
     return ok({"values": values})
 
 
+MAX_FACT_NAMES = 32  # per rpcutil#get_facts request: each name costs a lookup on every instance
+
+
+def _check_fact_names(data: dict[str, Any]) -> str | None:
+    """Once per request: a list of names that would cost every instance too much is refused (issue 12)."""
+    names = data.get("facts")
+    if isinstance(names, str) and names.count(",") >= MAX_FACT_NAMES:
+        return fail(
+            StatusCode.INVALID_DATA,
+            f"Validation failed: at most {MAX_FACT_NAMES} facts per request, got {names.count(',') + 1}",
+        )
+    return None
+
+
 def _get_config_item(ctx: AgentContext, request: RequestView) -> Reply:
     item = _string_input(request.data, "item")
     if item is None:
@@ -170,7 +184,7 @@ RPCUTIL = {
     ),
     "daemon_stats": Action(lambda ctx, request: ok(_daemon_stats(ctx))),
     "get_fact": Action(_get_fact),
-    "get_facts": Action(_get_facts),
+    "get_facts": Action(_get_facts, validate=_check_fact_names),
     "get_config_item": Action(_get_config_item),
     # emulated nodes have no data plugins
     "get_data": Action(lambda ctx, request: fail(StatusCode.ABORTED, "Unknown data plugin"), shared=True),

@@ -8,6 +8,7 @@ no extra memory.
 
 from __future__ import annotations
 
+from array import array
 from typing import TYPE_CHECKING, Any
 
 from ..natsproto.subjects import valid_token
@@ -62,6 +63,28 @@ class Layout:
     def subjects(self, identity: str) -> list[str]:
         """Every subject an instance subscribes to, in subscription order (for tests and docs)."""
         return [f"{c}.node.{identity}" if a is None else f"{c}.broadcast.agent.{a}" for c, a in self.routes[1:]]
+
+
+class NodeKinds:
+    """Instances of a worker grouped by what classes, fact and compound filters read: their facts dict
+    (equal facts share one dict) and classes. A filter on those is evaluated once per kind.
+
+    ``budget`` is the work (in :mod:`~..protocol.prepared` units, about 1 µs each) one request's
+    filter may cost in this worker: a base plus a little per instance, so that no request costs a
+    worker more than a few times what answering it would.
+    """
+
+    __slots__ = ("kind_of", "count", "class_sets", "budget")
+
+    BASE_BUDGET = 20_000
+    PER_INSTANCE = 16
+
+    def __init__(self, instances: list[Instance]):
+        kinds: dict[tuple[int, tuple[str, ...]], int] = {}
+        self.kind_of = array("I", (kinds.setdefault((id(i.facts), i.classes), len(kinds)) for i in instances))
+        self.count = len(kinds)
+        self.class_sets = len({i.classes for i in instances})
+        self.budget = self.BASE_BUDGET + self.PER_INSTANCE * len(instances)
 
 
 class Instance:

@@ -14,11 +14,12 @@ from typing import TYPE_CHECKING, Any
 from ..natsproto.subjects import valid_subject
 from ..protocol import ProtocolError, Request, RPCRequest, SecureRequest, Transport, gojson
 from ..protocol.errors import SecurityError
+from ..protocol.prepared import FilterRefused, PreparedFilter
 from .replies import ReplyTemplate
 
 if TYPE_CHECKING:
-    from ..protocol.matching import NodeView
     from ..protocol.security import RequestVerifier
+    from .instance import Instance, NodeKinds
     from .registry import Agent, AgentContext, Reply
 
 log = logging.getLogger(__name__)
@@ -45,6 +46,8 @@ class DecodedRequest:
         "rpc_error",
         "_rpc",
         "_verdict",
+        "_plan",
+        "_kinds",
         "_shared",
         "_template",
     )
@@ -60,6 +63,8 @@ class DecodedRequest:
         self.rpc_error = ""
         self._rpc: RPCRequest | None = None
         self._verdict: bool | None = None  # filter verdict when it is the same for every instance
+        self._plan: PreparedFilter | None = None  # the filter, prepared at the first instance
+        self._kinds: bytearray | None = None  # verdicts per node kind (facts, classes)
         self._shared: Reply = _UNSET  # the reply when it is the same for every instance
         self._template: ReplyTemplate | None = None  # the encoding template of that shared reply
 
@@ -84,18 +89,51 @@ class DecodedRequest:
         return body.data if body is not None else {}
 
     # ---- per instance ----------------------------------------------------------------------------
-    def matches(self, node: NodeView) -> bool:
-        """The request filter's verdict for ``node``; evaluated once when it cannot differ by instance."""
+    def matches(self, node: Instance, kinds: NodeKinds) -> bool:
+        """The request filter's verdict for ``node``, at a cost bounded per worker, not per instance.
+
+        The filter is prepared once (:class:`~..protocol.prepared.PreparedFilter`); what does not
+        depend on the instance is decided once, classes/facts/compound once per node kind, and
+        only the identity test runs per instance. A filter over the limits or over this worker's
+        work budget raises :class:`FilterRefused` (the worker drops and counts it).
+        """
         verdict = self._verdict
-        if verdict is None:
-            filt = self.request.filter  # type: ignore[union-attr]
-            if filt.empty():
-                verdict = self._verdict = True
-            elif filt.node_independent():  # the instances of a worker share their agent list
-                verdict = self._verdict = filt.matches(node)
-            else:
-                return filt.matches(node)
-        return verdict
+        if verdict is not None:
+            return verdict
+        plan = self._plan
+        if plan is None:
+            plan = self._prepare(node, kinds)
+            if self._verdict is not None:
+                return self._verdict
+        if plan.has_identity and not plan.identity_matches(node.identity):
+            return False
+        memo = self._kinds
+        if memo is None:
+            return True
+        kind = kinds.kind_of[node.slot]
+        known = memo[kind]
+        if not known:
+            known = memo[kind] = 2 if plan.kind_matches(node) else 1
+        return known == 2
+
+    def _prepare(self, node: Instance, kinds: NodeKinds) -> PreparedFilter:
+        plan = PreparedFilter(self.request.filter)  # type: ignore[union-attr]
+        if plan.empty:
+            self._verdict = True
+        elif not plan.agents_match(node.agents):  # the instances of a worker share their agents
+            self._verdict = False
+        elif not (plan.has_identity or plan.has_kind):
+            self._verdict = True
+        else:
+            cost = plan.prepare_cost + len(kinds.kind_of) * plan.identity_cost
+            if plan.has_kind:
+                cost += kinds.count * plan.kind_cost + kinds.class_sets * plan.class_cost
+            if cost > kinds.budget:
+                raise FilterRefused(f"filter would cost {cost} work units in this worker; its budget is {kinds.budget}")
+            if plan.has_kind:
+                self._kinds = bytearray(kinds.count)  # 0 unknown, 1 no, 2 yes, per node kind
+        self._plan = plan
+        return plan
 
     def respond(self, agent: Agent, ctx: AgentContext) -> Reply:
         """``ctx``'s reply from ``agent``; a reply that the agent shared is reused as it is."""

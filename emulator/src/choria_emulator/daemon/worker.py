@@ -26,7 +26,7 @@ from . import audit as audit_log
 from .agents import build_registry
 from .config import RECONNECT_MAX, RECONNECT_MIN, EmulatorConfig
 from .facts import FactsTemplate
-from .instance import Instance, Layout
+from .instance import Instance, Layout, NodeKinds
 from .lifecycle import Lifecycle
 from .registration import Registrar
 from .registry import Later, NodeSettings
@@ -89,6 +89,7 @@ class Worker:
             for slot, index in enumerate(indexes)
             for ident in (config.identity(index, suffix),)
         ]
+        self.kinds = NodeKinds(self.instances)  # what filters on facts and classes are evaluated per
         self._queue: asyncio.Queue[Instance] | None = None
         self._registrar: Registrar | None = None
         self._report_now: Any = None
@@ -312,7 +313,7 @@ class Worker:
                 counters.unvalidated[slot] += 1
             return
         counters.validated[slot] += 1
-        if not decoded.matches(instance):
+        if not decoded.matches(instance, self.kinds):
             counters.filtered[slot] += 1
             return
         counters.passed[slot] += 1

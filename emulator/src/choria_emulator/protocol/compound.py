@@ -10,7 +10,8 @@ call stacks, evaluated by :mod:`.rubycompound`). As go-choria's
 ``MatchExprString``: a malformed query fails the whole filter; a query that does not compile,
 errors while running or returns a non-bool counts as failed; a true result counts +1, a false
 one -1; the filter matches when nothing failed and the count is above zero. Each expression is
-compiled once per process and cached; failures are counted per program and logged once.
+compiled once per process and cached; failures are counted per program and logged at a
+bounded rate (one hostile request may carry many).
 """
 
 from __future__ import annotations
@@ -19,16 +20,19 @@ import logging
 from functools import lru_cache
 from typing import Any, Callable
 
+from ..ratelog import RateLimitedLog
 from ..semver import SemVerError
 from ..semver.masterminds import satisfies
 from .errors import ProtocolError
 from .expr import ExprError, Function, Node, compile_expression, equal
 from .factfilter import FactFilter, match_facts
 from .gjson import lookup_fact
+from .goregex import never
 from .matching import NodeView, match_agents, match_classes
-from .rubycompound import is_ruby_query, match_ruby_query
+from .rubycompound import compile_query, is_ruby_query
 
 log = logging.getLogger("choria_emulator.compound")
+_limited = RateLimitedLog(log)  # hostile requests can carry any number of bad expressions
 CACHE_LIMIT = 1024
 
 
@@ -114,7 +118,7 @@ class Program:
             self.node = compile_expression(source, NAMES, FUNCTIONS)
         except ExprError as exc:
             self.error = str(exc)
-            log.warning("compound filter %r does not compile: %s", source, exc)
+            _limited.warning("compound filter %r does not compile: %s", source[:200], exc)
 
     def evaluate(self, node: NodeView) -> bool | None:
         """True or False for this node, None when the expression failed (counted, logged once)."""
@@ -134,10 +138,10 @@ class Program:
     def _failed(self, node: NodeView, message: str) -> None:
         self.failures += 1
         if self.failures == 1:
-            log.warning(
+            _limited.warning(
                 "%s: compound filter %r: %s (further failures of it are only counted)",
                 getattr(node, "identity", "?"),
-                self.source,
+                self.source[:200],
                 message,
             )
         return None
@@ -170,26 +174,48 @@ def expression_error(source: str) -> str | None:
     return None
 
 
-def match_compound(queries: list[list[dict[str, Any]]], node: Any) -> bool:
-    """go-choria ``MatchExprString`` over one node; a Ruby ``mco -S`` call stack must hold, as in
-    mcollective's ``validate_filter?`` (:mod:`.rubycompound`)."""
-    matched = failed = 0
+def compile_compound(queries: list[list[dict[str, Any]]]) -> tuple[Callable[[Any], bool], int]:
+    """go-choria ``MatchExprString`` as one node test, every program compiled once, and its cost per
+    node in work units. A Ruby ``mco -S`` call stack must hold, as in mcollective's
+    ``validate_filter?`` (:mod:`.rubycompound`); a malformed query or an expression that does not
+    compile fails the filter on every node (the test is :func:`~.goregex.never`); a query that fails
+    while running, or returns a non-bool, fails it on that node; else true counts +1, false -1 and
+    the filter matches above zero."""
+    ruby: list[Callable[[Any], Any]] = []
+    programs: list[Program] = []
+    cost = 0
     for query in queries:
         if is_ruby_query(query):
-            if not match_ruby_query(query, node):
-                return False
-            matched += 1
+            ruby.append(compile_query(query))
+            cost += 1 + sum(len(str(v)) for item in query for v in item.values()) // 32
             continue
         if not isinstance(query, list) or len(query) != 1 or not isinstance(query[0], dict):
-            return False
+            return never, 1
         source = query[0].get("expr")
         if not isinstance(source, str):
-            return False
-        result = compile_program(source).evaluate(node)
-        if result is None:
-            failed += 1
-        elif result:
-            matched += 1
-        else:
-            matched -= 1
-    return failed == 0 and matched > 0
+            return never, 1
+        program = compile_program(source)
+        if program.node is None:
+            program.failures += 1  # counted like an evaluation that failed
+            return never, 1
+        programs.append(program)
+        cost += 1 + len(source) // 32  # about a token per 4 characters, ~0.2 us per node run
+
+    def test(node: Any) -> bool:
+        for check in ruby:
+            if not check(node):
+                return False
+        matched = len(ruby)
+        for program in programs:
+            result = program.evaluate(node)
+            if result is None:
+                return False
+            matched += 1 if result else -1
+        return matched > 0
+
+    return test, cost
+
+
+def match_compound(queries: list[list[dict[str, Any]]], node: Any) -> bool:
+    """go-choria ``MatchExprString`` over one node."""
+    return compile_compound(queries)[0](node)

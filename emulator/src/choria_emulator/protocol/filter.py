@@ -14,11 +14,12 @@ from dataclasses import field
 from typing import Any
 
 from ..compat import slotted_dataclass
-from .compound import expression_error, match_compound
+from .compound import expression_error
 from .errors import ProtocolError
-from .factfilter import FactFilter, match_facts
+from .factfilter import FactFilter
 from .goregex import pattern_error
-from .matching import NodeView, is_regex, match_agents, match_classes, match_identity, unwrap_regex
+from .matching import NodeView, is_regex, unwrap_regex
+from .prepared import PreparedFilter
 from .rubycompound import is_ruby_query
 
 
@@ -99,20 +100,12 @@ class Filter:
         )
 
     def matches(self, node: NodeView) -> bool:
-        """Evaluate the filter against one node (go-choria ``MatchServerRequest``)."""
-        if self.empty():
-            return True
-        if self.identity and not match_identity(self.identity, node.identity):
-            return False
-        if self.agent and not match_agents(self.agent, node.agents):
-            return False
-        if self.cf_class and not match_classes(self.cf_class, node.classes):
-            return False
-        if self.fact and not match_facts(self.fact, node.facts):
-            return False
-        if self.compound and not match_compound(self.compound, node):
-            return False
-        return True
+        """Evaluate the filter against one node (go-choria ``MatchServerRequest``).
+
+        The rules live once, in :class:`~.prepared.PreparedFilter`, which daemons prepare once per
+        request for all their nodes; this prepares it for one node, without limits.
+        """
+        return PreparedFilter(self, limits=None).matches(node)
 
     def check(self) -> None:
         """Raise ProtocolError naming the first entry no daemon can evaluate.
@@ -137,7 +130,3 @@ class Filter:
                 reason = expression_error(expression) if isinstance(expression, str) else None
                 if reason:
                     raise ProtocolError(f"compound filter {expression!r} does not compile: {reason}")
-
-    def node_independent(self) -> bool:
-        """True when only the agent list is set: every instance of a worker answers alike."""
-        return not (self.fact or self.cf_class or self.identity or self.compound)

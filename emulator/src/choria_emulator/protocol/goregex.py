@@ -14,6 +14,7 @@ about 1 µs, where ``re2.compile(...).search`` builds Python match objects (~20 
 
 from __future__ import annotations
 
+from functools import lru_cache
 from typing import Any, Callable
 
 import re2
@@ -59,6 +60,38 @@ def compile_go(pattern: str, ignore_case: bool = False) -> Matcher | None:
         _cache.clear()
     _cache[key] = compiled
     return compiled
+
+
+@lru_cache(maxsize=256)
+def _compile_set(patterns: tuple[str, ...]) -> Matcher:
+    options = re2.Options()
+    options.log_errors = False
+    compiled = re2.Set.SearchSet(options)
+    added = 0
+    for pattern in patterns:
+        try:
+            compiled.Add(pattern)
+        except (re2.error, UnicodeEncodeError):
+            continue  # as in Go: an entry that does not compile matches nothing, the others still do
+        added += 1
+    if not added:
+        return never
+    compiled.Compile()
+    match = compiled.Match
+
+    def search(text: str) -> bool:
+        try:
+            return match(text) is not None
+        except UnicodeEncodeError:
+            return match(text.encode("utf-16", "surrogatepass").decode("utf-16", "replace")) is not None
+
+    return search
+
+
+def compile_set(patterns: list[str] | tuple[str, ...]) -> Matcher:
+    """``search(text)``: whether any of ``patterns`` is found in ``text``, in one linear scan (an RE2
+    set) however many patterns there are; patterns Go cannot compile are left out."""
+    return _compile_set(tuple(patterns))
 
 
 def never(_value: Any) -> bool:

@@ -18,6 +18,7 @@ from .goregex import compile_go, never
 __all__ = [
     "FactFilter",
     "NodeView",
+    "classes_test",
     "is_regex",
     "match_agents",
     "match_classes",
@@ -105,6 +106,11 @@ def match_identity(entries: list[str], identity: str) -> bool:
 def match_agents(entries: list[str], agents: tuple[str, ...]) -> bool:
     """AND: every entry names a known agent or ``/re/`` matches one."""
     return _all_entries_test(tuple(entries), False)(tuple(agents))
+
+
+def classes_test(entries: list[str]) -> Callable[[tuple[str, ...]], bool]:
+    """The class entries as one prepared test over a node's classes (verdicts kept per class set)."""
+    return _all_entries_test(tuple(entries), True)
 
 
 def match_classes(entries: list[str], classes: tuple[str, ...]) -> bool:

@@ -29,7 +29,7 @@ def rss() -> int:
 
 
 async def run(url: str, count: int, subs: int) -> dict:
-    async def cb(msg) -> None:  # noqa: ANN001 - nats-py callback
+    async def cb(msg) -> None:  # nats-py callback
         return None
 
     before = rss()

@@ -40,7 +40,7 @@ def say(text: str = "") -> None:
     try:
         print(text, flush=True)
     except BrokenPipeError:
-        sys.stdout = open(os.devnull, "w")  # noqa: SIM115 - for the rest of the run
+        sys.stdout = open(os.devnull, "w")  # for the rest of the run
 
 
 def broker_ports(run_dir: Path) -> tuple[int, int]:

@@ -450,7 +450,7 @@ def one(n: int, servers: int, workers: int) -> dict:
         res["nats_rss_kib_per_conn_after"] = round((sum(rss_tree(p.pid)[0] for p in procs[:-1]) - idle) / n, 1)
         res["health_after"] = net.health()
         return res
-    except Exception as exc:  # noqa: BLE001 - one size failing must not stop the plan
+    except Exception as exc:  # one size failing must not stop the plan
         res["error"] = f"{type(exc).__name__}: {exc}"
         say(f"N={n}: {res['error']}")
         return res

@@ -26,6 +26,7 @@ if os.path.isfile(os.path.join(BUNDLED_SOURCE, "choria_emulator", "__init__.py")
     sys.path.insert(0, BUNDLED_SOURCE)
 
 try:
+    # Only whether the package imports matters here; import_choria_module() imports what a plugin uses.
     import choria_emulator  # noqa: F401  pylint: disable=unused-import
 
     HAS_CHORIA_EMULATOR = True

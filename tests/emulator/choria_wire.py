@@ -103,7 +103,7 @@ async def apoll(
 
 
 def http_text(url: str, timeout: float = 5.0) -> str:
-    with urllib.request.urlopen(url, timeout=timeout) as response:  # noqa: S310 - local test URLs
+    with urllib.request.urlopen(url, timeout=timeout) as response:  # local test URLs
         return response.read().decode()
 
 

@@ -44,7 +44,7 @@ def test_item_01_subscriptions_of_a_go_choria_shaped_instance():
 
 def test_item_01_the_broker_sees_exactly_those_subscriptions(own_nats, emulator_factory):
     emulator_factory(own_nats.url, 1, "--collectives", "2", "--agents", "1", "--workers", "1", name="subs")
-    with urllib.request.urlopen(f"{own_nats.monitor}/connz?subs=1&limit=1024", timeout=5) as response:  # noqa: S310
+    with urllib.request.urlopen(f"{own_nats.monitor}/connz?subs=1&limit=1024", timeout=5) as response:
         connections = json.loads(response.read())["connections"]
     (instance,) = [c for c in connections if c.get("name") == "subs-0"]
     assert sorted(instance["subscriptions_list"]) == sorted(

@@ -147,7 +147,7 @@ def concurrently(calls: dict[str, Callable[[], T]], workers: int = 8) -> dict[st
 
 def broker_subscriptions(monitor: str, name: str) -> list[str] | None:
     """The subscriptions of the broker connection named ``name`` (None when there is none)."""
-    with urllib.request.urlopen(f"{monitor}/connz?subs=1&limit=100000", timeout=5) as response:  # noqa: S310
+    with urllib.request.urlopen(f"{monitor}/connz?subs=1&limit=100000", timeout=5) as response:
         data = json.loads(response.read())
     for conn in data.get("connections", []):
         if conn.get("name") == name:

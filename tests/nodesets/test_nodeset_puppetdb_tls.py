@@ -51,7 +51,7 @@ def https_puppetdb(pki):
     seen: list[dict] = []
 
     class Handler(BaseHTTPRequestHandler):
-        def do_POST(self) -> None:  # noqa: N802 - http.server's name
+        def do_POST(self) -> None:  # http.server's name
             body = json.loads(self.rfile.read(int(self.headers["Content-Length"])))
             peer = self.connection.getpeercert()
             seen.append(

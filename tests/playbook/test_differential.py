@@ -399,7 +399,7 @@ def _exists(stores: Any, key: str) -> bool:
     try:
         stores.read(f"kv/{key}")
         return True
-    except Exception:  # noqa: BLE001 - only presence matters here
+    except Exception:  # only presence matters here
         return False
 
 

@@ -148,7 +148,7 @@ def read_input_file(path: str) -> dict[str, Any]:
         data = json.loads(text) if path.endswith(".json") else load_yaml(text)
     except ValueError as exc:
         raise CLIError(f"input file {path} is not valid JSON: {exc}") from None
-    except Exception as exc:  # noqa: BLE001 - yaml.YAMLError and friends: one line for the user
+    except Exception as exc:  # yaml.YAMLError and friends: one line for the user
         raise CLIError(f"input file {path} is not valid YAML: {' '.join(str(exc).split())}") from None
     if data is None:
         return {}

@@ -72,7 +72,7 @@ class BrokerSampler:
         while not self._stop.is_set():
             for index, base in enumerate(bases):
                 try:
-                    with urllib.request.urlopen(f"{base}/varz", timeout=TIMEOUT) as response:  # noqa: S310
+                    with urllib.request.urlopen(f"{base}/varz", timeout=TIMEOUT) as response:
                         varz = json.loads(response.read())
                 except (OSError, ValueError):
                     continue

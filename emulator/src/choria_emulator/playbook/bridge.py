@@ -47,7 +47,7 @@ class LoopThread:
         for closer in reversed(closers):
             try:
                 self.call(closer(), timeout=10)
-            except Exception as exc:  # noqa: BLE001 - shutdown must finish; the failure is logged
+            except Exception as exc:  # shutdown must finish; the failure is logged
                 log.warning("closing %s failed: %s", getattr(closer, "__qualname__", closer), exc)
         try:
             self.call(_cancel_pending(), timeout=5)

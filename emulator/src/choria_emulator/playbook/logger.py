@@ -119,5 +119,5 @@ class LoggingBridge:
     def error(self, msg: str, *args: object, **_: object) -> None:
         self._log("error", msg, args)
 
-    def isEnabledFor(self, level: int) -> bool:  # noqa: N802 - logging.Logger's name
+    def isEnabledFor(self, level: int) -> bool:  # logging.Logger's name
         return True

@@ -146,7 +146,7 @@ class Playbook:
             with self.log.in_context("post"):
                 self.log.info(f"Done running playbook {self.name} in {_human(int(self.report.elapsed_time()))}")
             self.release_playbook_locks()
-        except Exception as exc:  # noqa: BLE001 - §3.2: any error ends the run with a failed report naming it
+        except Exception as exc:  # §3.2: any error ends the run with a failed report naming it
             msg = f"Playbook {self.name} failed: {describe(exc)}"
             self.log.error(msg)
             self.report.finalize(False, msg)

@@ -48,7 +48,7 @@ class TaskResult:
             if not self.success and self.properties.get("fail_ok") and self.properties.get("tries") == 1:
                 log.warn("Task failed but fail_ok is true, treating as success")
                 self.success = True
-        except Exception as exc:  # noqa: BLE001 - upstream turns any runtime error into a failed task
+        except Exception as exc:  # upstream turns any runtime error into a failed task
             self.success = False
             self.data = [str(exc)]
             self.msg = f"Running task {self.task_type} failed unexpectedly: {describe(exc)}"

@@ -140,9 +140,9 @@ class Services:
         if url.startswith("https:"):
             context = (
                 ssl.create_default_context(cafile=self.options.ca_file) if verify else ssl._create_unverified_context()
-            )  # noqa: S323 - verify_ssl: false was asked for
+            )  # verify_ssl: false was asked for
         try:
-            with urllib.request.urlopen(request, timeout=timeout, context=context) as response:  # noqa: S310 - URL from the playbook
+            with urllib.request.urlopen(request, timeout=timeout, context=context) as response:  # URL from the playbook
                 return HTTPResponse(response.status, response.read().decode(errors="replace"))
         except urllib.error.HTTPError as exc:
             return HTTPResponse(exc.code, exc.read().decode(errors="replace"))

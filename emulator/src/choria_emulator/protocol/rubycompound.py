@@ -26,7 +26,10 @@ _FACT_OPERATOR_CHARS = ("=", "<", ">")
 CACHE_LIMIT = 1024
 
 Test = Callable[[Any], bool]
-_never: Test = lambda node: False  # noqa: E731
+
+
+def _never(node: Any) -> bool:
+    return False
 
 
 def is_ruby_query(query: Any) -> bool:

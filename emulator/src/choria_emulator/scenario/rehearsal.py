@@ -80,7 +80,7 @@ class Sink:
                 self.end_headers()
                 self.wfile.write(payload)
 
-            do_GET = do_POST = do_PUT = _record  # noqa: N815 - http.server's naming
+            do_GET = do_POST = do_PUT = _record  # http.server's naming
 
         self.server = ThreadingHTTPServer(("127.0.0.1", 0), Handler)
         self.thread = threading.Thread(target=self.server.serve_forever, daemon=True)

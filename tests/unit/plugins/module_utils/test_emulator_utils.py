@@ -124,7 +124,7 @@ def test_monitor_url_reads_the_real_port_from_the_port_file(tmp_path):
 class _Handler(BaseHTTPRequestHandler):
     routes = {"/debug/vars": json.dumps(DEBUG_VARS).encode(), "/varz": b'{"server_id": "N1"}', "/text": b"<html>"}
 
-    def do_GET(self):  # noqa: N802 - http.server's naming
+    def do_GET(self):  # http.server's naming
         body = self.routes.get(self.path)
         self.send_response(200 if body else 404)
         self.end_headers()

@@ -95,7 +95,7 @@ class NatsKVStore(DataStore):
         }
         try:
             self._nc = await nats.connect(**options, error_cb=_quiet, disconnected_cb=None)
-        except Exception as exc:  # noqa: BLE001 - nats-py raises several unrelated types here; all mean "cannot connect"
+        except Exception as exc:  # nats-py raises several unrelated types here; all mean "cannot connect"
             raise DataStoreError(
                 f"Could not connect to NATS at {', '.join(self.servers)}: {exc or type(exc).__name__}"
             ) from None
@@ -108,7 +108,7 @@ class NatsKVStore(DataStore):
             if not self.create:
                 raise DataStoreError(f"NATS key-value bucket {self.bucket} does not exist (create: false)") from None
             self._kv = await js.create_key_value(bucket=self.bucket, history=1, description="Choria playbook data")
-        except Exception as exc:  # noqa: BLE001 - JetStream off shows as NoResponders/ServiceUnavailable/timeouts
+        except Exception as exc:  # JetStream off shows as NoResponders/ServiceUnavailable/timeouts
             await self._nc.close()
             raise DataStoreError(
                 f"JetStream key-value is not available on {', '.join(self.servers)} "
@@ -200,7 +200,7 @@ class NatsKVStore(DataStore):
             await asyncio.sleep(max(self.ttl / 3, 0.1))
             try:
                 revision = await self._kv.update(key, self._claim(), last=revision)
-            except Exception as exc:  # noqa: BLE001 - a lost lease is reported, the renewal stops
+            except Exception as exc:  # a lost lease is reported, the renewal stops
                 self.warn(f"Could not renew lock {key}, it may expire: {exc or type(exc).__name__}")
                 return
 

@@ -34,5 +34,5 @@ class DataTask(Task):
                 return True, f"Wrote value to {self.key}", [self.value]
             stores.delete(self.key)
             return True, f"Deleted data item {self.key}", []
-        except Exception as exc:  # noqa: BLE001 - any store error fails the task with its class (§2.7)
+        except Exception as exc:  # any store error fails the task with its class (§2.7)
             return False, f"Could not perform {self.action} on data {self.key}: {describe(exc)}", []

@@ -12,7 +12,7 @@ from .base import Task, TaskOutcome
 from .webhook import WebhookTask
 
 
-class Graphite_eventTask(Task):  # noqa: N801 - named like the upstream class the type maps to
+class Graphite_eventTask(Task):  # named like the upstream class the type maps to
     type_name = "graphite_event"
 
     def from_hash(self, data: dict[str, Any]) -> Graphite_eventTask:

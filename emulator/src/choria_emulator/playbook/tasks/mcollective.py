@@ -64,7 +64,7 @@ class McollectiveTask(Task):
                 batch,
                 float(self.batch_sleep_time or 0),
             )
-        except Exception as exc:  # noqa: BLE001 - upstream turns any client error into a failed task with this message
+        except Exception as exc:  # upstream turns any client error into a failed task with this message
             msg = f"Could not create request for {self.agent}#{self.action}: {describe(exc)}"
             self.log.debug(msg)
             return False, msg, []

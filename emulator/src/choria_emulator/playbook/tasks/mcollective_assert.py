@@ -59,7 +59,7 @@ class McollectiveAssertTask(Task):
             if not success:
                 return False, f"Request {self.action} failed: {msg}", []
             return self.check_results(results)
-        except Exception as exc:  # noqa: BLE001 - as upstream: any error fails the task with its class
+        except Exception as exc:  # as upstream: any error fails the task with its class
             return False, f"Could not create request for {self.action}: {describe(exc)}", []
 
     def check_results(self, results: list[dict[str, Any]]) -> TaskOutcome:

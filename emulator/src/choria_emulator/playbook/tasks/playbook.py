@@ -37,7 +37,7 @@ class PlaybookTask(Task):
             return False, f"Cannot run playbook {self.path} from here: playbook tasks run inside a playbook", []
         try:
             report = run_nested(str(self.path), dict(self.inputs) if self.has_inputs else None)
-        except Exception as exc:  # noqa: BLE001 - an unreadable or invalid nested playbook fails this task
+        except Exception as exc:  # an unreadable or invalid nested playbook fails this task
             msg = f"Could not run playbook {self.path}: {describe(exc)}"
             self.log.warn(msg)
             return False, msg, []

@@ -71,7 +71,7 @@ class WebhookTask(Task):
             response = self.playbook.services.http(
                 self.method, self.request_url(), self.request_headers(), body, verify=truthy(self.verify_ssl_raw)
             )
-        except Exception as exc:  # noqa: BLE001 - connection, TLS and URL errors all fail the task with their class
+        except Exception as exc:  # connection, TLS and URL errors all fail the task with their class
             msg = f"Could not send {self.method} to webhook {self.uri}: {describe(exc)}"
             self.log.debug(msg)
             return False, msg, []

@@ -17,6 +17,7 @@ from choria_wire import apoll, http_text, poll, stable_counters
 from prometheus_client.parser import text_string_to_metric_families
 
 from choria_emulator.client import ChoriaClient, ClientConfig, ping, rpc
+from choria_emulator.daemon.stats import COUNTERS, Counters
 from choria_emulator.protocol.messages import decode_request
 
 GO_AUDIT_FIELDS = ["timestamp", "request_id", "request_time", "caller", "sender", "agent", "action", "data"]
@@ -233,3 +234,11 @@ def test_pid_and_port_files(nats_server, emulator_factory, tmp_path):
     assert emulator.http.endswith(f":{port}")
     emulator.stop()
     assert not pid_file.exists() and not (emulator.workdir / "http.port").exists()
+
+
+def test_every_counter_is_an_array_the_type_checker_knows():
+    """Counters declares its arrays by name for mypy; COUNTERS orders /debug/vars and /metrics."""
+    assert list(Counters.__annotations__) == list(COUNTERS)
+    counters = Counters(3)
+    for name in COUNTERS:
+        assert list(getattr(counters, name)) == [0, 0, 0], name

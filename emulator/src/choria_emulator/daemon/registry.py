@@ -47,9 +47,12 @@ agents it subscribed to by name.
 from __future__ import annotations
 
 from collections.abc import Iterable, Iterator, Mapping, Sequence
-from typing import Any, Callable, Optional, Protocol, Union
+from typing import TYPE_CHECKING, Any, Callable, Optional, Protocol, Union
 
 from ..protocol import RPCReply, RPCRequest, StatusCode
+
+if TYPE_CHECKING:
+    from .timers import TimerHeap
 
 # go-choria agents.Metadata, in the order rpcutil#agent_inventory writes it
 METADATA_KEYS = ("license", "author", "timeout", "name", "version", "url", "description")
@@ -169,8 +172,13 @@ Validator = Callable[[dict[str, Any]], Optional[str]]
 class WorkerServices(Protocol):
     """What a worker offers an agent's ``setup`` (once per worker process, before any request)."""
 
-    size: int  # instances in this worker: the length of per-node state arrays
-    timers: Any  # the worker's one TimerHeap (daemon/timers.py)
+    @property
+    def size(self) -> int:
+        """Instances in this worker: the length of per-node state arrays."""
+
+    @property
+    def timers(self) -> TimerHeap:
+        """The worker's one timer heap."""
 
     @property
     def nodes(self) -> Sequence[AgentContext]:

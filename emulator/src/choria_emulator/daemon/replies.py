@@ -11,12 +11,13 @@ from __future__ import annotations
 import base64
 import hashlib
 import json
+from typing import Any
 
 from ..protocol import gojson
 
 _b64 = base64.b64encode
 _sha256 = hashlib.sha256
-_quote = json.encoder.encode_basestring  # type: ignore[attr-defined]
+_quote = json.encoder.encode_basestring
 
 
 def go_string(text: str) -> str:
@@ -67,7 +68,7 @@ class ReplyTemplate:
 
 def sender_headers(identity: str, connected_url: str | None) -> str:
     """The reply transport headers of one instance: ``mc_sender`` and a ``seen-by`` hop."""
-    headers: dict = {"mc_sender": identity}
+    headers: dict[str, Any] = {"mc_sender": identity}
     if connected_url:
         headers["seen-by"] = [[connected_url, identity, connected_url]]
     return gojson.dumps(headers)

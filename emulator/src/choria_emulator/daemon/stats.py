@@ -26,7 +26,20 @@ COUNTERS = (
 
 
 class Counters:
+    """One ``array("Q")`` per counter of ``COUNTERS``, indexed by an instance's slot."""
+
     __slots__ = ("size", *COUNTERS)
+    # the arrays by name, for the type checker (tests/emulator/test_daemon_observability.py holds them to COUNTERS)
+    total: array[int]
+    validated: array[int]
+    unvalidated: array[int]
+    passed: array[int]
+    filtered: array[int]
+    replies: array[int]
+    ttlexpired: array[int]
+    malformed: array[int]
+    events: array[int]
+    registrations: array[int]
 
     def __init__(self, size: int):
         self.size = size

@@ -131,7 +131,7 @@ class Supervisor:
             try:
                 while handle.channel.poll():
                     handle.snapshot = json.loads(handle.channel.recv())
-                    if handle.snapshot.get("fatal") and not self.stopping and not self._stop.is_set():  # type: ignore[union-attr]
+                    if handle.snapshot.get("fatal") and not self.stopping and not self._stopped():
                         log.error("%s", handle.snapshot["fatal"])  # once, though every worker may hit it
                         self.request_stop(exit_code=1)
                 self._note_all_connected()
@@ -154,7 +154,7 @@ class Supervisor:
     def _worker_exited(self, loop: asyncio.AbstractEventLoop, handle: WorkerHandle) -> None:
         handle.process.join(1)
         handle.channel.close()
-        if self.stopping or (self._stop is not None and self._stop.is_set()):
+        if self.stopping or self._stopped():
             return
         code = handle.process.exitcode
         now = time.monotonic()
@@ -212,7 +212,7 @@ class Supervisor:
         """
         config = self.config
         status = self.status()
-        tls = config.tls is not None
+        tls = config.tls
         return {
             "cmdline": sys.argv,
             "memstats": {"Sys": status["rss"], "HeapSys": status["rss"]},
@@ -222,8 +222,8 @@ class Supervisor:
                 "agents": config.agents,
                 "collectives": config.collectives,
                 "pid": os.getpid(),
-                "TLS": int(tls),
-                "tlsVerify": int(tls and config.tls.verify),  # type: ignore[union-attr]
+                "TLS": int(tls is not None),
+                "tlsVerify": int(tls is not None and tls.verify),
             },
             "version": __version__,
             "uptime": round(time.time() - self.started, 3),
@@ -285,6 +285,10 @@ class Supervisor:
         if self._stop is not None:
             self._stop.set()
 
+    def _stopped(self) -> bool:
+        """A stop was requested while serving."""
+        return self._stop is not None and self._stop.is_set()
+
     async def serve(self) -> int:
         loop = asyncio.get_running_loop()
         self._stop = asyncio.Event()
@@ -332,7 +336,9 @@ class Supervisor:
 
     def _write_stats(self) -> None:
         """Replace the stats file atomically, so a collector never reads half a file."""
-        path = Path(self.config.stats_file)  # type: ignore[arg-type]
+        if self.config.stats_file is None:
+            return
+        path = Path(self.config.stats_file)
         try:
             tmp = path.with_suffix(path.suffix + ".tmp")
             tmp.write_text(json.dumps({"time": int(time.time()), "name": self.config.name, **self.status()}) + "\n")

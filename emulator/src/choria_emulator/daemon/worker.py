@@ -65,8 +65,10 @@ class Worker:
         if config.secure and config.ca:
             from ..protocol.security import RequestVerifier  # cryptography only when requests are signed
 
-            verifier = RequestVerifier(
-                config.ca, **({"allowed": config.allowed_callers} if config.allowed_callers else {})
+            verifier = (
+                RequestVerifier(config.ca, allowed=config.allowed_callers)
+                if config.allowed_callers
+                else RequestVerifier(config.ca)
             )
         self.cache = RequestCache(verifier)
         self.options = config.connect_options()
@@ -336,15 +338,13 @@ class Worker:
         if isinstance(reply, Later):
             self.timers.call_later(reply.delay, self._reply_later, instance, decoded, reply)
             return
-        self._send(instance, decoded, reply, int(now))  # type: ignore[arg-type]
+        self._send(instance, decoded, reply, int(now))
 
     def _send(self, instance: Instance, decoded: DecodedRequest, message: str, now: int) -> None:
-        conn = instance.connection
-        if conn is None:
+        conn, reply_to = instance.connection, decoded.reply_to
+        if conn is None or reply_to is None:
             return
-        if conn.publish(
-            decoded.reply_to, decoded.encode_reply(message, instance.identity_json, instance.headers_json, now)
-        ):  # type: ignore[arg-type]
+        if conn.publish(reply_to, decoded.encode_reply(message, instance.identity_json, instance.headers_json, now)):
             self.counters.replies[instance.slot] += 1
 
     def _reply_later(self, instance: Instance, decoded: DecodedRequest, later: Later) -> None:

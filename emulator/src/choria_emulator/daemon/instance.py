@@ -9,7 +9,7 @@ no extra memory.
 from __future__ import annotations
 
 from array import array
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Any, Protocol
 
 from ..natsproto.subjects import valid_token
 from .replies import go_string, sender_headers
@@ -17,7 +17,7 @@ from .replies import go_string, sender_headers
 if TYPE_CHECKING:
     from ..natsproto import NatsConnection
     from .registry import Agent, AgentRegistry, NodeSettings
-    from .worker import Worker
+    from .stats import Counters
 
 DEFAULT_MAX_PAYLOAD = 1024 * 1024  # NATS' default, until a server's INFO says otherwise
 
@@ -87,6 +87,31 @@ class NodeKinds:
         self.budget = self.BASE_BUDGET + self.PER_INSTANCE * len(instances)
 
 
+class Host(Protocol):
+    """What an instance needs of its worker (``daemon/worker.py`` is the one host)."""
+
+    @property
+    def layout(self) -> Layout:
+        """The subscriptions and agents the worker's instances share."""
+
+    @property
+    def settings(self) -> NodeSettings:
+        """Node settings agents read."""
+
+    @property
+    def counters(self) -> Counters:
+        """The worker's per-instance counters."""
+
+    def dispatch(self, instance: Instance, sid: int, payload: bytes) -> None:
+        """A message for ``instance``."""
+
+    def instance_lost(self, instance: Instance, exc: Exception | None) -> None:
+        """``instance``'s connection was lost."""
+
+    def server_error(self, instance: Instance, message: str) -> None:
+        """The server sent ``-ERR message`` to ``instance``."""
+
+
 class Instance:
     __slots__ = (
         "worker",
@@ -105,7 +130,7 @@ class Instance:
     )
 
     def __init__(
-        self, worker: Worker, slot: int, index: int, identity: str, facts: dict[str, Any], classes: tuple[str, ...]
+        self, worker: Host, slot: int, index: int, identity: str, facts: dict[str, Any], classes: tuple[str, ...]
     ):
         self.worker = worker
         self.layout = worker.layout

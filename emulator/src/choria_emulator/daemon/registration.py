@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import asyncio
 import itertools
+from collections.abc import Sequence
 from typing import TYPE_CHECKING
 
 from ..protocol import Request, gojson
@@ -21,19 +22,23 @@ from ..protocol.transport import Transport
 from .agents import generate
 
 if TYPE_CHECKING:
-    from .worker import Worker
+    from .instance import Instance
+    from .stats import Counters
 
 TICK = 0.1
 
 
 class Registrar:
-    def __init__(self, worker: Worker):
-        self.worker = worker
-        config = worker.config
-        self.subject = broadcast_subject(worker.layout.collectives[0], "registration").encode()
-        self.body = gojson.dumps({"Size": config.registration_size, "Data": generate(config.registration_size)})
-        self.rate = len(worker.instances) / config.registration_interval  # publishes per second
-        self._cycle = itertools.cycle(worker.instances)
+    """Registration publishes of a worker's ``instances`` to ``collective``, counted in ``counters``."""
+
+    def __init__(self, instances: Sequence[Instance], collective: str, size: int, interval: float, counters: Counters):
+        self.instances = instances
+        self.collective = collective
+        self.counters = counters
+        self.subject = broadcast_subject(collective, "registration").encode()
+        self.body = gojson.dumps({"Size": size, "Data": generate(size)})
+        self.rate = len(instances) / interval  # publishes per second
+        self._cycle = itertools.cycle(instances)
         self._handle: asyncio.TimerHandle | None = None
         self._credit = 0.0
         self._last = 0.0
@@ -53,7 +58,7 @@ class Registrar:
             message=self.body,
             senderid=identity,
             callerid=f"choria={identity}",
-            collective=self.worker.layout.collectives[0],
+            collective=self.collective,
             agent="registration",
         )
         secure = insecure_registration(request.encode())
@@ -62,7 +67,7 @@ class Registrar:
     def _tick(self) -> None:
         loop = asyncio.get_running_loop()
         now = loop.time()
-        self._credit = min(self._credit + (now - self._last) * self.rate, float(len(self.worker.instances)))
+        self._credit = min(self._credit + (now - self._last) * self.rate, float(len(self.instances)))
         self._last = now
         due = int(self._credit)
         self._credit -= due
@@ -70,5 +75,5 @@ class Registrar:
             conn = instance.connection
             if conn is not None and conn.publish(self.subject, self.message(instance.identity)):
                 self.published += 1
-                self.worker.counters.registrations[instance.slot] += 1
+                self.counters.registrations[instance.slot] += 1
         self._handle = loop.call_later(TICK, self._tick)

@@ -167,7 +167,13 @@ class Worker:
         self._report_now = report
         reporter = loop.create_task(self._report(report)) if report is not None else None
         if self.config.registration_interval > 0:
-            self._registrar = Registrar(self)
+            self._registrar = Registrar(
+                self.instances,
+                self.layout.collectives[0],
+                self.config.registration_size,
+                self.config.registration_interval,
+                self.counters,
+            )
             self._registrar.start()
         for callback in self._when_running:
             callback()

@@ -23,11 +23,14 @@ import asyncio
 import itertools
 import time
 import uuid
-from collections.abc import Iterable
+from collections.abc import Iterable, Sequence
 from datetime import datetime, timezone
-from typing import Any, Callable
+from typing import TYPE_CHECKING, Any, Callable
 
 from ..protocol import gojson
+
+if TYPE_CHECKING:
+    from .registry import AgentContext
 
 EVENT_TYPES = ("startup", "alive", "shutdown")
 FORMATS = ("cloudevent", "choria")
@@ -89,7 +92,7 @@ def stable_id(*parts: str) -> str:
     return str(uuid.UUID(bytes=uuid.uuid5(uuid.NAMESPACE_URL, "/".join(parts)).bytes, version=4))
 
 
-Publish = Callable[[Any, bytes, bytes], bool]  # (node, subject, payload) -> published
+Publish = Callable[["AgentContext", bytes, bytes], bool]  # (node, subject, payload) -> published
 
 
 class Lifecycle:
@@ -97,7 +100,7 @@ class Lifecycle:
 
     def __init__(
         self,
-        nodes: list[Any],
+        nodes: Sequence[AgentContext],
         version: str,
         publish: Publish,
         *,
@@ -122,20 +125,20 @@ class Lifecycle:
         self._subjects = {kind: subject(kind, component).encode() for kind in EVENT_TYPES}
         self._ticker: AliveTicker | None = None
 
-    def _send(self, node: Any, kind: str, body: dict[str, Any]) -> bool:
+    def _send(self, node: AgentContext, kind: str, body: dict[str, Any]) -> bool:
         if self.publish(node, self._subjects[kind], encode(body, self.fmt)):
             self.published[kind] += 1
             return True
         return False
 
-    def connected(self, node: Any) -> None:
+    def connected(self, node: AgentContext) -> None:
         """A node's connection is up: its startup event, the first time only (as a daemon's start)."""
         if self.announced[node.slot]:
             return
         if self._send(node, "startup", event("startup", node.identity, self.version, component=self.component)):
             self.announced[node.slot] = 1
 
-    def alive(self, node: Any) -> bool:
+    def alive(self, node: AgentContext) -> bool:
         body = event(
             "alive",
             node.identity,
@@ -146,7 +149,7 @@ class Lifecycle:
         )
         return self._send(node, "alive", body)
 
-    def shutdown(self, nodes: Iterable[Any]) -> int:
+    def shutdown(self, nodes: Iterable[AgentContext]) -> int:
         """Shutdown events of every connected node (call before closing the connections)."""
         sent = 0
         for node in nodes:
@@ -167,7 +170,7 @@ class Lifecycle:
 class AliveTicker:
     """Calls ``emit(node)`` for every node once per interval, spread evenly (ticks of 100 ms)."""
 
-    def __init__(self, nodes: list[Any], interval: float, emit: Callable[[Any], bool]):
+    def __init__(self, nodes: Sequence[AgentContext], interval: float, emit: Callable[[AgentContext], bool]):
         self.rate = len(nodes) / interval
         self.nodes = nodes
         self.emit = emit

@@ -49,7 +49,7 @@ from __future__ import annotations
 from collections.abc import Iterable, Iterator, Mapping, Sequence
 from typing import TYPE_CHECKING, Any, Callable, Optional, Protocol, Union
 
-from ..protocol import RPCReply, RPCRequest, StatusCode
+from ..protocol import Request, RPCReply, RPCRequest, StatusCode
 
 if TYPE_CHECKING:
     from .timers import TimerHeap
@@ -147,8 +147,8 @@ class RequestView(Protocol):
     rpc_error: str
 
     @property
-    def request(self) -> Any:
-        """The protocol.Request: agent, callerid, senderid, requestid, time, ttl..."""
+    def request(self) -> Request | None:
+        """The protocol.Request (agent, callerid, senderid, requestid, time, ttl...); set once decoded."""
 
     @property
     def action(self) -> str:

@@ -16,7 +16,7 @@ import re
 import signal
 import ssl
 import time
-from typing import Any
+from typing import TYPE_CHECKING, Any, Callable
 
 from .. import __version__
 from ..natsproto import NatsConnection, NatsProtocolError, PermanentConnectError
@@ -34,6 +34,13 @@ from .requests import MALFORMED, DecodedRequest, RequestCache
 from .stats import Counters, rss_bytes
 from .timers import TimerHeap
 
+if TYPE_CHECKING:
+    import socket
+    from multiprocessing.connection import Connection
+
+    from .registry import AgentContext
+
+Report = Callable[[dict[str, Any]], None]  # hands a snapshot to the supervisor
 log = logging.getLogger("choria_emulator.worker")
 
 STATS_EVERY = 1.0
@@ -94,8 +101,8 @@ class Worker:
         self.kinds = NodeKinds(self.instances)  # what filters on facts and classes are evaluated per
         self._queue: asyncio.Queue[Instance] | None = None
         self._registrar: Registrar | None = None
-        self._report_now: Any = None
-        self._when_running: list[Any] = []  # plug-in callbacks for when the loop runs
+        self._report_now: Report | None = None
+        self._when_running: list[Callable[[], Any]] = []  # plug-in callbacks for when the loop runs
         self._held: dict[int, float] = {}  # slot -> seconds before a late starter first connects
         self.lifecycle: Lifecycle | None = None
         if config.lifecycle:
@@ -117,21 +124,21 @@ class Worker:
     def size(self) -> int:
         return len(self.instances)
 
-    def call_later(self, delay: float, callback: Any, *args: Any) -> None:
+    def call_later(self, delay: float, callback: Callable[..., Any], *args: Any) -> None:
         self.timers.call_later(delay, callback, *args)
 
     @property
     def nodes(self) -> list[Instance]:
         return self.instances
 
-    def when_running(self, callback: Any) -> None:
+    def when_running(self, callback: Callable[[], Any]) -> None:
         self._when_running.append(callback)
 
-    def connect_later(self, node: Any, delay: float) -> None:
+    def connect_later(self, node: AgentContext, delay: float) -> None:
         """A late starter: the instance first connects ``delay`` seconds after the worker starts."""
         self._held[node.slot] = max(0.0, delay)
 
-    def disconnect(self, node: Any, down: float) -> bool:
+    def disconnect(self, node: AgentContext, down: float) -> bool:
         """Drop an instance's connection on purpose (churn) and reconnect it ``down`` seconds later."""
         instance = self.instances[node.slot]
         conn = instance.connection
@@ -145,15 +152,15 @@ class Worker:
         self.timers.call_later(down, self._requeue, instance)
         return True
 
-    def _publish_event(self, node: Any, subject: bytes, payload: bytes) -> bool:
-        conn = node.connection
+    def _publish_event(self, node: AgentContext, subject: bytes, payload: bytes) -> bool:
+        conn = self.instances[node.slot].connection
         if conn is not None and conn.publish(subject, payload):
             self.counters.events[node.slot] += 1
             return True
         return False
 
     # ---- connecting ------------------------------------------------------------------------
-    async def run(self, stop: asyncio.Event, report: Any = None) -> None:
+    async def run(self, stop: asyncio.Event, report: Report | None = None) -> None:
         loop = asyncio.get_running_loop()
         self._stop = stop
         self._queue = asyncio.Queue()
@@ -381,7 +388,7 @@ class Worker:
             "counters": self.counters.totals(),
         }
 
-    async def _report(self, report: Any) -> None:
+    async def _report(self, report: Report) -> None:
         parent = os.getppid()
         while True:
             if os.getppid() != parent and self._stop is not None:
@@ -396,8 +403,8 @@ def worker_main(
     indexes: range,
     suffix: str,
     worker_id: int,
-    channel: Any,
-    inherited: list[Any] | None = None,
+    channel: Connection,
+    inherited: list[Connection | socket.socket] | None = None,
 ) -> None:
     """Entry point of a forked worker process; ``channel`` is its pipe to the supervisor.
 

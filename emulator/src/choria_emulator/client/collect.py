@@ -21,11 +21,14 @@ import logging
 import re
 import time
 from dataclasses import dataclass, field
-from typing import Any, Callable, Optional
+from typing import TYPE_CHECKING, Callable, Optional
 
 from ..protocol import ProtocolError, Request
 from ..protocol.messages import IncomingReply, decode_reply
 from .spec import RequestSpec
+
+if TYPE_CHECKING:
+    from .collectors import Batch
 
 log = logging.getLogger(__name__)
 SLIDING_WINDOW = 0.3  # go-choria: finish 300 ms after the last reply
@@ -165,8 +168,8 @@ class Collection:
         if self.sliding or self.done.is_set():
             self.wake.set()
 
-    def take_batch(self, batch: Any) -> None:
-        """Replies a collector process read (``collectors.Batch``), counted like our own."""
+    def take_batch(self, batch: Batch) -> None:
+        """Replies a collector process read, counted like our own."""
         outcome = self.outcome
         outcome.invalid += batch.invalid
         if not batch.senders:

@@ -18,6 +18,7 @@ from typing import Any, Callable
 from urllib.parse import urlsplit
 
 import nats
+from nats.aio.client import Client as NatsClient
 from nats.errors import Error as NatsError
 
 from ..errors import ChoriaEmulatorError
@@ -75,7 +76,7 @@ class ChoriaClient:
 
     def __init__(self, config: ClientConfig | None = None):
         self.config = config or ClientConfig.load()
-        self.nc: Any = None
+        self.nc: NatsClient | None = None
         self.inbox: Inbox | None = None
         self.collectors: CollectorPool | None = None
         self.warned_backlog = False
@@ -127,6 +128,13 @@ class ChoriaClient:
             except (NatsError, asyncio.TimeoutError, OSError):
                 await self.nc.close()
         self.nc = None
+
+    @property
+    def connection(self) -> NatsClient:
+        """The nats-py connection; :class:`ClientError` before ``connect()`` and after ``close()``."""
+        if self.nc is None:
+            raise ClientError("client is not connected")
+        return self.nc
 
     @property
     def connected_url(self) -> str:
@@ -251,6 +259,7 @@ class ChoriaClient:
         if spec.federation:
             await self._publish_federated(request, reply_to, spec.federation, spec.targets if spec.directed else None)
             return
+        nc = self.connection
         data = encode_request(request, reply_to, self.config.identity, self.signer, self.connected_url)
         if spec.directed:
             assert spec.targets is not None
@@ -258,11 +267,11 @@ class ChoriaClient:
                 if number and spec.batch_sleep:
                     await asyncio.sleep(spec.batch_sleep)
                 for target in batch:
-                    await self.nc.publish(node_subject(request.collective, target), data)
-                await self.nc.flush()
+                    await nc.publish(node_subject(request.collective, target), data)
+                await nc.flush()
         else:
-            await self.nc.publish(broadcast_subject(request.collective, spec.agent), data)
-            await self.nc.flush()
+            await nc.publish(broadcast_subject(request.collective, spec.agent), data)
+            await nc.flush()
 
     async def _publish_federated(
         self, request: Request, reply_to: str, network: str, targets: Sequence[str] | None
@@ -279,11 +288,12 @@ class ChoriaClient:
         else:
             groups = [[broadcast_subject(request.collective, request.agent)]]
         networks = [n.strip() for n in network.split(",") if n.strip()]  # go-choria: every federation in the list
+        nc = self.connection
         for group in groups:
             federation = Federation(request.requestid, "", group)
             data = encode_request(
                 request, reply_to, self.config.identity, self.signer, self.connected_url, federation=federation
             )
             for name in networks:
-                await self.nc.publish(f"choria.federation.{name}.federation", data)
-        await self.nc.flush()
+                await nc.publish(f"choria.federation.{name}.federation", data)
+        await nc.flush()

@@ -3,7 +3,8 @@
 from __future__ import annotations
 
 import asyncio
-from typing import Any
+from collections.abc import Awaitable
+from typing import Any, Callable, TypeVar
 
 from ..protocol import Filter
 from .config import ClientConfig
@@ -14,9 +15,11 @@ from .ping import ping as _ping
 from .rpc import RPCResult
 from .rpc import rpc as _rpc
 
+T = TypeVar("T")
 
-def _run(config: ClientConfig, call: Any) -> Any:
-    async def main() -> Any:
+
+def _run(config: ClientConfig, call: Callable[[ChoriaClient], Awaitable[T]]) -> T:
+    async def main() -> T:
         async with ChoriaClient(config) as client:
             return await call(client)
 

@@ -49,7 +49,7 @@ class Observer:
 
 async def _publish_event(client: ChoriaClient, kind: str, data: dict[str, Any]) -> None:
     try:
-        await client.nc.publish(kind, events.cloudevent(kind, data))
+        await client.connection.publish(kind, events.cloudevent(kind, data))
     except NatsError as exc:
         raise ClientError(f"could not publish the {kind} event: {exc}") from None
 
@@ -108,7 +108,7 @@ async def run_suite(client: ChoriaClient, options: SuiteOptions, observer: Obser
                 observer.test_finished(result)
             suite.usage = await loop.run_in_executor(None, meter.close)
         if options.events:
-            await client.nc.flush()
+            await client.connection.flush()
         suite.finished = time.time()
         suite.after = await loop.run_in_executor(
             None, monitor.snapshot, options.nats_monitors, options.emulator_monitors

@@ -53,6 +53,7 @@ def _add_slots(cls: type[T], frozen: bool) -> type[T]:
     slotted = type(cls)(cls.__name__, cls.__bases__, namespace)
     slotted.__qualname__ = cls.__qualname__
     if frozen:  # pickle cannot restore a frozen slotted instance through __setattr__
+        # a class built by type(): the type checker does not know it may take these
         slotted.__getstate__ = _dataclass_getstate  # type: ignore[attr-defined]
         slotted.__setstate__ = _dataclass_setstate  # type: ignore[attr-defined]
     return slotted

@@ -160,7 +160,7 @@ class Inbox:
         self.backlog = 0  # the most bytes seen waiting in the socket since the last reset: falling behind
 
     async def connect(self) -> None:
-        self.conn = await _InboxConnection.connect(self, self.server, self.options)  # type: ignore[assignment]
+        self.conn = await _InboxConnection.connect(self, self.server, self.options)
 
     @property
     def connected(self) -> bool:
@@ -187,8 +187,9 @@ class Inbox:
         sub = self.subscriptions.pop(sid, None)
         if sub is not None and self.current is sub:
             self.current = None
-        if self.connected:
-            self.conn.write(b"UNSUB %d\r\n" % sid)  # type: ignore[union-attr]
+        conn = self.conn
+        if conn is not None and conn.connected:
+            conn.write(b"UNSUB %d\r\n" % sid)
 
     async def flush(self, timeout: float = 10.0) -> None:
         """PING and wait for the PONG: everything written before is processed by the server."""

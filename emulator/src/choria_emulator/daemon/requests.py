@@ -117,7 +117,9 @@ class DecodedRequest:
         return known == 2
 
     def _prepare(self, node: Instance, kinds: NodeKinds) -> PreparedFilter:
-        plan = PreparedFilter(self.request.filter)  # type: ignore[union-attr]
+        request = self.request
+        assert request is not None  # only requests that decoded are matched
+        plan = PreparedFilter(request.filter)
         if plan.empty:
             self._verdict = True
         elif not plan.agents_match(node.agents):  # the instances of a worker share their agents

@@ -13,7 +13,7 @@ import ipaddress
 import json
 import re
 import ssl
-from typing import Any, Protocol
+from typing import Any, Protocol, TypeVar, cast
 
 from .. import __version__
 from ..compat import slotted_dataclass, timeout
@@ -28,6 +28,9 @@ _AUTH_ERRORS = ("authorization violation", "authentication")
 # after the other, so each distinct subject is checked once, not once per instance (held, so never reused).
 _last_valid_subject: bytes | None = None
 rejected_subjects = 0  # publishes refused because the subject was not one NATS subject (a bug upstream of us)
+
+
+C = TypeVar("C", bound="NatsConnection")  # connect() returns the subclass it is called on
 
 
 class PermanentConnectError(ConnectionError):
@@ -184,7 +187,7 @@ class NatsConnection(asyncio.Protocol):
 
     # ---- handshake -------------------------------------------------------------------------
     @classmethod
-    async def connect(cls, owner: Owner, server: ServerAddress, options: ConnectOptions) -> NatsConnection:
+    async def connect(cls: type[C], owner: Owner, server: ServerAddress, options: ConnectOptions) -> C:
         loop = asyncio.get_running_loop()
         conn = cls(owner, server)
         conn._info = loop.create_future()
@@ -225,7 +228,8 @@ class NatsConnection(asyncio.Protocol):
 
     # ---- asyncio.Protocol --------------------------------------------------------------------
     def connection_made(self, transport: asyncio.BaseTransport) -> None:
-        self.transport = transport  # type: ignore[assignment]
+        # create_connection() and start_tls() hand a stream protocol a Transport (uvloop's too)
+        self.transport = cast(asyncio.Transport, transport)
 
     def data_received(self, data: bytes) -> None:
         pending = self._pending

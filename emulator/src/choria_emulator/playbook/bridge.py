@@ -33,6 +33,7 @@ class LoopThread:
         self.loop.run_forever()
 
     def call(self, coro: Awaitable[T], timeout: float | None = None) -> T:
+        # callers pass coroutine objects (what run_coroutine_threadsafe takes), typed as Awaitable
         future = asyncio.run_coroutine_threadsafe(coro, self.loop)  # type: ignore[arg-type]
         return future.result(timeout)
 

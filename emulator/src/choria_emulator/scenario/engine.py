@@ -177,7 +177,7 @@ class Engine:
 
     def churn_draw(self, kind: str, field: str, node: Node, number: int) -> float:
         """A delay of churn rule ``kind`` (``delay``, ``every``, ``down``) for the node's ``number``-th event."""
-        rule = self.scenario.churn[kind]  # type: ignore[union-attr]
+        rule = self.scenario.churn[kind]  # type: ignore[union-attr]  # only called for a scenario with churn rules
         distribution = getattr(rule, field)
         salt = rng.key_of(f"churn:{kind}:{field}")
         return distribution.sample(

@@ -351,7 +351,7 @@ class Template:
         if kind == "constant":
             return self.value
         if kind == "expr":
-            return self.parts[0].evaluate(context)  # type: ignore[union-attr]
+            return self.parts[0].evaluate(context)  # type: ignore[union-attr]  # an "expr" template is one Expression
         if kind == "text":
             return "".join(
                 part if isinstance(part, str) else render_text(part.evaluate(context)) for part in self.parts

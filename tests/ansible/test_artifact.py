@@ -23,7 +23,7 @@ from tool_venvs import ANSIBLE_CORE, ansible_core_venv, galaxy_importer_venv
 # Building a tool venv, or ansible-test's own sanity venvs, the first time takes minutes.
 pytestmark = pytest.mark.timeout(1800)
 
-PLUGIN_TYPES = ("module", "inventory", "lookup")
+PLUGIN_TYPES = ("module", "inventory", "lookup", "filter", "test")
 PYTHON = "{}.{}".format(*sys.version_info[:2])
 
 
@@ -99,17 +99,22 @@ def test_ansible_test_sanity_on_the_installed_artifact(line, installed_collectio
     assert re.search(r"Running sanity test \"validate-modules\"", proc.stdout), proc.stdout[-3000:]
 
 
+def documented_plugins(root: Path, kind: str) -> list[str]:
+    """FQCNs of the plugins of ``kind`` (filters and tests: one documentation file per name, beside the code)."""
+    folder = root / "plugins" / ("modules" if kind == "module" else kind)
+    files = folder.glob("*.yml") if kind in ("filter", "test") else folder.glob("*.py")
+    return sorted(f"chorialab.choria.{p.stem}" for p in files if not p.stem.startswith("_"))
+
+
 @pytest.mark.parametrize("line", sorted(ANSIBLE_CORE))
 def test_ansible_doc_renders_every_plugin_with_examples(line, installed_collections):
     venv = ansible_core_venv(line)
     root = installed_root(installed_collections)
     env = {"ANSIBLE_COLLECTIONS_PATH": str(installed_collections)}
-    for kind in PLUGIN_TYPES:
-        names = sorted(
-            f"chorialab.choria.{p.stem}" for p in (root / "plugins" / kind.replace("module", "modules")).glob("*.py")
-        )
-        names = [n for n in names if not n.rsplit(".", 1)[1].startswith("_")]
-        assert names, kind
+    kinds = [k for k in PLUGIN_TYPES if documented_plugins(root, k)]
+    assert {"module", "inventory", "lookup"} <= set(kinds)
+    for kind in kinds:
+        names = documented_plugins(root, kind)
         proc = tool(venv, ["ansible-doc", "-t", kind, *names], cwd=root, env=env, timeout=300)
         assert proc.returncode == 0 and "ERROR" not in proc.stdout, proc.stdout[-3000:]
         sections = re.split(r"^> ", proc.stdout, flags=re.M)[1:]

@@ -50,7 +50,7 @@ def task_sets(data: dict[str, Any]) -> dict[str, list[ChoriaTask]]:
 
 
 def reads_previous(task: ChoriaTask | None) -> bool:
-    return task is not None and any(kind == "previous_task" for kind, _ in references(task[1]))
+    return task is not None and any(kind == "previous_task" for kind, _item in references(task[1]))
 
 
 def can_abort(tasks: list[ChoriaTask]) -> bool:
@@ -58,7 +58,7 @@ def can_abort(tasks: list[ChoriaTask]) -> bool:
     for kind, props in tasks:
         if kind in ("mcollective", "mcollective_assert"):
             return True
-        if any(ref in ("input", "inputs") for ref, _ in references(props)):
+        if any(ref in ("input", "inputs") for ref, _item in references(props)):
             return True
     return False
 

@@ -115,7 +115,7 @@ class NestedPlaybooks:
                 {
                     "name": "Put this run's state back",
                     "ansible.builtin.set_fact": {
-                        fact: "{{ " + kept + "." + key + " }}" for key, (fact, _) in KEPT.items()
+                        fact: "{{ " + kept + "." + key + " }}" for key, (fact, _value) in KEPT.items()
                     },
                 }
             ],

@@ -3,7 +3,8 @@
 # installed artifact for each ansible-core line of requires_ansible, ansible-doc for every plugin,
 # and ansible-lint --profile production on the checkout. The tools live in cached venvs under
 # $(CHORIA_TOOLS_CACHE) (one per ansible-core line, one for galaxy-importer); ansible-test keeps its
-# sanity venvs under ~/.ansible/test. Cold (nothing cached) ~12 min on 2 cores, warm ~6 min.
+# sanity venvs under ~/.ansible/test. Measured on the shared 2-core machine (load 5-8): cold (no tool
+# venvs, empty ~/.ansible and pip cache) 1151 s, warm 510 s; sanity is most of it (50-115 s per line warm).
 
 TEST_TIERS += test-galaxy-artifact
 export CHORIA_TOOLS_CACHE ?= /var/cache/chorialab/tools

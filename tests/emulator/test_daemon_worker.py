@@ -108,3 +108,30 @@ def test_poison_returns_whether_it_had_validated():
     assert cache.get(payload).status == MALFORMED
     assert cache.poison(payload) is False
     assert cache.poison(b"never seen") is False
+
+
+def test_garbage_is_decoded_once_per_worker_and_remembered_by_hash_only(monkeypatch):
+    from choria_emulator.daemon import requests
+
+    decoded: list[bytes] = []
+    real = requests.decode
+
+    def counting(raw: bytes, verifier: Any) -> Any:
+        decoded.append(raw)
+        return real(raw, verifier)
+
+    monkeypatch.setattr(requests, "decode", counting)
+    cache = RequestCache(None, garbage_limit=4)
+    valid = ping_request()
+    assert cache.get(valid).status == 0
+    for _ in range(100):  # the same garbage reaching 100 instances: a new bytes object each time
+        assert cache.get(bytes(bytearray(b"not a choria message"))).status == MALFORMED
+    assert len(decoded) == 2 and cache.garbage == 1
+    assert len(cache) == 1 and cache.size_bytes == len(valid)  # garbage keeps no payload
+    for number in range(1000):  # distinct garbage never evicts the request
+        cache.get(b"garbage %d" % number)
+    assert cache.garbage == 4 and len(decoded) == 1002
+    cache.get(bytes(bytearray(valid)))
+    assert len(decoded) == 1002  # still cached
+    cache.get(b"garbage 0")  # forgotten by the ring of 4: decoded again, as it should be
+    assert len(decoded) == 1003

@@ -8,8 +8,11 @@ only logs) and ``registrations`` (registration messages published).
 
 from __future__ import annotations
 
+import ctypes
+import ctypes.util
 import os
 from array import array
+from typing import Any
 
 COUNTERS = (
     "total",
@@ -60,3 +63,21 @@ def rss_bytes() -> int:
             return int(fh.read().split()[1]) * os.sysconf("SC_PAGE_SIZE")
     except (OSError, ValueError, IndexError):
         return 0
+
+
+_malloc_trim: Any = None
+
+
+def release_memory() -> bool:
+    """Give the heap that a burst freed back to the system (glibc ``malloc_trim``), so RSS comes
+    back after a flood instead of staying at its peak; False where there is no glibc."""
+    global _malloc_trim
+    if _malloc_trim is None:
+        try:
+            _malloc_trim = ctypes.CDLL(ctypes.util.find_library("c") or "libc.so.6").malloc_trim
+        except (OSError, AttributeError):
+            _malloc_trim = False
+    if not _malloc_trim:
+        return False
+    _malloc_trim(0)
+    return True

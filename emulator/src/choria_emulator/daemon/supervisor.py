@@ -198,7 +198,7 @@ class Supervisor:
                     "pid": h.process.pid if h.process else None,
                     "alive": bool(h.process and h.process.is_alive()),
                     "restarts": h.restarts,
-                    **{k: h.snapshot.get(k) for k in ("instances", "connected", "rss", "tasks")},
+                    **{k: h.snapshot.get(k) for k in ("instances", "connected", "rss", "tasks", "decodes")},
                 }
                 for h in self.handles
             ],

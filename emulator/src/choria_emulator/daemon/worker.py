@@ -31,7 +31,7 @@ from .lifecycle import Lifecycle
 from .registration import Registrar
 from .registry import Later, NodeSettings
 from .requests import MALFORMED, DecodedRequest, RequestCache
-from .stats import Counters, rss_bytes
+from .stats import Counters, release_memory, rss_bytes
 from .timers import TimerHeap
 
 if TYPE_CHECKING:
@@ -44,6 +44,8 @@ Report = Callable[[dict[str, Any]], None]  # hands a snapshot to the supervisor
 log = logging.getLogger("choria_emulator.worker")
 
 STATS_EVERY = 1.0
+TRIM_AFTER = 100_000  # messages handled since the last release_memory() ...
+QUIET_BELOW = 1_000  # ... and fewer than this in the last second: the burst is over
 LOG_EVERY = 10.0  # seconds between two "cannot connect" summaries of a worker
 # What a bad request can raise from the decoders, filters and agents; counted as malformed, never fatal.
 REQUEST_ERRORS = (ProtocolError, ValueError, TypeError, KeyError, IndexError, AttributeError, RecursionError, re.error)
@@ -382,6 +384,7 @@ class Worker:
             "reconnects": self.reconnects,
             "server_errors": self.server_errors,
             "request_errors": self.request_errors,
+            "decodes": self.cache.decodes,
             "tasks": len(asyncio.all_tasks()) if self._stop is not None else 0,
             "fatal": self.fatal,
             "rss": rss_bytes(),
@@ -390,10 +393,16 @@ class Worker:
 
     async def _report(self, report: Report) -> None:
         parent = os.getppid()
+        busy = previous = 0  # messages since memory was last given back; the total a second ago
         while True:
             if os.getppid() != parent and self._stop is not None:
                 log.warning("worker %d: the supervisor is gone; stopping", self.worker_id)
                 self._stop.set()  # never linger as an orphan
+            total = sum(self.counters.total)
+            busy, previous, delta = busy + total - previous, total, total - previous
+            if busy >= TRIM_AFTER and delta < QUIET_BELOW:
+                release_memory()  # a burst (a flood) is over: the buffers it freed go back to the system
+                busy = 0
             report(self.snapshot())
             await asyncio.sleep(STATS_EVERY)
 

@@ -21,6 +21,8 @@ from choria_emulator.protocol.prepared import PreparedFilter
 class RecordingConnection:
     """Stands in for a NatsConnection: records what an instance publishes."""
 
+    max_payload = 1024 * 1024
+
     def __init__(self) -> None:
         self.published: list[tuple[bytes, bytes]] = []
         self.server = parse_server("nats://127.0.0.1:4222")
@@ -135,3 +137,34 @@ def test_garbage_is_decoded_once_per_worker_and_remembered_by_hash_only(monkeypa
     assert len(decoded) == 1002  # still cached
     cache.get(b"garbage 0")  # forgotten by the ring of 4: decoded again, as it should be
     assert len(decoded) == 1003
+
+
+def test_the_audit_log_encodes_the_request_once_and_each_instance_adds_its_time_and_name(tmp_path, monkeypatch):
+    import json
+
+    from choria_emulator.daemon import audit
+    from choria_emulator.protocol.rpc import RPCRequest
+
+    config = EmulatorConfig(
+        instances=3, name="unit", servers=[parse_server("127.0.0.1:4222")], workers=1, audit=str(tmp_path / "a.log")
+    )
+    w = Worker(config, range(3))
+    for instance in w.instances:
+        instance.connected_to(RecordingConnection())  # type: ignore[arg-type]
+    encoded: list[Any] = []
+    real = audit.gojson.dumps
+    monkeypatch.setattr(audit.gojson, "dumps", lambda value: encoded.append(value) or real(value))
+    data = {"size": 3, "pad": "x" * 100_000}
+    body = RPCRequest("emulated0", "generate", data).encode()
+    payload = encode_request(
+        Request(body, "unit", "choria=unit.mcollective", "mcollective", "emulated0"), "mcollective.reply.unit", "unit"
+    )
+    for instance in w.instances:
+        w.dispatch(instance, 2, payload)
+    assert sum(1 for value in encoded if isinstance(value, dict) and "request_id" in value) == 1  # once
+    lines = [json.loads(line) for line in (tmp_path / "a.log").read_text().splitlines()]
+    assert [line["identity"] for line in lines] == ["unit-0", "unit-1", "unit-2"]
+    assert [list(line) for line in lines] == [
+        ["timestamp", "request_id", "request_time", "caller", "sender", "agent", "action", "data", "identity"]
+    ] * 3
+    assert all(line["data"] == data and line["action"] == "generate" for line in lines)

@@ -31,23 +31,28 @@ class AuditLog:
         self.per_instance = "%s" in pattern
         self._shared: TextIO | None = None
         self.errors = 0
+        self._last: DecodedRequest | None = None  # the request whose fields _fields holds
+        self._fields = ""
 
     def line(self, instance: Instance, decoded: DecodedRequest) -> str:
         request, body = decoded.request, decoded.rpc_body()
         assert request is not None and body is not None
-        entry = {
-            "timestamp": datetime.now(timezone.utc).strftime("%Y-%m-%dT%H:%M:%S.%f%z"),
-            "request_id": request.requestid,
-            "request_time": request.time,
-            "caller": request.callerid,
-            "sender": request.senderid,
-            "agent": request.agent,
-            "action": body.action,
-            "data": body.data,
-        }
-        if not self.per_instance:
-            entry["identity"] = instance.identity  # a shared file must say who handled it
-        return gojson.dumps(entry) + "\n"
+        if self._last is not decoded:  # what every instance writes alike is encoded once per request
+            fields = gojson.dumps(
+                {
+                    "request_id": request.requestid,
+                    "request_time": request.time,
+                    "caller": request.callerid,
+                    "sender": request.senderid,
+                    "agent": request.agent,
+                    "action": body.action,
+                    "data": body.data,
+                }
+            )
+            self._last, self._fields = decoded, fields[1:-1]
+        timestamp = datetime.now(timezone.utc).strftime("%Y-%m-%dT%H:%M:%S.%f%z")
+        identity = "" if self.per_instance else ',"identity":' + gojson.dumps(instance.identity)  # who handled it
+        return '{"timestamp":"' + timestamp + '",' + self._fields + identity + "}\n"
 
     def record(self, instance: Instance, decoded: DecodedRequest) -> None:
         """Append the audit line, if the request is for an action its agent has."""

@@ -332,3 +332,15 @@ def test_a_real_chain_still_verifies_with_the_bounded_search(real_ca, tmp_path):
     pubcert = leaf.cert.read_text() + first.cert.read_text()
     verifier = security.RequestVerifier(real_ca.cert)
     assert security.common_name(verifier.verify_certificate(pubcert)) == "deep.mcollective"
+
+
+def test_collectives_from_a_server_config_may_have_dots_but_never_protocol():
+    from choria_emulator.daemon.worker import Worker
+
+    servers = [parse_server("127.0.0.1:4222")]
+    config = EmulatorConfig(instances=1, name="c", servers=servers, workers=1, collective_names=("eu.web", "us"))
+    worker = Worker(config, range(1))  # the layout accepts what the config accepted
+    assert worker.layout.subjects("c-0")[0] == "eu.web.node.c-0"
+    for bad in ("eu web", "eu\r\nPUB x 0", "eu.*", ""):
+        with pytest.raises(ValueError, match="collective"):
+            EmulatorConfig(instances=1, name="c", servers=servers, collective_names=(bad, "us"))

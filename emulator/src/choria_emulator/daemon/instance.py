@@ -11,7 +11,7 @@ from __future__ import annotations
 from array import array
 from typing import TYPE_CHECKING, Any, Protocol
 
-from ..natsproto.subjects import valid_token
+from ..natsproto.subjects import valid_subject, valid_token
 from .replies import go_string, sender_headers
 
 if TYPE_CHECKING:
@@ -30,9 +30,14 @@ class Layout:
     """
 
     def __init__(self, collectives: list[str], registry: AgentRegistry):
-        for token in (*collectives, *registry.names()):
-            if not valid_token(token):  # each goes into SUB lines: one subject token, never more protocol
-                raise ValueError(f"{token!r} cannot be a NATS subject token")
+        # each goes into SUB lines: a collective is a subject prefix (it may have '.' parts, as a
+        # server config's may), an agent one token; never more protocol
+        for collective in collectives:
+            if not valid_subject(collective):
+                raise ValueError(f"collective {collective!r} cannot be part of a NATS subject")
+        for agent in registry.names():
+            if not valid_token(agent):
+                raise ValueError(f"agent {agent!r} cannot be a NATS subject token")
         self.collectives = tuple(collectives)
         self.registry = registry
         self.agents = registry.names()

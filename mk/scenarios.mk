@@ -20,7 +20,7 @@ bench-scenarios: venv
 	$(BIN)/python bench/scenarios_bench.py --sizes $(SCENARIO_SIZES) --out docs/benchmarks
 	$(BIN)/python bench/deploy_bench.py --size $(DEPLOY_BENCH_SIZE) --out docs/benchmarks
 
-# The rehearsal as a demo: 1,000 nodes (DEPLOY_SIZE), success and 1 % never green (DEPLOY_MODES: native).
+# The rehearsal as a demo: 1,000 nodes (DEPLOY_SIZE), native and converted, success and 1 % never green.
 .PHONY: demo-deploy
 demo-deploy: venv
 	$(BIN)/python scripts/demo_deploy.py

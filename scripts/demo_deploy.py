@@ -3,9 +3,9 @@
 
 On a routed three-server NATS cluster on this machine, an emulator serves DEPLOY_SIZE nodes (1,000
 by default) with the puppet, haproxy, appmgr and nrpe agents from their DDLs and the blue-green
-scenario. The shipped playbook (choria-emulator scenario path playbooks) runs natively (and
-converted to Ansible with DEPLOY_MODES="native converted"): first against a fleet where the deploy
-succeeds, then against one where 1 %
+scenario. The shipped playbook (choria-emulator scenario path playbooks) runs natively and
+converted to Ansible (DEPLOY_MODES, "native converted"), each on a fresh fleet: first where the
+deploy succeeds, then where 1 %
 of the nodes never pass the NRPE check, so the run takes its on_fail path (webhook + failure
 handler playbook). The webhook and Slack go to a local HTTP sink. Retry pauses are DEPLOY_TRY_SLEEP
 seconds (5; the shipped playbook waits 30 s between tries, as the seed's deploy did).
@@ -28,7 +28,7 @@ REPO = Path(__file__).resolve().parent.parent
 def main() -> int:
     size = int(os.environ.get("DEPLOY_SIZE", "1000"))
     try_sleep = float(os.environ.get("DEPLOY_TRY_SLEEP", "5"))
-    modes = tuple(os.environ.get("DEPLOY_MODES", "native").split())
+    modes = tuple(os.environ.get("DEPLOY_MODES", "native converted").split())
     keep = os.environ.get("KEEP") == "1"
     workdir = Path(tempfile.mkdtemp(prefix="demo-deploy-"))
     print(f"Rehearsing the blue/green deploy on {size} emulated nodes ({', '.join(modes)}); work files in {workdir}")

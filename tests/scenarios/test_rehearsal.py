@@ -3,8 +3,8 @@
 Two fleets on a routed three-server NATS cluster, each served by one emulator with the puppet,
 haproxy, appmgr and nrpe DDL agents: one with the ``blue-green`` scenario, one where 1 % of the
 nodes never pass ``check_app``. The shipped playbook runs natively (``choria-emulator playbook
-run``) on each, with the retry pauses scaled from 30 s to 2 s. The webhook and Slack go to a
-local sink.
+run``) and converted (``playbook convert`` + ``ansible-playbook``), each on a fresh fleet, with
+the retry pauses scaled from 30 s to 2 s. The webhook and Slack go to a local sink.
 """
 
 from __future__ import annotations
@@ -13,9 +13,10 @@ import asyncio
 from pathlib import Path
 
 import pytest
+from scenario_support import REPO
 
 from choria_emulator.client import ChoriaClient, ClientConfig, rpc
-from choria_emulator.scenario.rehearsal import Fleet, RunResult, Sink, prepare_playbooks
+from choria_emulator.scenario.rehearsal import Fleet, RunResult, Sink, collections_path, prepare_playbooks
 
 SIZE = 500
 TRY_SLEEP = 2
@@ -91,6 +92,25 @@ def test_the_deploy_succeeds(tmp_path: Path, sink: Sink, record_property):
         fleet.stop()
 
 
+def test_the_converted_deploy_succeeds(tmp_path: Path, sink: Sink, record_property):
+    fleet = Fleet(tmp_path / "fleet", SIZE, seed=7)
+    try:
+        book = prepare_playbooks(tmp_path / "books", try_sleep=TRY_SLEEP)
+        converted = fleet.run_converted(book, sink, "2.0.0", collections_path(REPO, tmp_path / "collections"))
+        print(describe(converted))
+        assert converted.success, describe(converted)
+        names = [s.description for s in converted.steps]
+        for step in MAIN_STEPS:
+            assert any(name.startswith(step) for name in names), (step, names)
+        assert sink.webhooks() == [{"outcome": "success", "cluster": "bg", "revision": "2.0.0"}]
+        assert len(sink.slack_messages()) == 1
+        assert {r["data"]["revision"] for r in fleet_state(fleet, "appmgr", "status")} == {"2.0.0"}
+        assert all(r["data"]["enabled"] for r in fleet_state(fleet, "haproxy", "status", {"backend": "app"}))
+        record_property("converted_success_seconds", round(converted.seconds, 1))
+    finally:
+        fleet.stop()
+
+
 def test_one_percent_never_green_takes_the_on_fail_path(tmp_path: Path, sink: Sink, record_property):
     fleet = Fleet(tmp_path / "fleet", SIZE, never_green=True, seed=7)
     try:
@@ -114,5 +134,21 @@ def test_one_percent_never_green_takes_the_on_fail_path(tmp_path: Path, sink: Si
         haproxy = fleet_state(fleet, "haproxy", "status", {"backend": "app"})
         assert sum(not r["data"]["enabled"] for r in haproxy) == SIZE
         record_property("native_failure_seconds", round(native.seconds, 1))
+    finally:
+        fleet.stop()
+
+
+def test_the_converted_deploy_takes_the_on_fail_path_too(tmp_path: Path, sink: Sink, record_property):
+    fleet = Fleet(tmp_path / "fleet", SIZE, never_green=True, seed=7)
+    try:
+        book = prepare_playbooks(tmp_path / "books", try_sleep=TRY_SLEEP)
+        converted = fleet.run_converted(book, sink, "2.0.0", collections_path(REPO, tmp_path / "collections"))
+        print(describe(converted))
+        assert not converted.success
+        hooks = sink.webhooks()
+        assert [h["outcome"] for h in hooks] == ["failure", "failure_handler_started", "failure_handled"]
+        assert "nrpe#runcommand" in hooks[0]["reason"] and "assertion failed on" in hooks[0]["reason"]
+        assert all(r["data"]["enabled"] for r in fleet_state(fleet, "puppet", "status"))
+        record_property("converted_failure_seconds", round(converted.seconds, 1))
     finally:
         fleet.stop()

@@ -19,7 +19,6 @@ from __future__ import annotations
 
 import json
 import os
-import shutil
 import subprocess
 import sys
 import threading
@@ -205,27 +204,53 @@ def steps_from_report(report: dict[str, Any]) -> list[Step]:
     return steps
 
 
-def steps_from_ansible(output: str) -> list[Step]:
-    """Task timings from ansible-playbook's ``json`` stdout callback (one entry per task run)."""
-    start = output.find("{")
-    data = json.loads(output[start:])
+# A notification callback written next to the converted play: one JSON line per task result (its
+# name, how long it ran, ok or failed, how many attempts), so the converted run's steps are timed
+# without a callback collection (ansible.posix.json) or parsing the human output.
+STEP_CALLBACK = """
+import json
+import os
+import time
+
+from ansible.plugins.callback import CallbackBase
+
+
+class CallbackModule(CallbackBase):
+    CALLBACK_VERSION = 2.0
+    CALLBACK_TYPE = "notification"
+    CALLBACK_NAME = "rehearsal_steps"
+    CALLBACK_NEEDS_ENABLED = True
+
+    def __init__(self):
+        super().__init__()
+        self.started = {}
+
+    def v2_playbook_on_task_start(self, task, is_conditional):
+        self.started[task._uuid] = time.monotonic()
+
+    def _write(self, result, ok):
+        task = result._task
+        seconds = time.monotonic() - self.started.get(task._uuid, time.monotonic())
+        line = {"name": task.get_name(), "seconds": seconds, "ok": ok, "attempts": result._result.get("attempts", 1)}
+        with open(os.environ["REHEARSAL_STEPS"], "a") as out:
+            out.write(json.dumps(line) + "\\n")
+
+    def v2_runner_on_ok(self, result):
+        self._write(result, True)
+
+    def v2_runner_on_failed(self, result, ignore_errors=False):
+        self._write(result, ignore_errors)
+"""
+
+
+def steps_from_ansible(lines: str) -> list[Step]:
+    """Task timings from the ``rehearsal_steps`` callback's JSON lines (skipped tasks write none)."""
     steps = []
-    for play in data.get("plays", []):
-        for task in play.get("tasks", []):
-            info = task.get("task", {})
-            duration = info.get("duration") or {}
-            seconds = _iso_seconds(duration.get("end")) - _iso_seconds(duration.get("start"))
-            results = list(task.get("hosts", {}).values())
-            result = results[0] if results else {}
-            if result.get("skipped"):
-                continue
+    for line in lines.splitlines():
+        if line.strip():
+            entry = json.loads(line)
             steps.append(
-                Step(
-                    str(info.get("name")),
-                    max(0.0, seconds),
-                    not result.get("failed"),
-                    int(result.get("attempts") or 1),
-                )
+                Step(str(entry["name"]), float(entry["seconds"]), bool(entry["ok"]), int(entry.get("attempts") or 1))
             )
     return steps
 
@@ -344,10 +369,8 @@ class Fleet:
             text=True,
             timeout=120,
         )
-        for handler in (FAILURE_HANDLER,):  # the converted play runs the failure handler natively
-            shutil.copy(playbook.parent / handler, site.parent / handler)
         variables = {
-            **self.inputs(sink, revision),
+            **{f"input_{name}": value for name, value in self.inputs(sink, revision).items()},
             "choria_servers": self.url,
             "choria_rpc_timeout": RPC_TIMEOUT,
             "choria_discovery_timeout": 3,
@@ -355,11 +378,18 @@ class Fleet:
         }
         varfile = site.with_suffix(".vars.json")
         varfile.write_text(json.dumps(variables))
+        callbacks = site.parent / "callback_plugins"
+        callbacks.mkdir(exist_ok=True)
+        (callbacks / "rehearsal_steps.py").write_text(STEP_CALLBACK)
+        steps_file = site.with_suffix(".steps.jsonl")
+        steps_file.unlink(missing_ok=True)
         bindir = Path(sys.executable).parent
         env = {
             **os.environ,
             "ANSIBLE_COLLECTIONS_PATH": str(collections),
-            "ANSIBLE_STDOUT_CALLBACK": "json",
+            "ANSIBLE_CALLBACK_PLUGINS": str(callbacks),
+            "ANSIBLE_CALLBACKS_ENABLED": "rehearsal_steps",
+            "REHEARSAL_STEPS": str(steps_file),
             "ANSIBLE_NOCOLOR": "1",
             "ANSIBLE_LOCALHOST_WARNING": "false",
             "ANSIBLE_INVENTORY_UNPARSED_WARNING": "false",
@@ -376,7 +406,7 @@ class Fleet:
         seconds = time.monotonic() - started
         result = RunResult("converted", done.returncode == 0, seconds, output=done.stdout + done.stderr)
         try:
-            result.steps = steps_from_ansible(done.stdout)
+            result.steps = steps_from_ansible(steps_file.read_text() if steps_file.exists() else "")
         except ValueError:
             pass
         return result

@@ -235,6 +235,24 @@ async def test_delayed_replies_go_through_the_publish_callback_in_delay_order():
     assert all(abs(at - expected[name]) < 0.03 for name, at in sent)
 
 
+def test_string_state_stays_bounded_whatever_requests_write(monkeypatch):
+    from choria_emulator.scenario import state as state_module
+
+    monkeypatch.setattr(state_module, "COMPACT_AT", 50)
+    engine = Engine(DDLS, nodes(10), Scenario.load(LIBRARY / "service.yaml", DDLS), seed=1)
+    engine.start(lambda *a: None)
+    for round_number in range(60):  # every stop adds a new service name to every node's list
+        ask(engine, "service", "stop", {"service": f"svc{round_number}"})
+    table = engine.state
+    assert len(table.strings) <= 50
+    held = {table.get(slot, "stopped") for slot in range(10)}
+    assert all(value in table.strings for value in held)
+    assert table.get(0, "stopped").endswith("svc59")
+    big = "x" * 10000
+    table.set(0, "stopped", big)
+    assert len(table.get(0, "stopped")) == state_module.MAX_STRING
+
+
 def test_spread_picks_a_share_of_any_run_of_instance_numbers():
     for start in (0, 137, 10000):
         chosen = sum(rng.spread(9, 77, i) < 0.01 for i in range(start, start + 500))

@@ -448,7 +448,7 @@ class Engine:
 class _Plan:
     """Which per-node values make the bodies of a set of templates differ, read fast from the arrays."""
 
-    __slots__ = ("per_node", "arrays", "facts", "classes", "dynamic")
+    __slots__ = ("per_node", "arrays", "facts", "classes", "dynamic", "state")
 
     def __init__(self, templates: Any, state: StateTable):
         templates = list(templates)
@@ -460,13 +460,14 @@ class _Plan:
         self.facts = "facts" in refs
         self.classes = "classes" in refs
         self.dynamic = any(not template.constant for template in templates)
+        self.state = state
 
     def key(self, node: Node, owner: Any) -> tuple[Any, ...] | None:
         """Equal keys give equal bodies; None when the body is the node's own (it reads its identity)."""
         if self.per_node:
             return None
         slot = node.slot
-        key: tuple[Any, ...] = (id(owner), *[values[slot] for values in self.arrays])
+        key: tuple[Any, ...] = (id(owner), self.state.generation, *[values[slot] for values in self.arrays])
         if self.facts:
             key += (id(node.facts),)
         if self.classes:

@@ -14,13 +14,15 @@ from ..ddl.agent import coerce
 from .expr import render_text
 
 TYPECODES = {"boolean": "b", "integer": "q", "float": "d", "string": "I"}
+MAX_STRING = 4096  # characters a string variable keeps: requests cannot grow a node's state without end
+COMPACT_AT = 65536  # distinct strings before the table drops the ones no node holds any more
 _INT_MIN, _INT_MAX = -(2**63), 2**63 - 1
 
 
 def convert(kind: str, value: Any) -> Any:
     """``value`` as a state variable of type ``kind`` (the type's zero value when it does not fit)."""
     if kind == "string":
-        return render_text(value)
+        return render_text(value)[:MAX_STRING]
     fits, converted = coerce(kind, value)
     if kind == "integer":
         return min(_INT_MAX, max(_INT_MIN, converted)) if fits else 0
@@ -32,11 +34,12 @@ def convert(kind: str, value: Any) -> Any:
 class StateTable:
     """The state of one worker's nodes: ``table.get(slot, "enabled")``, ``table.set(slot, "enabled", False)``."""
 
-    __slots__ = ("size", "types", "arrays", "strings", "string_ids", "readers")
+    __slots__ = ("size", "types", "arrays", "strings", "string_ids", "readers", "generation")
 
     def __init__(self, types: dict[str, str], size: int):
         self.size = size
         self.types = dict(types)
+        self.generation = 0  # bumped when string indexes are renumbered (cached keys of raw values expire)
         self.strings: list[str] = [""]
         self.string_ids: dict[str, int] = {"": 0}
         self.arrays: dict[str, array] = {}
@@ -61,9 +64,27 @@ class StateTable:
     def _intern(self, text: str) -> int:
         index = self.string_ids.get(text)
         if index is None:
+            if len(self.strings) >= COMPACT_AT:
+                self._compact()
             index = self.string_ids[text] = len(self.strings)
             self.strings.append(text)
         return index
+
+    def _compact(self) -> None:
+        """Keep only the strings some node holds (values replaced over time would pile up otherwise)."""
+        used = {0}
+        string_vars = [name for name, kind in self.types.items() if kind == "string"]
+        for name in string_vars:
+            used.update(self.arrays[name])
+        self.generation += 1
+        old = list(self.strings)
+        renumber = {index: new for new, index in enumerate(sorted(used))}
+        self.strings[:] = [old[index] for index in sorted(used)]  # in place: the readers hold this list
+        self.string_ids = {text: index for index, text in enumerate(self.strings)}
+        for name in string_vars:
+            values = self.arrays[name]
+            for slot, index in enumerate(values):
+                values[slot] = renumber[index]
 
     def get(self, slot: int, name: str) -> Any:
         value = self.arrays[name][slot]

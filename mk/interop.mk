@@ -4,7 +4,9 @@
 # and the test PKI; the Ruby code stays in ../shared, the project does not copy it. On a clone
 # without ../shared/real-choria the tier says loudly that it did not run and exits 0; under CI
 # (CI set) a missing harness is a failure. REAL_CHORIA=/path/to/real-choria points elsewhere (a git
-# worktree's ../shared is not the checkout's). About 3 minutes (158 s measured on 2 busy cores).
+# worktree's ../shared is not the checkout's). About 3 minutes (158 s measured on 2 busy cores), plus the
+# playbook differential suite (tests/interop/playbooks: 50 playbooks x real 0.6.0 runner, native, converted,
+# and ansible-lint over the converted plays), run with xdist: about 6 minutes on 2 busy cores.
 
 TEST_TIERS += test-interop
 
@@ -20,5 +22,6 @@ test-interop: venv
 	fi; \
 	start=$$(date +%s); rc=0; \
 	bash "$(REAL_CHORIA)/setup.sh"; \
-	REAL_CHORIA="$(REAL_CHORIA)" $(PYTEST) tests/interop $(INTEROP_PYTEST_ARGS) $(PYTEST_ARGS) || rc=$$?; \
+	REAL_CHORIA="$(REAL_CHORIA)" $(PYTEST) tests/interop --ignore=tests/interop/playbooks $(INTEROP_PYTEST_ARGS) $(PYTEST_ARGS) || rc=$$?; \
+	REAL_CHORIA="$(REAL_CHORIA)" $(PYTEST) tests/interop/playbooks -n auto $(INTEROP_PYTEST_ARGS) $(PYTEST_ARGS) || rc=$$?; \
 	echo "test-interop: $$(( $$(date +%s) - start )) s"; exit $$rc

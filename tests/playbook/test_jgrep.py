@@ -59,9 +59,18 @@ def test_expressions(expression, names):
     assert [d["name"] for d in jgrep(DOCS, expression)] == names
 
 
-@pytest.mark.parametrize("expression", ["and x=1", "idling=", "(a=1", "foo", "a=1 b=2", "", "x=1 or"])
+@pytest.mark.parametrize("expression", ["and x=1", "idling = true", "(a=1", "foo", "a=1 b=2", "", "x=1 or"])
 def test_invalid_expressions_are_reported(expression):
     assert isinstance(validate_expression(expression), str)
+
+
+def test_nothing_after_the_operator_is_nil_as_in_jgrep():
+    """JGrep 1.5.4 splits ``idling=`` (and ``idling==``) on its operators and compares with nil: a missing
+    or null field matches (measured against the real jgrep gem the 0.6.0 runner loads)."""
+    docs = [{"n": 1}, {"n": 2, "idling": None}, {"n": 3, "idling": ""}, {"n": 4, "idling": "="}]
+    assert [d["n"] for d in jgrep(docs, "idling=")] == [1, 2]
+    assert [d["n"] for d in jgrep(docs, "idling==")] == [1, 2]
+    assert [d["n"] for d in jgrep(docs, "idling= and n=1")] == [1]
 
 
 def test_strings_compare_as_strings_and_mappings_never_match_an_order():

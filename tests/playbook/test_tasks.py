@@ -6,10 +6,12 @@ from __future__ import annotations
 import json
 import re
 import urllib.parse
+from pathlib import Path
 
 import pytest
 from pbhelpers import complete
 
+from choria_emulator import ddl
 from choria_emulator.playbook.tasks.webhook import truthy
 
 
@@ -48,12 +50,32 @@ def test_mcollective_success_message_and_reply_data(make_book, network):
     assert all(c["agent"] == "emulated0" and c["action"] == "generate" and c["data"] == {"size": 4} for c in calls)
 
 
-def test_mcollective_failed_replies_fail_the_task(make_book, network):
-    report = run(
-        make_book, [{"mcollective": {"action": "emulated0.nope", "nodes": ["emu-0", "emu-1"]}}], **network.options()
-    )
+def test_mcollective_failed_replies_fail_the_task(make_book, network, tmp_path):
+    # a DDL of our own that declares an action the emulated nodes do not have: the request is sent, every reply fails
+    document = json.loads((Path(ddl.__file__).parent / "emulated0.json").read_text())
+    document["actions"].append({**document["actions"][0], "action": "nope", "input": {}})
+    (tmp_path / "emulated0.json").write_text(json.dumps(document))
+    tasks = [{"mcollective": {"action": "emulated0.nope", "nodes": ["emu-0", "emu-1"]}}]
+    report = run(make_book, tasks, **network.options(extra={"ddl_path": [str(tmp_path)]}))
     assert re.fullmatch(r"Failed request [0-9a-f]{32} for emulated0#nope on 2 failed node\(s\)", result(report)["msg"])
     assert report["report"]["success"] is False
+
+
+def test_mcollective_action_not_in_the_ddl_fails_before_any_request(make_book, network):
+    """As 0.6.0's RPC client validates a request against the agent's DDL before sending it."""
+    mark = len(network.audit_lines())
+    tasks = [
+        {"mcollective": {"action": "emulated0.nope", "nodes": ["emu-0"], "fail_ok": True}},
+        {"mcollective": {"action": "rpcutil.get_fact", "nodes": ["emu-0"]}},
+    ]
+    report = run(make_book, tasks, **network.options())
+    assert [t["msg"] for t in report["tasks"]] == [
+        "Could not create request for emulated0#nope: MCollective::DDLValidationError: "
+        "Attempted to call action nope for emulated0 but it's not declared in the DDL",
+        "Could not create request for rpcutil#get_fact: MCollective::DDLValidationError: "
+        "Action get_fact needs a fact argument",
+    ]
+    assert network.calls_since(mark) == []
 
 
 def test_mcollective_no_responses_fail_the_task(make_book, network):

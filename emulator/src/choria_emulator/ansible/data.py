@@ -33,11 +33,11 @@ def _operate(stores: DataStores, op: str, path: str | None, params: dict[str, An
     if not path:
         raise ActionError(f"op {op} needs a path")
     if op == "write":
-        stores.write(path, plain(params.get("value")))
-        return {"changed": True, "msg": f"Wrote value to {path}", "value": params.get("value")}
+        written = stores.write(path, plain(params.get("value")))
+        return {"changed": True, "msg": f"Wrote value to {path}", "value": written}
     if op == "delete":
-        stores.delete(path)
-        return {"changed": True, "msg": f"Deleted data item {path}"}
+        deleted = stores.delete(path)
+        return {"changed": True, "msg": f"Deleted data item {path}", "value": deleted}
     if op == "read":
         return {"changed": False, "value": stores.read(path)}
     if op == "lock":

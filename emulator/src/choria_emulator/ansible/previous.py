@@ -60,7 +60,7 @@ def _shell(result: dict[str, Any], meta: dict[str, Any]) -> tuple[bool, str, lis
 def _data(result: dict[str, Any], meta: dict[str, Any]) -> tuple[bool, str, list[Any]]:
     if result.get("failed"):
         return False, str(result.get("msg", "")), []
-    return True, str(result.get("msg", "")), [result.get("value")] if meta.get("action") == "write" else []
+    return True, str(result.get("msg", "")), [result.get("value")]  # what the store returned, as in 0.6.0
 
 
 def outcome(result: dict[str, Any], meta: dict[str, Any]) -> tuple[bool, str, list[Any], float]:
@@ -98,7 +98,7 @@ def previous_task(result: Any, item: str, meta: Any = None) -> Any:
         ]
     if item == "description":
         return meta.get("description", f"{meta.get('type')} task")
-    ran = meta.get("tries", 1) != 0 and isinstance(result, dict) and not result.get("skipped")
+    ran = isinstance(result, dict) and not result.get("skipped")
     if not ran:
         return {"success": False, "msg": NOT_RUN, "message": NOT_RUN, "data": [], "runtime": 0}[item]
     success, msg, data, runtime = outcome(plain(result), meta)

@@ -27,6 +27,8 @@ class NodeSetError(ValueError):
         self.node_set = node_set
         self.reason = reason if reason is not None else message
         self.problems = list(problems or [])
+        # what discovery found before the failure, set by name (a playbook's report keeps it, as 0.6.0's did)
+        self.discovered: dict[str, list[str]] = {}
 
     @classmethod
     def in_set(cls, node_set: str, reason: str) -> NodeSetError:

@@ -47,7 +47,9 @@ def _resolve(source: Source, ctx: NodeSetContext) -> ResolvedNodeSet:
         ctx.log.debug("Limiting node set %s to %d nodes from %d", name, limit, len(nodes))
         nodes = nodes[:limit]
     if not settings["empty_ok"] and len(nodes) < settings["at_least"]:
-        raise NodeSetError(f"Node set {name} needs at least {settings['at_least']} nodes, got {len(nodes)}", name)
+        error = NodeSetError(f"Node set {name} needs at least {settings['at_least']} nodes, got {len(nodes)}", name)
+        error.discovered[name] = nodes
+        raise error
     ctx.log.info("Discovered %d node(s) in node set %s", len(nodes), name)
     hostvars = {n: found.hostvars[n] for n in nodes if n in found.hostvars}
     return ResolvedNodeSet(name, nodes, hostvars, source.type, found.collective)
@@ -68,9 +70,15 @@ def resolve_node_sets(specs: Mapping[str, Mapping[str, Any]], ctx: NodeSetContex
     for name, spec in specs.items():  # validate everything before discovering anything, as upstream
         sources[str(name)] = build_source(str(name), spec, ctx)
         _settings(str(name), spec)
-    resolved = {name: _resolve(source, ctx) for name, source in sources.items()}
-    check_connectivity(resolved, {n: _settings(n, s.opts.spec)["test"] for n, s in sources.items()}, ctx)
-    check_uses(resolved, {n: _settings(n, s.opts.spec)["uses"] for n, s in sources.items()}, ctx)
+    resolved: dict[str, ResolvedNodeSet] = {}
+    try:
+        for name, source in sources.items():
+            resolved[name] = _resolve(source, ctx)
+        check_connectivity(resolved, {n: _settings(n, s.opts.spec)["test"] for n, s in sources.items()}, ctx)
+        check_uses(resolved, {n: _settings(n, s.opts.spec)["uses"] for n, s in sources.items()}, ctx)
+    except NodeSetError as exc:
+        exc.discovered = {**{name: list(found.nodes) for name, found in resolved.items()}, **exc.discovered}
+        raise
     return resolved
 
 

@@ -28,7 +28,7 @@ class JGrepError(ValueError):
 class Statement:
     path: list[str]
     op: str
-    value: str
+    value: str | None  # None: nothing after the operator, which JGrep reads as nil (a missing or null field)
 
 
 @dataclass
@@ -107,9 +107,7 @@ def _scan(expression: str) -> list[Token]:
         path = re.match(r"[^\s()\[\]=<>!]+", expression[i:])
         if not path:
             raise JGrepError(f"Error at column {i + 1}. Unexpected '{char}'")
-        i += len(path.group(0))
-        while i < n and expression[i] == " ":
-            i += 1
+        i += len(path.group(0))  # JGrep: a statement is one word, no spaces around its operator
         op = next((o for o in OPERATORS if expression.startswith(o, i)), None)
         if op is None:
             raise JGrepError(
@@ -117,8 +115,6 @@ def _scan(expression: str) -> list[Token]:
                 "expected field=value, field<value, +field or -field"
             )
         i += len(op)
-        while i < n and expression[i] == " ":
-            i += 1
         value, i = _scan_value(expression, i, start)
         tokens.append(
             Token("statement", expression[start:i], start + 1, Statement(path.group(0).split("."), op, value))
@@ -126,10 +122,12 @@ def _scan(expression: str) -> list[Token]:
     return tokens
 
 
-def _scan_value(expression: str, i: int, start: int) -> tuple[str, int]:
-    n = len(expression)
-    if i >= n:
-        raise JGrepError(f"Error at column {start + 1}. The statement has no value")
+def _scan_value(expression: str, i: int, start: int) -> tuple[str | None, int]:
+    """The value after the operator. Nothing (or only more operator characters, ``value==``) is JGrep's
+    nil: Ruby's ``split`` on the operators leaves no value, and a missing field equals nil."""
+    empty = re.match(r"[=<>]*(?=$|[\s()\[\]])", expression[i:])
+    if empty is not None:
+        return None, i + len(empty.group(0))
     quote = expression[i]
     if quote in "\"'":
         end = expression.find(quote, i + 1)
@@ -290,7 +288,9 @@ def _strip(node: Node, prefix: int) -> Node:
     return BoolOp(node.op, _strip(node.left, prefix), _strip(node.right, prefix))
 
 
-def _compare(actual: Any, op: str, raw: str) -> bool:
+def _compare(actual: Any, op: str, raw: str | None) -> bool:
+    if raw is None:  # JGrep: nil equals a missing or null field; nil does not order
+        return (actual is _MISSING or actual is None) if op == "=" else False
     if raw == "null":
         return (actual is _MISSING or actual is None) if op == "=" else False
     if actual is _MISSING or isinstance(actual, (dict, list)):

@@ -201,9 +201,11 @@ class Playbook:
         )
         if self.options.discovery_timeout is not None:
             context.discovery_timeout = self.options.discovery_timeout
+        self.nodes = {str(name): [] for name in specs}  # every set, filled as discovery goes (the report's nodes)
         try:
             resolved = resolve_node_sets(plain(specs), context)
         except NodeSetError as exc:
+            self.nodes.update(exc.discovered)
             raise PlaybookError(str(exc)) from None
         self.nodes = {name: list(found.nodes) for name, found in resolved.items()}
 

@@ -84,6 +84,11 @@ class Services:
         return self._config
 
     @property
+    def ddl_path(self) -> list[str]:
+        """Directories of agent JSON DDLs besides ``$CHORIA_DDL_PATH`` (``--ddl-path``)."""
+        return list(self.options.extra.get("ddl_path") or [])
+
+    @property
     def caller_id(self) -> str:
         return self.client_config.callerid
 

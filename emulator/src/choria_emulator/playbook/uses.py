@@ -26,19 +26,41 @@ class DDLNotFound(PlaybookError):
     ruby_class = "MCollective::DDLValidationError"
 
 
-def ddl_version(agent: str, search: list[str] | None = None) -> str:
+def find_ddl(agent: str, search: list[str] | None = None) -> dict[str, Any]:
+    """The JSON DDL of ``agent``: ``$CHORIA_DDL_PATH``, then ``search``, then the DDLs the emulator ships."""
     dirs = [d for d in os.environ.get("CHORIA_DDL_PATH", "").split(":") if d] + list(search or [])
     for directory in dirs:
         path = Path(directory).expanduser() / f"{agent}.json"
         if path.is_file():
             try:
-                return str(json.loads(path.read_text())["metadata"]["version"])
+                document = json.loads(path.read_text())
+                document["metadata"]["version"]  # noqa: B018 - a DDL without a version is not one
+                return dict(document)
             except (OSError, ValueError, KeyError, TypeError) as exc:
                 raise DDLNotFound(f"Cannot read the DDL {path}: {exc}") from None
     try:
-        return str(ddl.metadata(agent)["version"])
+        return ddl.load(agent)
     except (FileNotFoundError, KeyError, ValueError):
         raise DDLNotFound(f"Can't find DDL for agent plugin '{agent}'") from None
+
+
+def ddl_version(agent: str, search: list[str] | None = None) -> str:
+    return str(find_ddl(agent, search)["metadata"]["version"])
+
+
+def validate_request(agent: str, action: str, arguments: dict[str, Any], search: list[str] | None = None) -> None:
+    """MCollective's ``validate_rpc_request`` before a request is sent: the action is in the agent's DDL and
+    every input it requires is given (an agent without a DDL here is not checked)."""
+    try:
+        document = find_ddl(agent, search)
+    except DDLNotFound:
+        return
+    actions = {str(a.get("action")): a for a in document.get("actions") or []}
+    if action not in actions:
+        raise DDLNotFound(f"Attempted to call action {action} for {agent} but it's not declared in the DDL")
+    for name, spec in (actions[action].get("input") or {}).items():
+        if not (spec or {}).get("optional", False) and name not in arguments:
+            raise DDLNotFound(f"Action {action} needs a {name} argument")
 
 
 class Uses:

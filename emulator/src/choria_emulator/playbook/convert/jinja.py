@@ -82,13 +82,13 @@ def previous_expression(item: str, scope: Scope) -> tuple[str, str]:
     kind = PREVIOUS_KINDS.get(item, "text")
     if scope.previous is None:
         return NO_PREVIOUS[item], kind
-    if scope.previous == DYNAMIC:
-        meta = "choria_previous_task"
-    else:
-        scope.referenced.add(scope.previous)
-        if item == "description":  # Choria keeps the raw, untemplated description
-            return literal(scope.descriptions[scope.previous]), kind
-        meta = attr("choria_tasks", scope.previous)
+    if scope.previous == DYNAMIC:  # whichever task ran last, if any did
+        filtered = f"previous_task({literal(item)}, choria_previous_task)"
+        return f"(choria_previous | default(none) | chorialab.choria.{filtered})", kind
+    scope.referenced.add(scope.previous)
+    if item == "description":  # Choria keeps the raw, untemplated description
+        return literal(scope.descriptions[scope.previous]), kind
+    meta = attr("choria_tasks", scope.previous)
     return f"(choria_previous | chorialab.choria.previous_task({literal(item)}, {meta}))", kind
 
 

@@ -20,7 +20,7 @@ from ..stores import parse_path
 from ..tasks.slack import ICON
 from ..tasks.webhook import USER_AGENT, truthy
 from ..yamlload import plain
-from .jinja import ConvertError, Scope, escape, inner, is_template, literal, translate
+from .jinja import DYNAMIC, ConvertError, Previous, Scope, escape, inner, is_template, literal, translate
 from .names import task_name
 
 # Commands ansible-lint would rather see as modules; a converted task runs what Choria ran.
@@ -55,8 +55,9 @@ class TaskMapper:
         return f"t{self._count}"
 
     # -- common -----------------------------------------------------------------------------
-    def convert(self, kind: str, props: dict[str, Any], mark: bool = False) -> tuple[str, list[dict[str, Any]]]:
-        """``(task id, Ansible tasks)``; ``mark`` names the task in its ``vars`` for a dynamic previous_task."""
+    def convert(self, kind: str, props: dict[str, Any], mark: bool = False) -> tuple[Previous, list[dict[str, Any]]]:
+        """``(what previous_task means after it, Ansible tasks)``: the task's id, unless it never runs
+        (``tries: 0``); ``mark`` names the task in its ``vars`` for a dynamic previous_task."""
         props = dict(props or {})
         handler: Callable[[dict[str, Any], str], dict[str, Any]] | None = getattr(self, f"_{kind}", None)
         if handler is None:
@@ -75,13 +76,16 @@ class TaskMapper:
         self.meta[task_id] = meta
         name = task_name(kind, props, self.scope)
         if tries < 1:
-            meta["tries"] = 0
+            # Choria never runs it, so nothing is appended to the results: previous_task stays what it was
+            previous = self.scope.previous
             task = {
                 "name": name,
                 "ansible.builtin.fail": {"msg": f"{description}: tries is {tries}, so the task never runs and fails"},
-                "register": "choria_previous",
             }
-            return task_id, [self._marked(task, task_id, mark)]
+            del self.meta[task_id]
+            if previous is None or previous == DYNAMIC:
+                return previous, [task]
+            return previous, [self._marked(task, previous, mark)]
         task = {"name": name, **handler(props, task_id)}
         retried_by_action = kind in ("mcollective", "mcollective_assert")
         registers = "register" in task or not ("ansible.builtin.set_fact" in task or "block" in task)
@@ -344,7 +348,16 @@ class TaskMapper:
     def _fact_data(self, action: str, key: str, store: str, item: str, kind: str, value: Any) -> dict[str, Any]:
         """A memory or environment store item, kept in a fact of the play (one process: nothing else shares it)."""
         message = f"Wrote value to {key}" if action == "write" else f"Deleted data item {key}"
-        outcome = {"success": True, "msg": message, "data": ["{{ choria_value }}"] if action == "write" else []}
+        if kind == "memory":
+            old = f"choria_memory[{literal(store)}][{literal(item)}] | default(none)"
+        else:
+            name = f"{(self.stores[store] or {}).get('prefix') or ''}{item}"
+            old = (
+                f"choria_environment[{literal(name)}] | default(lookup('ansible.builtin.env', {literal(name)}) or none)"
+            )
+        # the data is what Ruby's store returned: the value written, or the one a delete removed
+        data = "{{ choria_value }}" if action == "write" else "{{ " + old + " }}"
+        outcome = {"success": True, "msg": message, "data": [data]}
         if kind == "memory":
             holder = f"choria_memory[{literal(store)}]"
             updated = (

@@ -34,8 +34,12 @@ class _Dumper(yaml.SafeDumper):
 
 
 def _str(dumper: yaml.SafeDumper, value: str) -> yaml.ScalarNode:
+    """Multi-line text as a literal block, or folded where a line is too long for one (it reads back the same)."""
     text = str.__str__(value)
-    return dumper.represent_scalar("tag:yaml.org,2002:str", text, style="|" if "\n" in text else None)
+    style = None
+    if "\n" in text:
+        style = "|" if max(map(len, text.splitlines())) <= WIDTH - 20 else ">"
+    return dumper.represent_scalar("tag:yaml.org,2002:str", text, style=style)
 
 
 _Dumper.add_representer(str, _str)

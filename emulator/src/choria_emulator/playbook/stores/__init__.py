@@ -120,10 +120,10 @@ class DataStores:
         self._debug(f"Storing data in key {key} within data store {store}")
         return self[store].write(key, value)
 
-    def delete(self, path: str) -> None:
+    def delete(self, path: str) -> Any:
         store, key = parse_path(path)
         self._debug(f"Deleting key {key} from data store {store}")
-        self[store].delete(key)
+        return self[store].delete(key)
 
     def lock(self, path: str) -> None:
         store, key = parse_path(path)

@@ -53,7 +53,9 @@ class DataStore:
     def write(self, key: str, value: Any) -> Any:
         raise NotImplementedStoreError(f"write not implemented in {self.class_name}")
 
-    def delete(self, key: str) -> None:
+    def delete(self, key: str) -> Any:
+        """Remove ``key``; returns what Ruby's store returned (the old value for memory and environment, else nil),
+        which the ``data`` task reports as its data."""
         raise NotImplementedStoreError(f"delete not implemented in {self.class_name}")
 
     def lock(self, key: str, timeout: float) -> None:

@@ -26,5 +26,5 @@ class EnvironmentStore(DataStore):
         os.environ[f"{self.prefix}{key}"] = as_text(value)
         return self.read(key)
 
-    def delete(self, key: str) -> None:
-        os.environ.pop(f"{self.prefix}{key}", None)
+    def delete(self, key: str) -> Any:
+        return os.environ.pop(f"{self.prefix}{key}", None)

@@ -32,8 +32,8 @@ class MemoryStore(DataStore):
         self.data[key] = copy.deepcopy(value)
         return self.read(key)
 
-    def delete(self, key: str) -> None:
-        self.data.pop(key, None)
+    def delete(self, key: str) -> Any:
+        return self.data.pop(key, None)
 
     def lock(self, key: str, timeout: float) -> None:
         with self._guard:

@@ -29,10 +29,12 @@ class DataTask(Task):
     def run(self) -> TaskOutcome:
         stores = self.playbook.data_stores
         try:
+            # the data is what the store's write or delete returned, as in 0.6.0 (the old value after a
+            # memory or environment delete, nothing from a shell store)
             if self.action == "write":
-                stores.write(self.key, self.value)
-                return True, f"Wrote value to {self.key}", [self.value]
-            stores.delete(self.key)
-            return True, f"Deleted data item {self.key}", []
+                written = stores.write(self.key, self.value)
+                return True, f"Wrote value to {self.key}", [written]
+            deleted = stores.delete(self.key)
+            return True, f"Deleted data item {self.key}", [deleted]
         except Exception as exc:  # any store error fails the task with its class (§2.7)
             return False, f"Could not perform {self.action} on data {self.key}: {describe(exc)}", []

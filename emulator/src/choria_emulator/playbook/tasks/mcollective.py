@@ -8,6 +8,7 @@ from .. import jgrep
 from ..aggregate import summarize
 from ..errors import describe
 from ..rubyfmt import inspect, to_json
+from ..uses import validate_request
 from ..yamlload import plain
 from .base import Task, TaskOutcome
 
@@ -55,6 +56,7 @@ class McollectiveTask(Task):
     def run(self) -> TaskOutcome:
         self.log.info(f"Starting request for {self.agent}#{self.action} against {len(self.nodes)} nodes")
         try:
+            validate_request(self.agent, self.action, self.properties, self.playbook.services.ddl_path)
             batch = int(self.batch_size) if self.batch_size else None
             result = self.playbook.services.rpc(
                 self.agent,

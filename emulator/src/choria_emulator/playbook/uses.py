@@ -34,7 +34,8 @@ def find_ddl(agent: str, search: list[str] | None = None) -> dict[str, Any]:
         if path.is_file():
             try:
                 document = json.loads(path.read_text())
-                document["metadata"]["version"]  # noqa: B018 - a DDL without a version is not one
+                if "version" not in document["metadata"]:
+                    raise KeyError("metadata.version")  # a DDL without a version is not one
                 return dict(document)
             except (OSError, ValueError, KeyError, TypeError) as exc:
                 raise DDLNotFound(f"Cannot read the DDL {path}: {exc}") from None

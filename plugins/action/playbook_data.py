@@ -20,6 +20,7 @@ class ActionModule(ChoriaAction):
         owner={"type": "str"},
         playbook={"type": "str"},
         servers={"type": "list", "elements": "str"},
+        config_file={"type": "path"},
     )
     REQUIRED_IF = [
         ["op", "write", ["path", "value"]],

@@ -88,6 +88,10 @@ class LookupModule(LookupBase):
             stores=self._var(variables, "choria_data_stores", {}) or {},
             memory=self._var(variables, "choria_memory", {}) or {},
             environment=self._var(variables, "choria_environment", {}) or {},
+            connection={
+                "servers": self._var(variables, "choria_servers"),
+                "config_file": self._var(variables, "choria_config_file"),
+            },
         )
         if self.get_option("check"):
             return [choria.check_inputs(play)]

@@ -16,7 +16,7 @@ description:
 author:
   - chorialab (@chorialab)
 extends_documentation_fragment:
-  - chorialab.choria.connection
+  - chorialab.choria.connection.controller
   - chorialab.choria.attributes
   - chorialab.choria.attributes.actiongroup_choria
 attributes:

@@ -51,9 +51,15 @@ options:
     description: Playbook name, recorded in lock values.
     type: str
   servers:
-    description: NATS servers for C(nats_kv) stores that do not name their own.
+    description:
+      - NATS servers for C(nats_kv) stores that do not name their own.
+      - Without it, the servers of the Choria client configuration (O(config_file), else E(CHORIA_CONFIG), else
+        C(~/.choriarc), else C(/etc/choria/client.conf)), else C(127.0.0.1:4222), as a playbook run uses its broker.
     type: list
     elements: str
+  config_file:
+    description: A Choria client configuration file to take the servers from (see O(servers)).
+    type: path
 """
 
 EXAMPLES = r"""

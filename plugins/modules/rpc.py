@@ -19,7 +19,7 @@ description:
 author:
   - chorialab (@chorialab)
 extends_documentation_fragment:
-  - chorialab.choria.connection
+  - chorialab.choria.connection.controller
   - chorialab.choria.discovery
   - chorialab.choria.attributes
   - chorialab.choria.attributes.actiongroup_choria

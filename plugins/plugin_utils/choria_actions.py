@@ -30,8 +30,12 @@ FILTER_SPEC = {
 
 
 def with_connection(spec):
-    """``spec`` plus the connection options every member of the action group takes."""
+    """``spec`` plus the connection options every member of the action group takes (doc fragment
+    ``chorialab.choria.connection.controller``): no defaults for the broker and TLS, so what a task does
+    not say comes from the user's Choria configuration, resolved by ``choria_emulator.ansible``."""
     merged = connection_argument_spec()
+    for name in ("servers", "tls", "tls_verify"):
+        merged[name].pop("default", None)
     merged["config_file"] = {"type": "path"}
     merged.update(spec)
     return merged

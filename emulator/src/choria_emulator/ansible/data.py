@@ -11,6 +11,7 @@ from ..playbook.runtime import RunOptions, Services
 from ..playbook.stores import DataStores, StoreContext
 from ..playbook.yamlload import plain
 from .errors import ActionError
+from .settings import client_config
 
 
 def open_stores(params: dict[str, Any]) -> tuple[DataStores, Services]:
@@ -21,9 +22,13 @@ def open_stores(params: dict[str, Any]) -> tuple[DataStores, Services]:
         loop=services.loop,
         owner=str(params.get("owner") or uuid.uuid4()),
     )
+    declared = plain(params.get("stores") or {})
     if params.get("servers"):
         context.nats_servers = list(params["servers"])
-    stores = DataStores(context).from_hash(plain(params.get("stores") or {}))
+    elif any((spec or {}).get("type") == "nats_kv" and not (spec or {}).get("servers") for spec in declared.values()):
+        # a nats_kv store without servers uses the run's broker, as natively: the Choria settings' servers
+        context.nats_servers = list(client_config(params).servers)
+    stores = DataStores(context).from_hash(declared)
     return stores, services
 
 

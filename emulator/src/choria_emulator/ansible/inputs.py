@@ -92,6 +92,7 @@ class PlayInputs:
     stores: dict[str, Any] = field(default_factory=dict)
     memory: dict[str, Any] = field(default_factory=dict)
     environment: dict[str, Any] = field(default_factory=dict)
+    connection: dict[str, Any] = field(default_factory=dict)  # choria_servers / choria_config_file, for nats_kv
 
     def kind(self, name: str) -> str:
         try:
@@ -144,7 +145,12 @@ def resolve_input(play: PlayInputs, name: str) -> Any:
         inputs = play.engine()
         inputs.supply(play.values(), validate=False)
         return inputs[name]
-    stores, services = open_stores({"stores": play.stores})
+    servers = (play.connection or {}).get("servers")
+    settings = {
+        "servers": [servers] if isinstance(servers, str) else servers,
+        "config_file": (play.connection or {}).get("config_file"),
+    }
+    stores, services = open_stores({"stores": play.stores, **settings})
     try:
         for store, spec in (play.stores or {}).items():
             kind = (spec or {}).get("type")

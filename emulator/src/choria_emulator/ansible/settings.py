@@ -1,7 +1,7 @@
 """The connection settings of a plugin call, resolved once, as the CLI and the native runner do.
 
-The options of the ``chorialab.choria.connection`` doc fragment override single settings; the
-rest comes from the Choria client config (``config_file``, else ``$CHORIA_CONFIG``, else
+The options of the ``chorialab.choria.connection.controller`` doc fragment override single settings;
+the rest comes from the Choria client config (``config_file``, else ``$CHORIA_CONFIG``, else
 ``~/.choriarc``, else ``/etc/choria/client.conf``), else the defaults (``nats://127.0.0.1:4222``).
 """
 
@@ -20,9 +20,11 @@ def client_config(params: dict[str, Any]) -> ClientConfig:
     return ClientConfig.load(
         servers=list(servers) if servers else None,
         config_file=params.get("config_file"),
-        search_default_files=bool(params.get("config_file")),
-        tls=True if params.get("tls") else None,
-        tls_verify=params.get("tls_verify") if params.get("tls") else None,
+        search_default_files=True,
+        tls=params.get("tls"),
+        # with tls given here, not verifying is the documented default (the original --tls); a config file's own
+        # TLS settings verify
+        tls_verify=params.get("tls_verify") if params.get("tls_verify") is not None or not params.get("tls") else False,
         tls_ca=params.get("tls_ca"),
         tls_cert=params.get("tls_cert"),
         tls_key=params.get("tls_key"),

@@ -39,6 +39,10 @@ MODULE_DEFAULTS = {
         "timeout": "{{ choria_rpc_timeout | default(omit) }}",
         "discovery_timeout": "{{ choria_discovery_timeout | default(omit) }}",
     },
+    "chorialab.choria.playbook_data": {
+        "servers": "{{ choria_servers | default(omit) }}",
+        "config_file": "{{ choria_config_file | default(omit) }}",
+    },
     "chorialab.choria.discover": {
         "timeout": "{{ choria_rpc_timeout | default(omit) }}",
         "discovery_timeout": "{{ choria_discovery_timeout | default(omit) }}",

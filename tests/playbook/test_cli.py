@@ -139,7 +139,7 @@ def test_show_prints_inputs_node_sets_and_tasks():
     assert "--cluster" in done.stdout and "--target_version" in done.stdout
     assert "servers" in done.stdout and "mcollective_assert" in done.stdout
     as_json = json.loads(
-        cli("show", str(sample("mcollective-choria__spec_fixtures_playbooks__playbook.yaml")), "--json").stdout
+        cli("show", str(sample("mcollective-choria__spec_fixtures_playbooks@0.6.0__playbook.yaml")), "--json").stdout
     )
     assert list(as_json["tasks"]) == ["tasks", "on_success", "pre_task"]
     assert as_json["locks"] == ["mem_store/playbook", "mem_store/choria/locks/playbook/test_playbook"]

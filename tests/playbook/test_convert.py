@@ -288,3 +288,20 @@ def _write(tmp_path: Path, data: dict) -> Path:
     path = tmp_path / "choria.yaml"
     path.write_text(dump_yaml(data))
     return path
+
+
+def test_node_groups_can_be_skipped_for_large_fleets(tmp_path, collections, network):
+    data = complete(
+        {
+            "nodes": {"uk": {"type": "mcollective", "facts": ["country=uk"]}},
+            "tasks": [{"mcollective": {"action": "rpcutil.ping", "nodes": "{{{ nodes.uk }}}"}}],
+        }
+    )
+    site = tmp_path / "site.yml"
+    convert_file(_write(tmp_path, data), site)
+    settings = {"choria_servers": [network.url], "choria_discovery_timeout": 0.5}
+    grouped = ansible_playbook(collections, site, settings)
+    skipped = ansible_playbook(collections, site, {**settings, "choria_node_groups": False})
+    assert grouped.ok and skipped.ok, grouped.stdout[-3000:] + skipped.stdout[-3000:]
+    assert "changed: [localhost] => (item=uk: emu-0)" in grouped.stdout.replace("emu-2", "emu-0")
+    assert "TASK [Node sets as groups]" in skipped.stdout and "(item=" not in skipped.stdout  # not one iteration

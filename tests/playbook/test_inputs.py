@@ -233,6 +233,15 @@ def test_invalid_input_type_is_named():
         cli_type("Rspec", "x")
 
 
+def test_invalid_input_type_is_printed_as_ruby_does():
+    """0.6.0's "%s": nothing for a missing type (measured: ``Invalid input type  given for input cluster``), a
+    symbol without its colon."""
+    with pytest.raises(PlaybookError, match="^Invalid input type  given for input x$"):
+        cli_type(None, "x")
+    with pytest.raises(PlaybookError, match="^Invalid input type rspec given for input x$"):
+        cli_type(load_yaml("t: :rspec")["t"], "x")
+
+
 def test_quoted_colon_string_type_is_invalid_but_the_symbol_is_valid():
     data = load_yaml('a:\n  type: :string\nb:\n  type: ":string"\n')
     assert isinstance(data["a"]["type"], Symbol)

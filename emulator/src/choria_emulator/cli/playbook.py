@@ -14,6 +14,7 @@ from typing import Any
 
 from ..playbook import Playbook, PlaybookError, PlaybookInvalid, RunOptions, summary
 from ..playbook.inputs import CLIOption
+from ..playbook.lint import lint
 from ..playbook.report import to_jsonable
 from ..playbook.yamlload import load_yaml, plain
 from .common import CLIError, add_client_options, client_config
@@ -251,21 +252,27 @@ def write_report(path: str, report: dict[str, Any]) -> None:
 
 
 # -- validate / show ------------------------------------------------------------------------
-def validate(args: argparse.Namespace) -> int:
-    from ..playbook.lint import lint
-
-    book = _load(args.file, RunOptions(quiet=True))
+def checked(path: str) -> tuple[Playbook, int]:
+    """The playbook and ``playbook validate``'s verdict: warnings and errors on stderr, 1 when it is invalid."""
+    book = _load(path, RunOptions(quiet=True))
     errors, warnings = lint(book)
     for warning in warnings:
         print(f"warning: {warning}", file=sys.stderr)
-    if errors:
-        for error in errors:
-            print(f"error: {error}", file=sys.stderr)
-        print(
-            f"{args.file}: Playbook is not in a valid format ({len(errors)} problem{'s' if len(errors) > 1 else ''})",
-            file=sys.stderr,
-        )
-        return 1
+    if not errors:
+        return book, 0
+    for error in errors:
+        print(f"error: {error}", file=sys.stderr)
+    print(
+        f"{path}: Playbook is not in a valid format ({len(errors)} problem{'s' if len(errors) > 1 else ''})",
+        file=sys.stderr,
+    )
+    return book, 1
+
+
+def validate(args: argparse.Namespace) -> int:
+    book, status = checked(args.file)
+    if status:
+        return status
     described = book.describe()
     tasks = sum(len(t) for t in described["tasks"].values())
     counts = f"{len(described['inputs'])} input(s), {len(described['nodes'])} node set(s), {tasks} task(s)"
@@ -273,8 +280,19 @@ def validate(args: argparse.Namespace) -> int:
     return 0
 
 
+def input_kind(props: dict[str, Any]) -> str:
+    if props.get("dynamic"):
+        return "dynamic"
+    if props.get("data"):
+        return "data-backed"
+    return "required" if props.get("required", True) else "optional"
+
+
 def show(args: argparse.Namespace) -> int:
-    book = _load(args.file, RunOptions(quiet=True))
+    """What the playbook holds; an invalid playbook is refused as ``validate`` refuses it."""
+    book, status = checked(args.file)
+    if status:
+        return status
     described = book.describe()
     if args.json:
         print(json.dumps(described, indent=2, default=str))
@@ -284,22 +302,12 @@ def show(args: argparse.Namespace) -> int:
     print(f"  {meta['description']}")
     print()
     print("Inputs:")
-    flags = {}
-    try:
-        flags = {o.input: o.flag for o in book.inputs.cli_options()}
-    except PlaybookError as exc:
-        print(f"  (invalid: {exc})")
+    flags = {o.input: o.flag for o in book.inputs.cli_options()}
     for name, props in described["inputs"].items():
-        kind = (
-            "dynamic"
-            if props.get("dynamic")
-            else ("data-backed" if props.get("data") else ("required" if props.get("required", True) else "optional"))
-        )
         default = f" default {json.dumps(props['default'])}" if "default" in props else ""
-        print(
-            f"  {flags.get(name, '(store only)'):<24} {props.get('type', '?')!s:<8} {kind}{default}  "
-            f"{props.get('description') or ''}"
-        )
+        given = flags.get(name, f"{name} (no flag)")  # dynamic: true inputs only come from their store
+        kind = f"{props.get('type', '?')!s:<8} {input_kind(props)}{default}"
+        print(f"  {given:<24} {kind}  {props.get('description') or ''}")
     print()
     print("Node sets:")
     for name, spec in described["nodes"].items():

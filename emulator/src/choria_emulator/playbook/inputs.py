@@ -13,6 +13,7 @@ from typing import TYPE_CHECKING, Any
 
 from . import validators
 from .errors import PlaybookError, ValidatorError, describe
+from .rubyfmt import to_s
 from .yamlload import Symbol
 
 if TYPE_CHECKING:
@@ -38,8 +39,8 @@ def cli_type(declared: Any, name: str) -> str:
         for candidate in accepted:
             if declared == candidate and isinstance(declared, Symbol) == isinstance(candidate, Symbol):
                 return kind
-    shown = f":{declared}" if isinstance(declared, Symbol) else declared
-    raise PlaybookError(f"Invalid input type {shown} given for input {name}")
+    # Ruby's "%s": nothing for a missing type, a symbol's name without its colon
+    raise PlaybookError(f"Invalid input type {to_s(declared)} given for input {name}")
 
 
 @dataclass

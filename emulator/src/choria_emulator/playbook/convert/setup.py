@@ -157,14 +157,16 @@ def discovery_tasks(nodes: dict[str, Any], uses: dict[str, str], node_sets: Any)
         tasks.append(
             {
                 "#": "groups named after the node sets, for plays that target them; the tasks below use "
-                "choria_nodes, which keeps the order discovery gave",
+                "choria_nodes, which keeps the order discovery gave. add_host runs once per node: "
+                "-e choria_node_groups=false skips it for large fleets",
                 "name": "Node sets as groups",
                 "ansible.builtin.add_host": {
                     "name": "{{ item.1 }}",
                     "groups": "{{ item.0.key }}",
                     "choria_identity": "{{ item.1 }}",
                 },
-                "loop": "{{ choria_discovery.node_sets | dict2items | subelements('value') }}",
+                "loop": "{{ (choria_discovery.node_sets | dict2items | subelements('value')) "
+                "if (choria_node_groups | default(true) | bool) else [] }}",
                 "loop_control": {"label": "{{ item.0.key }}: {{ item.1 }}"},
             }
         )

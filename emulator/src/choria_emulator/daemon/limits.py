@@ -33,7 +33,7 @@ def raise_open_files(log: logging.Logger) -> int:
     soft, hard = resource.getrlimit(resource.RLIMIT_NOFILE)
     target = _cap(hard)
     if soft >= target:
-        log.info("open files: the soft limit is already the hard limit, %d", soft)
+        log.debug("open files: the soft limit is already the hard limit, %d", soft)
         return soft
     try:
         resource.setrlimit(resource.RLIMIT_NOFILE, (target, hard))

@@ -123,10 +123,6 @@ def find_subcommand(pid_file: str, subcommand: str) -> int | None:
     return find_process(pid_file, lambda argv: subcommand_args(argv, subcommand) is not None)
 
 
-def _emulate_args(argv: list[str]) -> list[str] | None:
-    return subcommand_args(argv, "emulate")
-
-
 def find_emulator(files: EmulatorFiles) -> int | None:
     return find_subcommand(files.pid_file, "emulate")
 

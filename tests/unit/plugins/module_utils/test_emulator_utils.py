@@ -11,12 +11,12 @@ from pathlib import Path
 import pytest
 from ansible_collections.chorialab.choria.plugins.module_utils.connection import parse_servers
 from ansible_collections.chorialab.choria.plugins.module_utils.emulator import (
-    _emulate_args,
     command_args,
     debug_vars,
     default_files,
     monitor_url,
     status,
+    subcommand_args,
 )
 from ansible_collections.chorialab.choria.plugins.module_utils.monitor import MonitorError, fetch_json, poll
 
@@ -94,11 +94,11 @@ def test_command_line_follows_the_original_flags():
 
 def test_emulate_args_are_found_in_console_script_and_module_forms():
     script = ["/venv/bin/python3", "/venv/bin/choria-emulator", "emulate", "--instances", "5"]
-    assert _emulate_args(script) == script[1:]
+    assert subcommand_args(script, "emulate") == script[1:]
     module = ["/usr/bin/python3", "-m", "choria_emulator", "emulate", "-i", "5"]
-    assert _emulate_args(module) == module[2:]
-    assert _emulate_args(["/usr/bin/sleep", "emulate"]) is None
-    assert _emulate_args([]) is None
+    assert subcommand_args(module, "emulate") == module[2:]
+    assert subcommand_args(["/usr/bin/sleep", "emulate"], "emulate") is None
+    assert subcommand_args([], "emulate") is None
 
 
 def test_status_is_the_original_emulator_status_plus_counters():

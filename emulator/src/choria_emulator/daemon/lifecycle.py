@@ -13,14 +13,12 @@ The body is the event in the Choria format (``{"protocol":"io.choria.lifecycle.v
 ``choria/lifecycle/v1/``), by default wrapped in a CloudEvents 1.0 envelope, which is what
 go-choria sends unless ``LegacyLifeCycleFormat`` is set (``--lifecycle-format choria``).
 
-:class:`AliveTicker` spreads the alive events like :mod:`.registration` does: a node's first
+:class:`.pacing.SpreadTicker` spreads the alive events as it does registration: a node's first
 one comes at a random point of the first interval, so N nodes publish N / interval a second.
 """
 
 from __future__ import annotations
 
-import asyncio
-import itertools
 import time
 import uuid
 from collections.abc import Iterable, Sequence
@@ -28,6 +26,7 @@ from datetime import datetime, timezone
 from typing import TYPE_CHECKING, Any, Callable
 
 from ..protocol import gojson
+from .pacing import SpreadTicker
 
 if TYPE_CHECKING:
     from .registry import AgentContext
@@ -35,7 +34,6 @@ if TYPE_CHECKING:
 EVENT_TYPES = ("startup", "alive", "shutdown")
 FORMATS = ("cloudevent", "choria")
 COMPONENT = "server"
-TICK = 0.1
 
 
 def subject(kind: str, component: str = COMPONENT) -> str:
@@ -123,7 +121,7 @@ class Lifecycle:
         self.announced = bytearray(len(nodes))  # 1 once the node's startup event went out
         self.published = dict.fromkeys(EVENT_TYPES, 0)
         self._subjects = {kind: subject(kind, component).encode() for kind in EVENT_TYPES}
-        self._ticker: AliveTicker | None = None
+        self._ticker: SpreadTicker[AgentContext] | None = None
 
     def _send(self, node: AgentContext, kind: str, body: dict[str, Any]) -> bool:
         if self.publish(node, self._subjects[kind], encode(body, self.fmt)):
@@ -159,43 +157,9 @@ class Lifecycle:
 
     def start_alive(self) -> None:
         if self.interval > 0 and self.nodes:
-            self._ticker = AliveTicker(self.nodes, self.interval, self.alive)
+            self._ticker = SpreadTicker(self.nodes, self.interval, self.alive)
             self._ticker.start()
 
     def stop(self) -> None:
         if self._ticker is not None:
             self._ticker.stop()
-
-
-class AliveTicker:
-    """Calls ``emit(node)`` for every node once per interval, spread evenly (ticks of 100 ms)."""
-
-    def __init__(self, nodes: Sequence[AgentContext], interval: float, emit: Callable[[AgentContext], bool]):
-        self.rate = len(nodes) / interval
-        self.nodes = nodes
-        self.emit = emit
-        self._cycle = itertools.cycle(nodes)
-        self._credit = 0.0
-        self._last = 0.0
-        self._handle: asyncio.TimerHandle | None = None
-
-    def start(self) -> None:
-        loop = asyncio.get_running_loop()
-        self._last = loop.time()
-        self._handle = loop.call_later(TICK, self._tick)
-
-    def stop(self) -> None:
-        if self._handle is not None:
-            self._handle.cancel()
-            self._handle = None
-
-    def _tick(self) -> None:
-        loop = asyncio.get_running_loop()
-        now = loop.time()
-        self._credit = min(self._credit + (now - self._last) * self.rate, float(len(self.nodes)))
-        self._last = now
-        due = int(self._credit)
-        self._credit -= due
-        for node in itertools.islice(self._cycle, due):
-            self.emit(node)
-        self._handle = loop.call_later(TICK, self._tick)

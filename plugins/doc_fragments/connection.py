@@ -9,30 +9,11 @@ class ModuleDocFragment:
 
     Every member of the ``chorialab.choria.choria`` action group takes these options with
     these names, so ``module_defaults`` for the group sets them once. The matching argument
-    spec is ``plugins/module_utils/connection.py`` ``connection_argument_spec()``.
+    spec is ``plugins/module_utils/connection.py`` ``connection_argument_spec()``. A plugin takes
+    ``connection`` (or ``connection.controller``) together with ``connection.files``.
     """
 
-    _FILES = r"""
-  tls_ca:
-    description:
-      - CA bundle (PEM) used to verify the broker's certificate.
-    type: path
-  tls_cert:
-    description:
-      - Client certificate (PEM) presented to the broker.
-    type: path
-  tls_key:
-    description:
-      - Private key (PEM) of O(tls_cert).
-    type: path
-  credentials:
-    description:
-      - NATS credentials (C(.creds)) file with the user JWT and NKEY seed, as used with NGS or operator-mode brokers.
-    type: path
-"""
-
-    DOCUMENTATION = (
-        r"""
+    DOCUMENTATION = r"""
 options:
   servers:
     description:
@@ -55,13 +36,10 @@ options:
     default: false
     aliases: [verify]
 """
-        + _FILES
-    )
 
     # The controller-side actions (rpc, discover, choria_playbook): what is not given comes from the user's Choria
     # client configuration, resolved as the CLI and the native playbook runner resolve it.
-    CONTROLLER = (
-        r"""
+    CONTROLLER = r"""
 options:
   servers:
     description:
@@ -85,5 +63,25 @@ options:
     type: bool
     aliases: [verify]
 """
-        + _FILES
-    )
+
+    # The certificate and credential files, in a fragment of their own so that both connection fragments above
+    # use one text: ansible-test's yamllint reads each fragment as one string literal (no concatenation).
+    FILES = r"""
+options:
+  tls_ca:
+    description:
+      - CA bundle (PEM) used to verify the broker's certificate.
+    type: path
+  tls_cert:
+    description:
+      - Client certificate (PEM) presented to the broker.
+    type: path
+  tls_key:
+    description:
+      - Private key (PEM) of O(tls_cert).
+    type: path
+  credentials:
+    description:
+      - NATS credentials (C(.creds)) file with the user JWT and NKEY seed, as used with NGS or operator-mode brokers.
+    type: path
+"""

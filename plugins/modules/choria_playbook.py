@@ -17,6 +17,7 @@ author:
   - chorialab (@chorialab)
 extends_documentation_fragment:
   - chorialab.choria.connection.controller
+  - chorialab.choria.connection.files
   - chorialab.choria.attributes
   - chorialab.choria.attributes.actiongroup_choria
 attributes:

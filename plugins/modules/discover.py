@@ -21,6 +21,7 @@ author:
   - chorialab (@chorialab)
 extends_documentation_fragment:
   - chorialab.choria.connection.controller
+  - chorialab.choria.connection.files
   - chorialab.choria.discovery
   - chorialab.choria.attributes
   - chorialab.choria.attributes.info_module

@@ -27,6 +27,7 @@ extends_documentation_fragment:
   - chorialab.choria.attributes.daemon
   - chorialab.choria.attributes.actiongroup_choria
   - chorialab.choria.connection
+  - chorialab.choria.connection.files
   - chorialab.choria.emulator_command
   - chorialab.choria.venv
 attributes:

@@ -20,6 +20,7 @@ author:
   - chorialab (@chorialab)
 extends_documentation_fragment:
   - chorialab.choria.connection.controller
+  - chorialab.choria.connection.files
   - chorialab.choria.discovery
   - chorialab.choria.attributes
   - chorialab.choria.attributes.actiongroup_choria

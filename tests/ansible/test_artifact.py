@@ -11,6 +11,7 @@ from __future__ import annotations
 import fcntl
 import os
 import re
+import shutil
 import subprocess
 import sys
 from pathlib import Path
@@ -97,6 +98,88 @@ def test_ansible_test_sanity_on_the_installed_artifact(line, installed_collectio
     errors = [line for line in proc.stdout.splitlines() if line.startswith(("ERROR", "FATAL"))]
     assert proc.returncode == 0, f"ansible-test sanity on ansible-core {ANSIBLE_CORE[line]}:\n" + "\n".join(errors)
     assert re.search(r"Running sanity test \"validate-modules\"", proc.stdout), proc.stdout[-3000:]
+
+
+# What scripts/check_shipped_python.py (make lint) stands in for, planted in a copy of the installed artifact:
+# names pylint refuses, a Protocol stub on one line (pep8 E704 up to 2.18), subprocess.run without check.
+LINT_SAMPLE = """\
+from __future__ import annotations
+
+import subprocess
+from typing import Protocol
+
+
+class Reader(Protocol):
+    def read(self) -> bytes: ...
+
+
+def pairs(items):
+    out = []
+    for _ in items:
+        out.append(1)
+    first, _ = 1, 2
+    foo = first
+    return out, foo
+
+
+def run():
+    return subprocess.run(["true"])
+"""
+# A documentation string that is not one literal: ansible-test's yamllint cannot read it.
+FRAGMENT_SAMPLE = '''\
+from __future__ import annotations
+
+
+class ModuleDocFragment:
+    FILES = r"""
+  path:
+    type: path
+"""
+    DOCUMENTATION = r"""
+options:
+""" + FILES
+'''
+
+
+def test_make_lint_flags_what_ansible_test_sanity_flags(installed_collections, tmp_path):
+    """The lint tier's stand-in for the sanity test, held to ansible-core 2.16's pep8, pylint and yamllint."""
+    sys.path.insert(0, str(REPO / "scripts"))
+    import check_shipped_python as shipped
+
+    root = tmp_path / "ansible_collections" / "chorialab" / "choria"
+    shutil.copytree(installed_root(installed_collections), root)
+    sample = Path("emulator/src/choria_emulator/lint_sample.py")
+    fragment = Path("plugins/doc_fragments/lint_sample.py")
+    (root / sample).write_text(LINT_SAMPLE)
+    (root / fragment).write_text(FRAGMENT_SAMPLE)
+
+    venv = ansible_core_venv(min(ANSIBLE_CORE))
+    sanity = ["ansible-test", "sanity", "--local", "--python", PYTHON, "--requirements", "--color", "no"]
+    with open(f"{venv}.lock", "w") as lock:
+        fcntl.flock(lock, fcntl.LOCK_EX)
+        proc = tool(venv, [*sanity, "--test", "pep8", "--test", "pylint", sample], cwd=root)
+        yamllint = tool(venv, [*sanity, "--test", "yamllint", fragment], cwd=root)
+    reported = re.findall(rf"^ERROR: {re.escape(str(sample))}:(\d+):\d+: (\S+):", proc.stdout, flags=re.M)
+    assert reported, proc.stdout[-3000:]
+    by_test: dict[str, set[int]] = {}
+    for line, code in reported:
+        by_test.setdefault(code, set()).add(int(line))
+
+    findings = shipped.check_source(root, sample)
+    lines = {kind: {int(f.split(":")[1]) for f in findings if kind in f} for kind in ("disallowed-name", "E704")}
+    assert lines["disallowed-name"] == by_test.pop("disallowed-name"), (findings, proc.stdout[-3000:])
+    assert lines["E704"] == by_test.pop("E704"), (findings, proc.stdout[-3000:])
+    ruff = subprocess.run(
+        [str(Path(sys.executable).parent / "ruff"), "check", "--isolated", "--output-format", "concise",
+         "--select", ",".join(shipped.RUFF_RULES), root / sample],
+        capture_output=True, text=True, check=False,
+    )  # fmt: skip
+    ruff_lines = {int(m) for m in re.findall(r"lint_sample\.py:(\d+):\d+: PLW1510", ruff.stdout)}
+    assert ruff_lines == by_test.pop("subprocess-run-check"), (ruff.stdout, proc.stdout[-3000:])
+    assert not by_test, f"ansible-test reported what make lint does not check: {by_test}"
+
+    assert yamllint.returncode != 0, yamllint.stdout[-3000:]
+    assert any("not one string literal" in f for f in shipped.check_source(root, fragment))
 
 
 def documented_plugins(root: Path, kind: str) -> list[str]:

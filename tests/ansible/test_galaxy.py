@@ -62,6 +62,19 @@ def test_the_tarball_holds_the_collection_content_only(collection_tarball):
     assert "Apache License" in license_text and "END OF TERMS AND CONDITIONS" in license_text
 
 
+def test_make_lint_checks_the_python_the_tarball_ships(collection_tarball):
+    """scripts/check_shipped_python.py (make lint) reads galaxy.yml's build_ignore as ansible-galaxy does."""
+    listed = subprocess.run(
+        [sys.executable, REPO / "scripts" / "check_shipped_python.py", "--list"],
+        capture_output=True,
+        text=True,
+        check=True,
+    ).stdout.split()
+    shipped = sorted(n for n in tarball_names(collection_tarball) if n.endswith(".py"))
+    assert "plugins/modules/emulator.py" in shipped and "emulator/src/choria_emulator/__init__.py" in shipped
+    assert listed == shipped
+
+
 def test_start_and_stop_by_fqcn_from_the_installed_collection(outside, run_dir):
     common = ["-e", f"venv={VENV}", "-e", f"run_dir={run_dir}"]
     started = run(

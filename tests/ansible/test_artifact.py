@@ -48,11 +48,19 @@ def installed_root(installed_collections: Path) -> Path:
 
 
 def test_requires_ansible_names_the_tested_lines():
-    """Every ansible-core line the tier tests is one requires_ansible accepts, starting at its lower bound."""
+    """Every ansible-core line the tier tests is one requires_ansible accepts, starting at its lower bound,
+    and the README's compatibility section names exactly these lines."""
     runtime = yaml.safe_load((REPO / "meta" / "runtime.yml").read_text())
-    lower = re.match(r">=\s*(\d+\.\d+)", runtime["requires_ansible"])
-    assert lower, runtime["requires_ansible"]
-    assert min(ANSIBLE_CORE, key=lambda v: tuple(map(int, v.split(".")))) == lower.group(1)
+    specifier = runtime["requires_ansible"]
+    lines = sorted(ANSIBLE_CORE, key=lambda v: tuple(map(int, v.split("."))))
+    lower = re.match(r">=\s*(\d+\.\d+)\.0(?:,|$)", specifier)
+    assert lower, specifier
+    assert lines[0] == lower.group(1)
+    for upper in re.findall(r"<\s*(\d+\.\d+)", specifier):  # a cap, if one is ever set, is above every tested line
+        assert tuple(map(int, upper.split("."))) > tuple(map(int, lines[-1].split("."))), specifier
+    readme = (REPO / "README.md").read_text()
+    assert f"Tested with ansible-core {', '.join(lines[:-1])} and {lines[-1]}:" in readme
+    assert f'`requires_ansible: "{specifier}"`' in readme
 
 
 def test_galaxy_importer_accepts_the_tarball(collection_tarball, tmp_path):

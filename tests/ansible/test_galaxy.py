@@ -5,6 +5,7 @@ from __future__ import annotations
 import hashlib
 import importlib.metadata
 import os
+import posixpath
 import re
 import shutil
 import subprocess
@@ -73,6 +74,28 @@ def test_make_lint_checks_the_python_the_tarball_ships(collection_tarball):
     shipped = sorted(n for n in tarball_names(collection_tarball) if n.endswith(".py"))
     assert "plugins/modules/emulator.py" in shipped and "emulator/src/choria_emulator/__init__.py" in shipped
     assert listed == shipped
+
+
+def test_the_artifacts_markdown_links_resolve(collection_tarball):
+    """A relative link in a shipped .md file names a file the artifact holds (docs outside docs/ansible/ do
+    not ship: those are links to the repository, and the path they name exists in this checkout)."""
+    repository = yaml.safe_load((REPO / "galaxy.yml").read_text())["repository"]
+    names = tarball_names(collection_tarball)
+    broken = []
+    with tarfile.open(collection_tarball) as archive:
+        for name in sorted(n for n in names if n.endswith(".md")):
+            text = archive.extractfile(name).read().decode()
+            for target in re.findall(r"\]\(([^)\s]+)\)", text):
+                target = target.replace("\\", "").split("#", 1)[0]
+                if target.startswith(f"{repository}/"):
+                    path = re.sub(r"^(blob|tree)/main/", "", target[len(repository) + 1 :])
+                    if not (REPO / path).exists():
+                        broken.append(f"{name}: {target}")
+                elif target and not re.match(r"[a-z]+:", target):
+                    path = posixpath.normpath(posixpath.join(posixpath.dirname(name), target))
+                    if path not in names:
+                        broken.append(f"{name}: {target} ({path} is not in the artifact)")
+    assert not broken, "\n".join(broken)
 
 
 def test_start_and_stop_by_fqcn_from_the_installed_collection(outside, run_dir):

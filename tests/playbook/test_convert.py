@@ -290,7 +290,9 @@ def _write(tmp_path: Path, data: dict) -> Path:
     return path
 
 
-def test_node_groups_can_be_skipped_for_large_fleets(tmp_path, collections, network):
+def test_node_groups_by_default_only_for_small_fleets(tmp_path, collections, network):
+    """add_host runs once per node (88 s at 2,000 nodes): the sets become groups up to choria_node_groups_limit
+    nodes (500) unless choria_node_groups says otherwise."""
     data = complete(
         {
             "nodes": {"uk": {"type": "mcollective", "facts": ["country=uk"]}},
@@ -302,6 +304,17 @@ def test_node_groups_can_be_skipped_for_large_fleets(tmp_path, collections, netw
     settings = {"choria_servers": [network.url], "choria_discovery_timeout": 0.5}
     grouped = ansible_playbook(collections, site, settings)
     skipped = ansible_playbook(collections, site, {**settings, "choria_node_groups": False})
-    assert grouped.ok and skipped.ok, grouped.stdout[-3000:] + skipped.stdout[-3000:]
-    assert "changed: [localhost] => (item=uk: emu-0)" in grouped.stdout.replace("emu-2", "emu-0")
-    assert "TASK [Node sets as groups]" in skipped.stdout and "(item=" not in skipped.stdout  # not one iteration
+    over_limit = ansible_playbook(collections, site, {**settings, "choria_node_groups_limit": 1})
+    forced = ansible_playbook(
+        collections, site, {**settings, "choria_node_groups_limit": 1, "choria_node_groups": True}
+    )
+    runs = (grouped, skipped, over_limit, forced)
+    assert all(run.ok for run in runs), "".join(run.stdout[-3000:] for run in runs)
+    for run in (grouped, forced):
+        assert "changed: [localhost] => (item=uk: emu-0)" in run.stdout.replace("emu-2", "emu-0")
+    for run in (skipped, over_limit):
+        assert "TASK [Node sets as groups]" in run.stdout and "(item=" not in run.stdout  # not one iteration
+    assert "nodes, more than choria_node_groups_limit (1): the node sets are not made inventory groups" in (
+        over_limit.stdout
+    )
+    assert "choria_node_groups_limit" not in grouped.stdout + skipped.stdout + forced.stdout

@@ -468,8 +468,7 @@ def rehearse(
 ) -> Rehearsal:
     """The deploy on a fresh fleet per run: succeeding, then with 1 % never green; natively and converted.
 
-    ``sizes`` gives a mode its own number of nodes (the converted play adds every node to the
-    inventory with ``add_host``, about 17 ms a node here, so it is measured at fewer nodes).
+    ``sizes`` gives a mode its own number of nodes (both run at ``size`` unless it says otherwise).
     """
     result = Rehearsal(size, try_sleep, dict(sizes or {}))
     sink = Sink()

@@ -14,6 +14,9 @@ from ..stores import lock_path, parse_path
 from .inputs import InputPlan
 from .jinja import ConvertError, literal
 
+# Node sets become inventory groups by default only up to this many nodes in all: add_host runs once per
+# node (17 s at 500 nodes, 88 s at 2,000, unfinished after 16 minutes at 10,000: docs/benchmarks/deploy.md)
+NODE_GROUPS_LIMIT = 500
 LOCK_HANDLERS = {"environment": "Environment", "etcd": "Etcd", "file": "File", "shell": "Shell"}
 
 
@@ -148,17 +151,38 @@ def discovery_tasks(nodes: dict[str, Any], uses: dict[str, str], node_sets: Any)
         }
     ]
     if nodes:
+        total = "(choria_discovery.node_sets.values() | map('length') | sum)"
         tasks.append(
             {
+                "#": "choria_node_groups says whether the node sets become inventory groups below; by default "
+                f"they do up to choria_node_groups_limit ({NODE_GROUPS_LIMIT}) nodes in all sets",
                 "name": "Node sets as facts",
-                "ansible.builtin.set_fact": {"choria_nodes": "{{ choria_discovery.node_sets }}"},
+                "ansible.builtin.set_fact": {
+                    "choria_nodes": "{{ choria_discovery.node_sets }}",
+                    "choria_groups_wanted": "{{ choria_node_groups | default("
+                    + total
+                    + f" <= (choria_node_groups_limit | default({NODE_GROUPS_LIMIT}) | int)) | bool }}}}",
+                },
+            }
+        )
+        tasks.append(
+            {
+                "name": "Say why the node sets are not inventory groups",
+                "ansible.builtin.debug": {
+                    "msg": "{{ "
+                    + total
+                    + " }} nodes, more than choria_node_groups_limit ({{ choria_node_groups_limit | default("
+                    + f"{NODE_GROUPS_LIMIT}) }}}}): the node sets are not made inventory groups (the converted tasks "
+                    "use choria_nodes); -e choria_node_groups=true makes them (one add_host a node)",
+                },
+                "when": "choria_node_groups is not defined and not (choria_groups_wanted | bool)",
             }
         )
         tasks.append(
             {
                 "#": "groups named after the node sets, for plays that target them; the tasks below use "
-                "choria_nodes, which keeps the order discovery gave. add_host runs once per node: "
-                "-e choria_node_groups=false skips it for large fleets",
+                "choria_nodes, which keeps the order discovery gave. add_host runs once per node (88 s at "
+                "2,000 nodes), so larger fleets skip it unless -e choria_node_groups=true",
                 "name": "Node sets as groups",
                 "ansible.builtin.add_host": {
                     "name": "{{ item.1 }}",
@@ -166,7 +190,7 @@ def discovery_tasks(nodes: dict[str, Any], uses: dict[str, str], node_sets: Any)
                     "choria_identity": "{{ item.1 }}",
                 },
                 "loop": "{{ (choria_discovery.node_sets | dict2items | subelements('value')) "
-                "if (choria_node_groups | default(true) | bool) else [] }}",
+                "if (choria_groups_wanted | bool) else [] }}",
                 "loop_control": {"label": "{{ item.0.key }}: {{ item.1 }}"},
             }
         )

@@ -5,7 +5,7 @@
 # without ../shared/real-choria the tier says loudly that it did not run and exits 0; under CI
 # (CI set) a missing harness is a failure. REAL_CHORIA=/path/to/real-choria points elsewhere (a git
 # worktree's ../shared is not the checkout's). About 3 minutes (158 s measured on 2 busy cores), plus the
-# playbook differential suite (tests/interop/playbooks: 50 playbooks x real 0.6.0 runner, native, converted,
+# playbook differential suite (tests/interop/playbooks: 55 playbooks x real 0.6.0 runner, native, converted,
 # and ansible-lint over the converted plays), run with xdist: about 6 minutes on 2 busy cores.
 
 TEST_TIERS += test-interop

@@ -143,3 +143,33 @@ def test_show_prints_inputs_node_sets_and_tasks():
     )
     assert list(as_json["tasks"]) == ["tasks", "on_success", "pre_task"]
     assert as_json["locks"] == ["mem_store/playbook", "mem_store/choria/locks/playbook/test_playbook"]
+
+
+def test_show_refuses_an_invalid_playbook_as_validate_does(tmp_path):
+    """Issue 13 item 10: show printed 'None None by None' and exited 0 for a playbook without metadata."""
+    path = write(tmp_path, {"inputs": {"cluster": {"description": "c"}}, "tasks": [{"shell": {"command": "true"}}]})
+    shown, validated = cli("show", str(path)), cli("validate", str(path))
+    assert shown.returncode == validated.returncode == 1
+    assert shown.stderr == validated.stderr and shown.stdout == ""
+    for message in ("A playbook name is needed", "Invalid input type  given for input cluster"):
+        assert message in shown.stderr
+    assert "None" not in shown.stderr and "Traceback" not in shown.stderr
+
+
+def test_show_lists_every_input_by_name_with_its_flag_or_none(tmp_path):
+    data = complete(
+        {
+            "data_stores": {"mem": {"type": "memory"}},
+            "inputs": {
+                "cluster": {"description": "the cluster", "type": "String"},
+                "forced": {"description": "from the store", "type": "String", "data": "mem/f", "dynamic": True},
+            },
+            "tasks": [{"shell": {"command": "true"}}],
+        }
+    )
+    done = cli("show", str(write(tmp_path, data)))
+    assert done.returncode == 0, done.stderr
+    lines = [line.split() for line in done.stdout.splitlines()]
+    assert ["--cluster", "String", "required", "the", "cluster"] in lines
+    assert ["forced", "(no", "flag)", "String", "dynamic", "from", "the", "store"] in lines
+    assert "None" not in done.stdout

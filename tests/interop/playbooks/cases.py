@@ -48,6 +48,9 @@ class Case:
     differences: list[Difference] = field(default_factory=list)
     runners: tuple[str, ...] = ("real", "native", "converted")
     report_nodes: bool = False  # also compare the report's node sets, real vs native (issue 13 item 9)
+    messages: tuple[str, ...] = ()  # what every runner prints, in the real runner's words (issue 13 item 10)
+    invalid: bool = False  # the playbook does not load: `playbook show` and `validate` refuse it with ``messages``
+    choriarc: bool = False  # ours get the broker only from ~/.choriarc, no server given (issue 13 item 5)
 
 
 def book(**sections: Any) -> dict[str, Any]:
@@ -232,6 +235,28 @@ CASES = [
             ],
         ),
         inputs={"hosts": ["a", "b"], "force": True},
+    ),
+    Case(
+        "input_without_a_type",
+        book(inputs={"cluster": {"description": "no type"}}, tasks=[step("never")]),
+        inputs={"cluster": "alpha"},
+        success=False,
+        messages=("Invalid input type  given for input cluster",),  # Ruby's "%s" of nil
+        invalid=True,
+    ),
+    Case(
+        "playbook_with_an_unknown_item_and_no_metadata",
+        {"run_as": "choria=deployer.test", "deploy": True, "tasks": [step("never")]},
+        success=False,
+        messages=(
+            "Invalid playbook data items deploy found",
+            "A playbook name is needed",
+            "A playbook version is needed",
+            "A playbook author is needed",
+            "A playbook description is needed",
+            "Playbook is not in a valid format",
+        ),
+        invalid=True,
     ),
     Case(
         "input_validation_fails_before_anything_runs",
@@ -478,6 +503,40 @@ CASES = [
             hooks={"on_fail": [log("on_fail {{{ previous_task.msg }}}")]},
         ),
         success=False,
+    ),
+    Case(
+        "rpc_without_a_required_argument",
+        book(
+            nodes={"one": ONE_NODE},
+            tasks=[{"mcollective": {"action": "rpcutil.get_fact", "nodes": "{{{ nodes.one }}}"}}],
+            hooks={"on_fail": [log("on_fail {{{ previous_task.msg }}}")]},
+        ),
+        success=False,
+    ),
+    Case(
+        "node_set_uses_an_agent_the_nodes_lack",
+        book(
+            # the local DDL check passes (emulated5's DDL is on both sides); the nodes only run emulated0 and 1
+            uses={"emulated5": "~0.0.1"},
+            nodes={"mt": {**MT_NODES, "uses": ["emulated5"]}, "one": ONE_NODE},
+            tasks=[step("never")],
+        ),
+        success=False,
+        report_nodes=True,
+    ),
+    Case(
+        "settings_from_the_users_choriarc",
+        book(
+            inputs={"cluster": STRING},
+            nodes={"mt": MT_NODES},
+            tasks=[
+                ping("{{{ nodes.mt }}}"),
+                {"mcollective": {"action": "rpcutil.get_fact", "nodes": ["pbn-3"], "properties": {":fact": "role"}}},
+                log("{{{ inputs.cluster }}} {{{ previous_task.msg }}}"),  # discovery order varies: no node list
+            ],
+        ),
+        inputs={"cluster": "alpha"},
+        choriarc=True,
     ),
     Case(
         "summarize_and_limit",

@@ -131,19 +131,38 @@ def run_real(path: Path, inputs: dict[str, Any], url: str, workdir: Path) -> tup
     return success, f"{result}", data
 
 
-def run_native(path: Path, inputs: dict[str, Any], url: str, workdir: Path) -> tuple[bool, str, dict[str, Any] | None]:
+def with_home(env: dict[str, str], home: Path | None) -> dict[str, str]:
+    """``env`` where the Choria client settings come only from ``home``'s ``.choriarc`` (when given)."""
+    if home is None:
+        return env
+    return {**{k: v for k, v in env.items() if k != "CHORIA_CONFIG"}, "HOME": str(home)}
+
+
+def run_native(
+    path: Path, inputs: dict[str, Any], url: str, workdir: Path, home: Path | None = None
+) -> tuple[bool, str, dict[str, Any] | None]:
+    """Without ``home`` the broker is ``--server url``; with it, ``home/.choriarc`` names it."""
     report = workdir / "native-report.json"
     report.unlink(missing_ok=True)
     command = [str(BIN / "choria-emulator"), "playbook", "run", str(path), "--input", json.dumps(inputs)]
-    command += ["--server", url, "--report", str(report)]
-    done = subprocess.run(command, capture_output=True, text=True, timeout=300, cwd=workdir, stdin=subprocess.DEVNULL)
+    command += ([] if home else ["--server", url]) + ["--report", str(report)]
+    done = subprocess.run(
+        command,
+        capture_output=True,
+        text=True,
+        timeout=300,
+        cwd=workdir,
+        stdin=subprocess.DEVNULL,
+        env=with_home(dict(os.environ), home),
+    )
     data = json.loads(report.read_text()) if report.exists() else None
     return done.returncode == 0, f"rc={done.returncode}\n{done.stdout[-4000:]}\n{done.stderr[-6000:]}", data
 
 
 def run_converted(
-    path: Path, inputs: dict[str, Any], url: str, workdir: Path, collections: Path
+    path: Path, inputs: dict[str, Any], url: str, workdir: Path, collections: Path, home: Path | None = None
 ) -> tuple[bool, str, dict[str, Any] | None]:
+    """Without ``home`` the broker is ``-e choria_servers``; with it, ``home/.choriarc`` names it."""
     site = workdir / "site.yml"
     converted = subprocess.run(
         [str(BIN / "choria-emulator"), "playbook", "convert", str(path), "-o", str(site)],
@@ -154,7 +173,8 @@ def run_converted(
     if converted.returncode != 0:
         return False, f"convert failed: {converted.stderr}", None
     variables = {f"input_{name}": value for name, value in inputs.items()}
-    variables["choria_servers"] = [url]
+    if home is None:
+        variables["choria_servers"] = [url]
     varfile = workdir / "vars.json"
     varfile.write_text(json.dumps(variables))
     done = subprocess.run(
@@ -162,7 +182,7 @@ def run_converted(
         capture_output=True,
         text=True,
         timeout=600,
-        env=ansible_env(collections),
+        env=with_home(ansible_env(collections), home),
         cwd=workdir,
         stdin=subprocess.DEVNULL,
     )

@@ -11,13 +11,15 @@ requests. A deliberate difference is declared on the case and asserted as such.
 from __future__ import annotations
 
 import json
+import shutil
+import subprocess
 from pathlib import Path
 from typing import Any
 
 import pytest
 import yaml
 from cases import ASPECTS, CASES, Case
-from runners import Observed, http_view, normalise, rpc_calls, run_converted, run_native, run_real
+from runners import BIN, Observed, http_view, normalise, rpc_calls, run_converted, run_native, run_real
 
 
 def fill(value: Any, placeholders: dict[str, str]) -> Any:
@@ -57,6 +59,28 @@ def read_store(path: Path) -> Any:
         return text
 
 
+def choriarc_home(directory: Path, url: str) -> Path:
+    """A fresh HOME whose ``.choriarc`` is the only place that names the broker."""
+    home = directory / "home"
+    shutil.rmtree(home, ignore_errors=True)
+    home.mkdir()
+    (home / ".choriarc").write_text(f"plugin.choria.middleware_hosts = {url}\n")
+    return home
+
+
+def refusals(path: Path) -> dict[str, subprocess.CompletedProcess[str]]:
+    """``playbook show`` and ``playbook validate`` of ``path``."""
+    return {
+        command: subprocess.run(
+            [str(BIN / "choria-emulator"), "playbook", command, str(path)],
+            capture_output=True,
+            text=True,
+            timeout=120,
+        )
+        for command in ("show", "validate")
+    }
+
+
 def run(case: Case, runner: str, network: Any, sink: Any, directory: Path, collections: Path) -> Observed:
     placeholders = {"@DIR@": str(directory), "@HTTP@": sink.url}
     path = prepare(case, directory, placeholders)
@@ -66,12 +90,13 @@ def run(case: Case, runner: str, network: Any, sink: Any, directory: Path, colle
         sink.respond(prefix, status, body)
     mark = len(network.audit_lines())
     inputs = fill(case.inputs, placeholders)
+    home = choriarc_home(directory, network.url) if case.choriarc else None
     if runner == "real":
         success, output, report = run_real(path, inputs, network.url, directory)
     elif runner == "native":
-        success, output, report = run_native(path, inputs, network.url, directory)
+        success, output, report = run_native(path, inputs, network.url, directory, home)
     else:
-        success, output, report = run_converted(path, inputs, network.url, directory, collections)
+        success, output, report = run_converted(path, inputs, network.url, directory, collections, home)
     log = directory / "log"
     return Observed(
         runner=runner,
@@ -118,5 +143,13 @@ def test_real_native_and_converted_runs_agree(case, pb_network, sink, case_dir, 
         assert real.report is not None and observed["native"].report is not None, detail
         ours, theirs = observed["native"].report["nodes"], real.report["nodes"]
         assert {k: sorted(v) for k, v in ours.items()} == {k: sorted(v) for k, v in theirs.items()}, detail  # any order
+    for message in case.messages:  # the real runner's words, printed by every runner
+        for runner, seen in observed.items():
+            assert message in seen.output, f"{runner} does not say {message!r}\n{detail}"
+    if case.invalid:  # ours refuse to show or validate what the real runner refuses to load, with its messages
+        for command, done in refusals(case_dir / "playbook.yaml").items():
+            printed = done.stdout + done.stderr
+            assert done.returncode == 1 and "Traceback" not in printed, f"{command}: {printed}"
+            assert all(message in printed for message in case.messages), f"{command}: {printed}"
     if case.success:
         assert any(real.view(ASPECTS[1:]).values()), "a passing case must leave something to compare"

@@ -18,6 +18,8 @@ from test_differential import fill
 def test_converted_cases_pass_ansible_lint_production(case_dir, collections):
     sites = []
     for index, case in enumerate(CASES):
+        if case.invalid:  # nothing to convert: convert refuses it, as the real runner does (test_differential)
+            continue
         directory = case_dir / f"c{index}"  # short paths: they appear in the converted commands
         directory.mkdir()
         placeholders = {"@DIR@": str(directory), "@HTTP@": "http://127.0.0.1:8080"}
@@ -46,4 +48,4 @@ def test_converted_cases_pass_ansible_lint_production(case_dir, collections):
     assert findings == [], "\n".join(
         f"{f['check_name']} {Path(f['location']['path']).parent.name}: {f['description']}" for f in findings
     )
-    assert len(sites) > len(CASES)  # the nested playbook's tasks file too
+    assert len(sites) > len([case for case in CASES if not case.invalid])  # the nested playbook's tasks file too

@@ -1,0 +1,14 @@
+# Fleet tier (issue 14): the galaxy-installed collection over SSH with become on three real hosts on this
+# machine: Debian 11, 12 and 13 roots (debootstrap --variant=minbase, cached as tarballs under
+# $(CHORIA_FLEET_CACHE), keyed by suite and package list) in network namespaces on 198.18.0.0/15, sshd
+# inside, user deploy with passwordless sudo (tests/fleet/hosts.py). Needs root (namespaces, mounts);
+# installs debootstrap with apt-get when missing. Everything is removed at the end, also on failure,
+# and the harness checks that nothing is left.
+
+TEST_TIERS += test-fleet
+export CHORIA_FLEET_CACHE ?= /var/cache/chorialab/fleet
+
+.PHONY: test-fleet
+
+test-fleet: venv
+	$(PYTEST) tests/fleet --durations=0 $(PYTEST_ARGS)

@@ -60,6 +60,8 @@ class EmulatorCommandModule(DaemonModule):
     def __init__(self, module: AnsibleModule, files: EmulatorFiles, **result: Any):
         super().__init__(module, files.pid_file, files.log_file, [files.port_file], **result)
         self.files = files
+        kind = os.path.basename(files.pid_file).split("-", 1)[0]  # emulator-<name>.pid, federation-<name>.pid
+        self.records_pattern = os.path.join(os.path.dirname(files.pid_file), kind + "-*.state.json")
         self.servers: list[ServerAddress] = []  # what must accept a TCP connection before a start
 
     # ---- what a sub-command defines ---------------------------------------------------------
@@ -130,8 +132,13 @@ class EmulatorCommandModule(DaemonModule):
         self.fail("%s; last lines of %s:\n%s" % (self.not_ready(reason, data, fresh, tail), self.log_file, tail))
         return {}
 
+    def identity(self) -> str:
+        return "choria-emulator %s %s" % (self.SUBCOMMAND, self.params.get("name"))
+
     def report(self, pid: int, data: dict[str, Any]) -> None:
-        self.result.update(self.status(data, pid, monitor_url(self.params, self.files)))
+        url = monitor_url(self.params, self.files)
+        self.result.update(self.status(data, pid, url))
+        self.write_record(pid, kind="choria-emulator " + self.SUBCOMMAND, monitor_url=url)
 
     def started(self, force_restart: bool) -> None:
         argv = self.command()

@@ -141,6 +141,14 @@ options:
     description: Seconds to wait for all instances to connect; the emulator is stopped again if they do not.
     type: float
     default: 120
+  open_files:
+    description:
+      - Open-files limit (C(RLIMIT_NOFILE), soft and hard) the process starts with, like C(LimitNOFILE=) of a
+        service; V(0) or unset keeps the limits the module runs with. Raising the hard limit needs root
+        (C(become)); without it the module warns and the soft limit goes up to the hard one.
+      - Every emulated instance holds one connection, so a worker needs more files than its instances; when even
+        this limit is too low the emulator fails at start saying how many workers or what limit it needs.
+    type: int
   stop_timeout:
     description: Seconds to wait for the emulator and its workers to exit after SIGTERM before they are killed.
     type: float

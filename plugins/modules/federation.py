@@ -108,6 +108,12 @@ options:
     description: Seconds to wait until both sides are connected; the broker is stopped again if they are not.
     type: float
     default: 60
+  open_files:
+    description:
+      - Open-files limit (C(RLIMIT_NOFILE), soft and hard) the process starts with, like C(LimitNOFILE=) of a
+        service; V(0) or unset keeps the limits the module runs with. Raising the hard limit needs root
+        (C(become)); without it the module warns and the soft limit goes up to the hard one.
+    type: int
   stop_timeout:
     description: Seconds to wait for the broker to exit after SIGTERM before it is killed.
     type: float

@@ -39,9 +39,13 @@ options:
     default: started
   port:
     description:
-      - Client port. V(-1) picks a free port (the actual one is returned in RV(port) and RV(url)).
+      - Client port. V(-1) picks a free port (the actual one is returned in RV(port) and RV(url)). Starting
+        without it uses V(4222).
+      - With O(state=stopped) and neither O(port) nor O(name), stops exactly the servers whose state files
+        (C(nats-server-*.state.json), written at each start) in O(config_dir) record as running. With a
+        O(port) or O(name) that never ran there (no files of it) while recorded servers run, the task fails
+        naming them rather than report ok.
     type: int
-    default: 4222
   monitor_port:
     description:
       - HTTP monitoring port (C(/varz), C(/connz), C(/subsz)). V(-1) picks a free port.
@@ -156,6 +160,12 @@ options:
     description: Seconds to wait for C(/varz) to answer after starting.
     type: float
     default: 30
+  open_files:
+    description:
+      - Open-files limit (C(RLIMIT_NOFILE), soft and hard) the process starts with, like C(LimitNOFILE=) of a
+        service; V(0) or unset keeps the limits the module runs with. Raising the hard limit needs root
+        (C(become)); without it the module warns and the soft limit goes up to the hard one.
+    type: int
   stop_timeout:
     description: Seconds to wait for the server to exit after SIGTERM before it is killed.
     type: float
@@ -199,6 +209,10 @@ EXAMPLES = r"""
 - name: Stop it
   chorialab.choria.nats_server:
     port: 4300
+    state: stopped
+
+- name: Stop every server the starts in /tmp/choria-emulator recorded
+  chorialab.choria.nats_server:
     state: stopped
 """
 
@@ -300,8 +314,10 @@ from ansible_collections.chorialab.choria.plugins.module_utils.nats import (
 )
 from ansible_collections.chorialab.choria.plugins.module_utils.processes import is_running, remove_file, start_time
 
+DEFAULT_PORT = 4222
+
 ARGUMENT_SPEC = daemon_argument_spec(
-    port=dict(type="int", default=4222),
+    port=dict(type="int"),
     monitor_port=dict(type="int", default=8222),
     bind=dict(type="str", default="0.0.0.0"),
     name=dict(type="str"),
@@ -347,9 +363,20 @@ class NatsServerModule(DaemonModule):
     """One nats-server on the target, identified by its files (see ``default_files``)."""
 
     def __init__(self, module: AnsibleModule):
-        files = default_files(module.params)
+        params = module.params
+        identified = params["port"] is not None or bool(params.get("name")) or bool(params.get("pid_file"))
+        if params["port"] is None:
+            params["port"] = DEFAULT_PORT
+        files = default_files(params)
         super().__init__(module, files.pid_file, files.log_file, config_file=files.config_file)
         self.files: NatsFiles = files
+        self.identified = identified or params["state"] != "stopped"
+        self.records_pattern = os.path.join(params["config_dir"], "nats-server-*.state.json")
+
+    def identity(self) -> str:
+        if self.params.get("name"):
+            return "nats-server %s" % self.params["name"]
+        return "nats-server on port %d" % self.params["port"]
 
     def running_pid(self) -> int | None:
         return find_server(self.files)
@@ -490,6 +517,7 @@ class NatsServerModule(DaemonModule):
         self.result.update(
             version=data.get("version"), connections=data.get("connections"), varz=summarize_varz(data) if data else {}
         )
+        self.write_record(pid, kind="nats-server", config_file=self.files.config_file, endpoints=urls)
 
     # ---- states ----------------------------------------------------------------------------
     def started(self, force_restart: bool) -> None:

@@ -330,12 +330,14 @@ class Fleet:
         sh("ip", "link", "del", self.bridge, check=False)
         log(f"{len(self.hosts)} hosts stopped in {time.monotonic() - started:.1f} s")
         leftovers = self.leftovers()
+        started = time.monotonic()
         if not leftovers:
             for host in self.hosts:
                 shutil.rmtree(Path(host.root).parent, ignore_errors=True)
             shutil.rmtree(self.control_dir(), ignore_errors=True)
             for name in (self.key, self.key + ".pub", str(Path(self.workdir) / "fleet.json")):
                 Path(name).unlink(missing_ok=True)
+            log(f"host files removed in {time.monotonic() - started:.1f} s")
         if leftovers:
             raise RuntimeError(f"fleet {self.prefix}: left behind: {leftovers}")
 

@@ -21,6 +21,7 @@ import yaml
 from hosts import SUITES, Fleet
 
 REPO = Path(__file__).resolve().parents[2]
+WALKTHROUGH = REPO / "docs" / "ansible" / "scaling-out.md"
 BIN = Path(sys.executable).parent
 VENV = BIN.parent
 INSTANCES = 100  # per host
@@ -67,7 +68,9 @@ def collections(tmp_path_factory) -> Path:
 def ansible(fleet, collections, tmp_path_factory):
     """``ansible(playbook, *args)``: ansible-playbook by FQCN against the fleet's inventory."""
     work = tmp_path_factory.mktemp("controller")
-    inventory = yaml.safe_load(fleet.inventory(groups={"nats": [0, 1, 2], "emulators": [0, 1, 2]}))
+    # the walkthrough's inventory, at the fleet's addresses, with the test key and SSH options added
+    inventory = yaml.safe_load(walkthrough_block("inventory.yml", fleet))
+    inventory["all"]["vars"].update(yaml.safe_load(fleet.inventory())["all"]["vars"])
     inventory["all"]["children"]["controller"] = {
         "hosts": {
             "localhost": {
@@ -93,8 +96,22 @@ def ansible(fleet, collections, tmp_path_factory):
         return run([BIN / "ansible-playbook", "-i", "hosts.yml", playbook, *args], cwd=work, env=env, check=check)
 
     play.work = work  # type: ignore[attr-defined]
+    play.names = list(inventory["all"]["children"]["nats"]["hosts"])  # type: ignore[attr-defined]
+    assert len(play.names) == len(fleet.hosts)  # type: ignore[attr-defined]
     play.collections = collections  # type: ignore[attr-defined]
     return play
+
+
+def walkthrough_block(name: str, fleet: Fleet) -> str:
+    """The YAML block ``name`` of the walkthrough in docs/ansible/scaling-out.md, at the fleet's addresses."""
+    text = WALKTHROUGH.read_text()
+    marker = f"<!-- fleet: {name} -->\n```yaml\n"
+    assert marker in text, f"{WALKTHROUGH} has no {name} block"
+    block = text.split(marker, 1)[1].split("```", 1)[0]
+    for index, host in enumerate(fleet.hosts):
+        block = block.replace(f"10.0.0.{11 + index}", host.address)
+    assert "10.0.0." not in block, "the walkthrough names more hosts than the fleet has"
+    return block
 
 
 def on_host(fleet: Fleet, index: int, command: str, check: bool = True) -> str:
@@ -143,11 +160,35 @@ def test_setup_prereqs_from_a_wheelhouse(fleet, ansible):
     assert "changed=0" in again.stdout and "failed=0" in again.stdout, again.stdout
 
 
+def test_setup_prereqs_refuses_an_old_python_first(fleet, ansible):
+    """A target Python below 3.9 fails at the first task, saying what is needed (not late, at pip)."""
+    on_host(fleet, 0, "printf '#!/bin/sh\\necho 3.8.10\\n' > /tmp/python3.8 && chmod +x /tmp/python3.8")
+    result = ansible(
+        "chorialab.choria.setup_prereqs", "-e", "python=/tmp/python3.8", "--limit", ansible.names[0], check=False
+    )
+    assert result.returncode != 0
+    assert "is Python 3.8.10; choria-emulator and nats-server need Python 3.9 or later" in result.stdout, result.stdout
+    assert "Install the emulator" not in result.stdout
+
+
+def shared_vars(fleet, ansible) -> str:
+    """The walkthrough's network.yml: one extra-vars file for every playbook, distinct port names."""
+    path = ansible.work / "network.yml"
+    network = yaml.safe_load(walkthrough_block("network.yml", fleet))
+    assert (network["nats_port"], network["nats_monitor_port"], network["cluster"]["port"]) == (
+        NATS_PORT,
+        NATS_MONITOR_PORT,
+        CLUSTER_PORT,
+    )
+    assert network["instances"] == INSTANCES
+    path.write_text(yaml.safe_dump(network))
+    return f"@{path}"
+
+
 def test_a_three_node_nats_cluster(fleet, ansible):
     """start_nats on the three hosts with routes over their addresses: every broker sees the other two."""
-    routes = [f"nats://{host.address}:{CLUSTER_PORT}" for host in fleet.hosts]
-    cluster = json.dumps({"cluster": {"name": "fleet", "port": CLUSTER_PORT, "routes": routes}})
-    ansible("chorialab.choria.start_nats", "-e", cluster)
+    result = ansible("chorialab.choria.start_nats", "-e", shared_vars(fleet, ansible))
+    assert "reserved name" not in result.stdout, result.stdout
     for host in fleet.hosts:
         for _ in range(50):
             with urllib.request.urlopen(f"http://{host.address}:{NATS_MONITOR_PORT}/routez", timeout=5) as answer:
@@ -155,14 +196,27 @@ def test_a_three_node_nats_cluster(fleet, ansible):
             if routez["num_routes"] >= 2:
                 break
             time.sleep(0.2)
-        peers = {route["remote_name"] if "remote_name" in route else route["ip"] for route in routez["routes"]}
+        peers = {route.get("remote_name") or route["ip"] for route in routez["routes"]}
         assert len(peers) >= 2, (host.name, routez)
 
 
 def test_emulators_on_every_host(fleet, ansible):
-    """start_emulator on all three hosts against the cluster; each holds its instances."""
-    result = ansible("chorialab.choria.start_emulator", "-e", f"instances={INSTANCES}")
+    """start_emulator on all three hosts against the cluster, with the same vars file; each holds its instances
+    with the open-files limit the role gives it (the login's soft limit is 1024, as on a stock VM)."""
+    result = ansible("chorialab.choria.start_emulator", "-e", shared_vars(fleet, ansible))
     assert f"3 hosts x {INSTANCES} instances = {3 * INSTANCES} nodes on 3 brokers" in result.stdout, result.stdout
+    assert "reserved name" not in result.stdout, result.stdout
+    assert on_host(fleet, 0, "ulimit -Sn").strip() == "1024"
+    # 65536 from the role, or root's hard limit where the machine allows no more (this one may be a container)
+    expected = min(65536, int(on_host(fleet, 0, "sudo -n sh -c 'ulimit -Hn'").strip()))
+    for index, host in enumerate(fleet.hosts):
+        records = on_host(fleet, index, "cd /tmp/choria-emulator && ls *.state.json").split()
+        name = ansible.names[index]
+        assert sorted(records) == sorted([f"emulator-{name}.state.json", "nats-server-4222.state.json"])
+        for record in records:
+            pid = json.loads(on_host(fleet, index, f"cat /tmp/choria-emulator/{record}"))["pid"]
+            limits = on_host(fleet, index, f"grep 'Max open files' /proc/{pid}/limits").split()
+            assert limits[3:5] == [str(expected), str(expected)], (host.name, record, limits)
 
 
 def test_loadtest_and_ping_from_the_controller(fleet, ansible):
@@ -174,14 +228,32 @@ def test_loadtest_and_ping_from_the_controller(fleet, ansible):
         [BIN / "choria-emulator", "ping", "--server", servers, "--expect", 3 * INSTANCES, "--timeout", 10, "--json"],
         cwd=ansible.work,
     )
-    names = json.loads(ping.stdout)["nodes"]
-    for host in fleet.hosts:
-        assert sum(1 for name in names if host.name in str(name)) == INSTANCES, host.name
+    identities = json.loads(ping.stdout)["nodes"]
+    for name in ansible.names:
+        assert sum(1 for identity in identities if identity.startswith(name)) == INSTANCES, (name, identities)
 
 
-def test_stop_leaves_nothing_running(fleet, ansible):
-    """stop_emulator and stop_nats: no emulator or broker process on any host."""
+def test_stop_with_arguments_that_match_nothing_fails(fleet, ansible):
+    """stop_nats on another port, stop_emulator by another name and port: a clear failure, nothing stopped."""
+    result = ansible("chorialab.choria.stop_nats", "-e", "nats_port=4300", check=False)
+    assert result.returncode != 0
+    assert "nothing runs as nats-server on port 4300, but nats-server on port 4222 (pid" in result.stdout, result.stdout
+    # (a name alone still finds the emulator on its HTTP port, as the original stop did, and stops it)
+    result = ansible(
+        "chorialab.choria.stop_emulator", "-e", "emulator_name=elsewhere", "-e", "emulator_http_port=8999", check=False
+    )
+    assert result.returncode != 0
+    assert "nothing runs as choria-emulator emulate elsewhere, but choria-emulator emulate" in result.stdout
+    for index in range(len(fleet.hosts)):
+        assert len(running_programs(fleet, index)) >= 2
+
+
+def test_stop_without_arguments_stops_what_was_started(fleet, ansible):
+    """stop_emulator and stop_nats with no variables: exactly what the starts recorded; nothing left running."""
     ansible("chorialab.choria.stop_emulator")
     ansible("chorialab.choria.stop_nats")
     for index, host in enumerate(fleet.hosts):
         assert running_programs(fleet, index) == [], host.name
+        assert on_host(fleet, index, "ls /tmp/choria-emulator/*.state.json 2>/dev/null", check=False) == ""
+    again = ansible("chorialab.choria.stop_nats")
+    assert "changed=0" in again.stdout and "failed=0" in again.stdout

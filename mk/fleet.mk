@@ -10,5 +10,11 @@ export CHORIA_FLEET_CACHE ?= /var/cache/chorialab/fleet
 
 .PHONY: test-fleet
 
+# Then molecule's fleet scenario: the roles on the same kind of hosts through the delegated driver
+# (extensions/molecule/fleet: create/destroy make and remove the hosts), converge + idempotence + verify.
 test-fleet: venv
 	$(PYTEST) tests/fleet --durations=0 $(PYTEST_ARGS)
+	rm -rf $(ANSIBLE_TMP)/fleet-molecule && mkdir -p $(ANSIBLE_TMP)/fleet-molecule/ansible_collections/chorialab
+	ln -s $(CURDIR) $(ANSIBLE_TMP)/fleet-molecule/ansible_collections/chorialab/choria
+	CI=true NO_COLOR=1 ANSIBLE_NOCOLOR=1 CHORIA_COLLECTIONS_PATH=$(ANSIBLE_TMP)/fleet-molecule CHORIA_TEST_VENV=$(VENV) \
+	  CHORIA_MOLECULE_CACHE=$(ANSIBLE_TMP)/molecule-cache $(BIN)/molecule test -s fleet < /dev/null

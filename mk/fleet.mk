@@ -3,7 +3,9 @@
 # $(CHORIA_FLEET_CACHE), keyed by suite and package list) in network namespaces on 198.18.0.0/15, sshd
 # inside, user deploy with passwordless sudo (tests/fleet/hosts.py). Needs root (namespaces, mounts);
 # installs debootstrap with apt-get when missing. Everything is removed at the end, also on failure,
-# and the harness checks that nothing is left.
+# and the harness checks that nothing is left. Measured on the shared 2-core machine: cold (no root
+# tarballs, empty pip cache) 296 s, of which 155 s debootstrap of the three roots; warm 156 s
+# (pytest 7 tests ~80-100 s, molecule's fleet scenario ~70 s).
 
 TEST_TIERS += test-fleet
 export CHORIA_FLEET_CACHE ?= /var/cache/chorialab/fleet

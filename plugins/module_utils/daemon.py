@@ -134,7 +134,7 @@ class DaemonModule:
             return
         soft, hard = resource.getrlimit(resource.RLIMIT_NOFILE)
         try:
-            resource.setrlimit(resource.RLIMIT_NOFILE, (wanted, max(wanted, hard)))
+            resource.setrlimit(resource.RLIMIT_NOFILE, (wanted, wanted))  # both, as LimitNOFILE= does
         except (OSError, ValueError) as exc:
             capped = min(wanted, hard)
             self.module.warn(

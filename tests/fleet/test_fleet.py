@@ -219,6 +219,23 @@ def test_emulators_on_every_host(fleet, ansible):
             assert limits[3:5] == [str(expected), str(expected)], (host.name, record, limits)
 
 
+def test_instances_that_do_not_fit_the_open_files_limit_fail_clearly(fleet, ansible):
+    """With a limit too low for one worker's instances the start fails saying what is needed, and leaves nothing."""
+    before = running_programs(fleet, 0)
+    result = ansible(
+        "chorialab.choria.start_emulator",
+        *("-e", "emulator_name=toolarge", "-e", "emulator_http_port=8090", "-e", "instances=600"),
+        *("-e", "workers=1", "-e", "emulator_open_files=300", "--limit", ansible.names[0]),
+        check=False,
+    )
+    assert result.returncode != 0
+    assert "600 instances per worker need more than the 300 open files a process may have" in result.stdout, (
+        result.stdout
+    )
+    assert "use --workers" in result.stdout or "raise the hard open-files limit" in result.stdout
+    assert running_programs(fleet, 0) == before
+
+
 def test_loadtest_and_ping_from_the_controller(fleet, ansible):
     """The controller measures the network and pings it: every node of every host answers."""
     result = ansible(

@@ -25,7 +25,7 @@ import time
 from pathlib import Path
 
 from choria_emulator import __version__
-from choria_emulator.scenario.rehearsal import Rehearsal, rehearse
+from choria_emulator.testing.rehearsal import Rehearsal, rehearse
 
 REPO = Path(__file__).resolve().parent.parent
 

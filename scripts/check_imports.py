@@ -22,10 +22,8 @@ from pathlib import Path
 ROOT = Path(__file__).resolve().parent.parent
 PACKAGE = ROOT / "emulator" / "src" / "choria_emulator"
 ACYCLIC = ("choria_emulator.daemon", "choria_emulator.playbook")
-HARNESS = {
-    # The blue/green rehearsal is itself harness (its test, make demo-deploy, bench/deploy_bench.py);
-    # it moves into choria_emulator.testing once issue 17's rehearsal work has landed.
-    "choria_emulator.scenario.rehearsal": "harness of the deploy rehearsal (issue 17)",
+HARNESS: dict[str, str] = {
+    # modules outside choria_emulator.testing that only the harness may import, with the reason
 }
 TARGET_SIDE = ("plugins/modules", "plugins/module_utils")
 

@@ -20,7 +20,7 @@ import sys
 import tempfile
 from pathlib import Path
 
-from choria_emulator.scenario.rehearsal import rehearse
+from choria_emulator.testing.rehearsal import rehearse
 
 REPO = Path(__file__).resolve().parent.parent
 

@@ -19,8 +19,8 @@ import yaml
 from scenario_support import LIBRARY_DDL, REPO
 
 from choria_emulator.client import ChoriaClient, ClientConfig, rpc
-from choria_emulator.scenario.rehearsal import collections_path
 from choria_emulator.testing.localnet import NatsServer
+from choria_emulator.testing.rehearsal import collections_path
 
 BIN = Path(sys.executable).parent
 

@@ -16,7 +16,7 @@ import pytest
 from scenario_support import REPO
 
 from choria_emulator.client import ChoriaClient, ClientConfig, rpc
-from choria_emulator.scenario.rehearsal import Fleet, RunResult, Sink, collections_path, prepare_playbooks
+from choria_emulator.testing.rehearsal import Fleet, RunResult, Sink, collections_path, prepare_playbooks
 
 SIZE = 500
 TRY_SLEEP = 2

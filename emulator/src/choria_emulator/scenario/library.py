@@ -1,4 +1,4 @@
-"""The shipped library: real agents' DDLs, this project's haproxy/appmgr, their scenarios, the rehearsal.
+"""The shipped library: real agents' DDLs, this project's haproxy/appmgr, their scenarios and the rehearsal's playbooks.
 
 ``--ddl puppet`` and ``--scenario blue-green`` name library entries when no such file exists,
 so the common cases need no paths; ``choria-emulator scenario path`` prints where they live.

@@ -31,9 +31,9 @@ from urllib.parse import parse_qs, urlparse
 
 import yaml
 
-from ..testing.cluster import LocalCluster
-from ..testing.localnet import Emulator
-from .library import DDL_DIR, PLAYBOOK_DIR
+from ..scenario.library import DDL_DIR, PLAYBOOK_DIR
+from .cluster import LocalCluster
+from .localnet import Emulator
 
 AGENTS = ("puppet", "haproxy", "appmgr", "nrpe")
 PLAYBOOK = "blue-green.yaml"

@@ -48,6 +48,9 @@ options:
       - Instance name prefix, and the identity of this emulator on the host.
       - Defaults to the target's short host name, like the emulator; the C(chorialab.choria.emulator) role
         passes the inventory host name so several inventory hosts on one machine get distinct names.
+      - With O(state=stopped) and neither O(name) nor O(pid_file), every emulator that a start recorded in
+        O(state_dir) (C(emulator-*.state.json)) is stopped, whatever its name; what the starts recorded is
+        what stops.
     type: str
   instances:
     description:
@@ -290,6 +293,12 @@ stopped:
   description: How a running emulator ended, V(exited) after SIGTERM or V(killed) after O(stop_timeout).
   returned: when an emulator was stopped
   type: str
+stopped_records:
+  description: What a V(stopped) without options that pick one emulator stopped, from the state files the starts wrote.
+  returned: when recorded emulators were stopped that way
+  type: list
+  elements: str
+  sample: ["choria-emulator emulate web1"]
 """
 
 from typing import Any
@@ -348,8 +357,10 @@ class EmulatorModule(EmulatorCommandModule):
 
     def __init__(self, module: AnsibleModule):
         params = module.params
+        named = bool(params.get("name") or params.get("pid_file"))
         params["name"] = params.get("name") or default_name()
         super().__init__(module, default_files(params), name=params["name"])
+        self.identified = named or params["state"] != "stopped"  # else stop what the state files record
         if not NAME_RE.match(params["name"]):
             self.fail("name %r may only contain letters, digits, '_', '.' and '-'" % params["name"])
 

@@ -288,6 +288,12 @@ stopped:
   returned: when a server was stopped
   type: str
   sample: exited
+stopped_records:
+  description: What a V(stopped) without options that pick one server stopped, from the state files the starts wrote.
+  returned: when recorded servers were stopped that way
+  type: list
+  elements: str
+  sample: ["nats-server on port 4222"]
 """
 
 import os

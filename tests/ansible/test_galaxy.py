@@ -99,6 +99,8 @@ def test_the_artifacts_markdown_links_resolve(collection_tarball):
 
 
 def test_start_and_stop_by_fqcn_from_the_installed_collection(outside, run_dir):
+    """Started under a name of its own, the emulator is stopped by stop_emulator without one: what the
+    start recorded in run_dir (issue 14: stop remembers)."""
     common = ["-e", f"venv={VENV}", "-e", f"run_dir={run_dir}"]
     started = run(
         [
@@ -130,6 +132,8 @@ def test_start_and_stop_by_fqcn_from_the_installed_collection(outside, run_dir):
                 f"servers=127.0.0.1:{port}",
                 "-e",
                 "monitor=0",
+                "-e",
+                "emulator_name=custom",
                 *common,
             ],
             **outside,
@@ -150,6 +154,8 @@ def test_start_and_stop_by_fqcn_from_the_installed_collection(outside, run_dir):
                 f"servers=127.0.0.1:{port}",
                 "-e",
                 "monitor=0",
+                "-e",
+                "emulator_name=custom",
                 *common,
             ],
             **outside,
@@ -159,6 +165,8 @@ def test_start_and_stop_by_fqcn_from_the_installed_collection(outside, run_dir):
         stopped = run(["ansible-playbook", "chorialab.choria.stop_emulator", *common], **outside)
         run(["ansible-playbook", "chorialab.choria.stop_nats", "-e", "port=-1", *common], **outside)
     assert re.search(r"localhost\s+: ok=\d+\s+changed=1\s", stopped.stdout)
+    assert "Make sure emulator every recorded emulator is stopped" in stopped.stdout
+    assert not list(run_dir.glob("emulator-*.state.json"))  # and the run_dir fixture finds nothing running
 
 
 def test_setup_prereqs_from_the_installed_collection_then_the_demo_playbook(outside, run_dir, tmp_path):

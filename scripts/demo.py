@@ -23,7 +23,7 @@ import time
 from pathlib import Path
 
 from choria_emulator.client import ChoriaClient, ClientConfig, ping
-from choria_emulator.testing.localnet import http_json, kill_pid_files
+from choria_emulator.testing.localnet import exit_on_termination, http_json, kill_pid_files
 
 REPO = Path(__file__).resolve().parent.parent
 CACHE = REPO / ".cache" / "demo"
@@ -101,6 +101,7 @@ def show_report(report_dir: Path) -> None:
 
 
 def main() -> int:
+    exit_on_termination()  # a killed demo still runs the stop playbooks below
     started = time.monotonic()
     CACHE.mkdir(parents=True, exist_ok=True)
     venv = CACHE / "venv"

@@ -20,19 +20,30 @@ import sys
 import tempfile
 from pathlib import Path
 
+from choria_emulator.testing.localnet import exit_on_termination
 from choria_emulator.testing.rehearsal import rehearse
 
 REPO = Path(__file__).resolve().parent.parent
 
 
+def say(line: str) -> None:
+    print(line, flush=True)
+
+
 def main() -> int:
+    exit_on_termination()  # a killed rehearsal still stops its NATS cluster and emulator
     size = int(os.environ.get("DEPLOY_SIZE", "1000"))
     try_sleep = float(os.environ.get("DEPLOY_TRY_SLEEP", "5"))
     modes = tuple(os.environ.get("DEPLOY_MODES", "native converted").split())
     keep = os.environ.get("KEEP") == "1"
     workdir = Path(tempfile.mkdtemp(prefix="demo-deploy-"))
     print(f"Rehearsing the blue/green deploy on {size} emulated nodes ({', '.join(modes)}); work files in {workdir}")
-    result = rehearse(workdir, size, try_sleep=try_sleep, modes=modes, repo=REPO, say=lambda s: print(s, flush=True))
+    try:
+        result = rehearse(workdir, size, try_sleep=try_sleep, modes=modes, repo=REPO, say=say)
+    except BaseException:
+        if not keep:
+            shutil.rmtree(workdir, ignore_errors=True)
+        raise
     print()
     ok = True
     for (variant, mode), run in result.runs.items():

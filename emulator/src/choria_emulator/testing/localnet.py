@@ -58,6 +58,21 @@ def _stop(process: subprocess.Popen, timeout: float) -> int | None:
     return process.returncode
 
 
+def exit_on_termination() -> None:
+    """Make SIGTERM and SIGHUP raise ``SystemExit`` as Ctrl-C raises ``KeyboardInterrupt``.
+
+    A harness stopped by a job runner (``kill``, a CI timeout, a closed terminal) then still runs its
+    ``finally`` blocks and stops the brokers and emulators it started: they run detached from it, so
+    nothing else would.
+    """
+
+    def leave(signum: int, _frame: Any) -> None:
+        raise SystemExit(128 + signum)
+
+    for sig in (signal.SIGTERM, signal.SIGHUP):
+        signal.signal(sig, leave)
+
+
 def kill_pid_files(directory: str | Path) -> list[int]:
     """SIGKILL the process group of every nats-server or emulator still running from a PID file below ``directory``.
 

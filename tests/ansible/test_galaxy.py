@@ -119,23 +119,11 @@ def test_start_and_stop_by_fqcn_from_the_installed_collection(outside, run_dir):
     match = re.search(r"on nats://127\.0\.0\.1:(\d+) \(monitor http://127\.0\.0\.1:\d+\)", started.stdout)
     assert match, started.stdout
     port = int(match.group(1))
+    start_emulator = ["ansible-playbook", "chorialab.choria.start_emulator", "-e", "instances=40", "-e", "agents=3"]
+    start_emulator += ["-e", f"servers=127.0.0.1:{port}", "-e", "monitor=0", "-e", "emulator_name=custom", *common]
     try:
         out = run(
-            [
-                "ansible-playbook",
-                "chorialab.choria.start_emulator",
-                "-e",
-                "instances=40",
-                "-e",
-                "agents=3",
-                "-e",
-                f"servers=127.0.0.1:{port}",
-                "-e",
-                "monitor=0",
-                "-e",
-                "emulator_name=custom",
-                *common,
-            ],
+            start_emulator,
             **outside,
         ).stdout
         assert '"msg": "1 host x 40 instances = 40 nodes on 1 broker"' in out
@@ -143,21 +131,7 @@ def test_start_and_stop_by_fqcn_from_the_installed_collection(outside, run_dir):
         ping = run(["choria-emulator", "ping", "--server", f"127.0.0.1:{port}", "--expect", "40", "--quiet"], **outside)
         assert re.search(r"^40 replies", ping.stdout, re.M)
         again = run(
-            [
-                "ansible-playbook",
-                "chorialab.choria.start_emulator",
-                "-e",
-                "instances=40",
-                "-e",
-                "agents=3",
-                "-e",
-                f"servers=127.0.0.1:{port}",
-                "-e",
-                "monitor=0",
-                "-e",
-                "emulator_name=custom",
-                *common,
-            ],
+            start_emulator,
             **outside,
         ).stdout
         assert re.search(r"localhost\s+: ok=\d+\s+changed=0\s", again), again

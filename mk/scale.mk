@@ -19,3 +19,14 @@ bench-scale: venv
 	  --work "$$out/work"; \
 	$(BIN)/python bench/scale/report.py --add "$(SCALE_LABEL)" "$$out" --docs docs/benchmarks; \
 	rm -rf "$$out"
+
+# The client alone (issue 16): bench/scale/replay_broker.py answers a ping with N ready-made replies as fast as
+# the socket takes them, so `ping` and `discover` are timed without a broker or emulator limiting them (about a
+# minute on 2 cores, ~1.5 GiB of memory for the 1,000,000 replies); docs/benchmarks/client_intake.md/json.
+BENCH_TARGETS += bench-client-intake
+INTAKE_SIZES ?= 100000,300000,1000000
+
+.PHONY: bench-client-intake
+
+bench-client-intake: venv
+	$(BIN)/python bench/scale/intake.py --sizes $(INTAKE_SIZES) --docs docs/benchmarks

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import dataclasses
 import time
+from pathlib import Path
 from typing import Any
 
 import nats
@@ -88,6 +89,14 @@ async def test_collector_processes_share_the_replies(small_network, client_confi
     assert not any(p.is_alive() for p in processes)  # closing the client stops them
 
 
+def kernel_socket_buffering() -> int:
+    """The most bytes Linux may buffer on one loopback TCP connection: receive plus send buffer maxima."""
+    total = 0
+    for name in ("tcp_rmem", "tcp_wmem"):
+        total += int(Path(f"/proc/sys/net/ipv4/{name}").read_text().split()[2])
+    return total
+
+
 async def test_a_client_dropped_as_a_slow_consumer_says_so_and_what_to_change(fresh_nats, tmp_path):
     """Issue 16: never silently slow-consumed. A broker with a small max_pending, replies flooding in, a client
     that reads slowly: the request fails at once with the reason and the remedy instead of waiting out its timeout."""
@@ -97,10 +106,15 @@ async def test_a_client_dropped_as_a_slow_consumer_says_so_and_what_to_change(fr
     reply = encode_reply(Reply("cGluZw==", "x" * 32, "flood", "discovery"), "flood", None)
     flooder = await nats.connect(server.url)
 
-    async def flood(msg: Any) -> None:  # every discovery request gets 30,000 replies (about 16 MB)
+    # More replies than the kernel can hold for the stalled client (its receive buffer grows up to tcp_rmem's
+    # maximum, 32 MiB here, plus the broker's send buffer): only then does the broker's pending pass max_pending.
+    # 30,000 replies (16 MB) were not always enough: the request then simply succeeded.
+    count = max(30000, (kernel_socket_buffering() + 4 * 262144) * 3 // 2 // len(reply))
+
+    async def flood(msg: Any) -> None:
         reply_to = Transport.decode(msg.data).reply_to
-        for i in range(30000):
-            await flooder.publish(reply_to, reply.replace(b"flood", b"f%04d" % i))
+        for i in range(count):
+            await flooder.publish(reply_to, reply.replace(b"flood", b"f%06d" % i))
         await flooder.flush()
 
     await flooder.subscribe("mcollective.broadcast.agent.discovery", cb=flood)

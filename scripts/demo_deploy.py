@@ -21,7 +21,7 @@ import tempfile
 from pathlib import Path
 
 from choria_emulator.testing.localnet import exit_on_termination
-from choria_emulator.testing.rehearsal import rehearse
+from choria_emulator.testing.rehearsal import Rehearsal, rehearse
 
 REPO = Path(__file__).resolve().parent.parent
 
@@ -39,11 +39,14 @@ def main() -> int:
     workdir = Path(tempfile.mkdtemp(prefix="demo-deploy-"))
     print(f"Rehearsing the blue/green deploy on {size} emulated nodes ({', '.join(modes)}); work files in {workdir}")
     try:
-        result = rehearse(workdir, size, try_sleep=try_sleep, modes=modes, repo=REPO, say=say)
-    except BaseException:
+        return report(rehearse(workdir, size, try_sleep=try_sleep, modes=modes, repo=REPO, say=say), workdir, keep)
+    finally:
         if not keep:
-            shutil.rmtree(workdir, ignore_errors=True)
-        raise
+            shutil.rmtree(workdir, ignore_errors=True)  # KEEP=1 keeps the reports, logs and step timings
+
+
+def report(result: Rehearsal, workdir: Path, keep: bool) -> int:
+    """One line per run; 0 when each variant ended as it should."""
     print()
     ok = True
     for (variant, mode), run in result.runs.items():
@@ -56,8 +59,6 @@ def main() -> int:
     if keep:
         (workdir / "rehearsal.json").write_text(json.dumps(result.to_dict(), indent=2))
         print(f"\nstep timings, playbook reports and logs: {workdir}")
-    else:
-        shutil.rmtree(workdir, ignore_errors=True)  # KEEP=1 keeps the reports, logs and step timings
     return 0 if ok else 1
 
 

@@ -24,7 +24,6 @@ import resource
 import statistics
 import subprocess
 import sys
-import tempfile
 import time
 from pathlib import Path
 
@@ -48,10 +47,8 @@ def timed(argv: list[str], timeout: float) -> dict:
 
 class ReplayBroker:
     def __init__(self, n: int):
-        self.ports_file = Path(tempfile.mkstemp(prefix="replay-port-")[1])
-        self.ports_file.write_text("")
         self.proc = subprocess.Popen(
-            [sys.executable, str(HERE / "replay_broker.py"), str(n), "--ports-file", str(self.ports_file)],
+            [sys.executable, str(HERE / "replay_broker.py"), str(n)],
             stdout=subprocess.PIPE,
             text=True,
         )
@@ -64,7 +61,6 @@ class ReplayBroker:
     def stop(self) -> None:
         self.proc.terminate()
         self.proc.wait(10)
-        self.ports_file.unlink(missing_ok=True)
 
 
 def one(n: int, rounds: int) -> dict:

@@ -1,7 +1,9 @@
 #!/usr/bin/env python3
 """A stand-in NATS server that answers a discovery broadcast with N ready-made replies at once.
 
-usage: replay_broker.py N [--port 0] [--ports-file FILE]
+usage: replay_broker.py N [--port 0]
+
+Prints one JSON line when it listens: its port, the replies and their bytes.
 
 Issue 16 asks whether the project's client, not the broker, limits a 1,000,000-node ping. On a
 machine too small to run a million emulated nodes (or one broker cluster that can deliver their
@@ -24,7 +26,6 @@ import argparse
 import asyncio
 import json
 import time
-from pathlib import Path
 
 from choria_emulator.daemon.replies import ReplyTemplate, go_string, sender_headers
 
@@ -51,7 +52,6 @@ class Replay:
     def __init__(self, payloads: list[bytes]):
         self.payloads = payloads
         self.subs: dict[tuple[int, bytes], Subscription] = {}
-        self.blasts = 0
 
     def reply_groups(self) -> list[list[Subscription]]:
         """The subscribers of reply subjects, grouped as the server would deal to them."""
@@ -64,7 +64,6 @@ class Replay:
 
     def blast(self) -> None:
         """Deal every payload to each reply subject: in turn among a queue group's members."""
-        self.blasts += 1
         for members in self.reply_groups():
             heads = [b"MSG %s %s " % (m.subject, m.sid) for m in members]
             for start in range(0, len(self.payloads), CHUNK):
@@ -130,7 +129,7 @@ class Client(asyncio.Protocol):
                 self.replay.subs.pop((id(self), words[1]), None)
 
 
-async def serve(n: int, port: int, ports_file: str | None) -> None:
+async def serve(n: int, port: int) -> None:
     started = time.monotonic()
     replay = Replay(make_payloads(n))
     loop = asyncio.get_running_loop()
@@ -141,8 +140,6 @@ async def serve(n: int, port: int, ports_file: str | None) -> None:
         json.dumps({"port": bound, "replies": n, "bytes": size, "ready_s": round(time.monotonic() - started, 2)}),
         flush=True,
     )
-    if ports_file:
-        Path(ports_file).write_text(str(bound))
     async with server:
         await server.serve_forever()
 
@@ -151,10 +148,9 @@ def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("n", type=int)
     parser.add_argument("--port", type=int, default=0)
-    parser.add_argument("--ports-file")
     args = parser.parse_args()
     try:
-        asyncio.run(serve(args.n, args.port, args.ports_file))
+        asyncio.run(serve(args.n, args.port))
     except KeyboardInterrupt:
         pass
 

@@ -122,11 +122,11 @@ def client_intake(docs: Path) -> str | None:
     path = docs / "client_intake.json"
     if not path.exists():
         return None
-    results = json.loads(path.read_text())["results"]
-    million = next((r for r in results if r["n"] == 1_000_000 and r.get("ping_own_median_s")), None)
+    intake = json.loads(path.read_text())
+    million = next((r for r in intake["results"] if r["n"] == 1_000_000 and r.get("ping_own_median_s")), None)
     if million is None:
         return None
-    meta = json.loads(path.read_text())["meta"]
+    meta = intake["meta"]
     return (
         f"`choria-emulator ping` took in 1,000,000 replies in {million['ping_own_median_s']:.2f} s, "
         f"{million['ping_rate']:,} replies/s, on {meta['machine'].split(',')[0]} shared with the replay broker"
